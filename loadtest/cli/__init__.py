@@ -1,0 +1,16 @@
+"""The command line: thin wiring from flags to the library, nothing more.
+
+Each command lives in its own module and registers itself on `app`; this
+package imports them all. Exit codes are those of `loadtest.errors`.
+"""
+
+from __future__ import annotations
+
+from loadtest.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

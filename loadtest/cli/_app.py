@@ -1,0 +1,66 @@
+"""The typer application object and the one place user errors become exit codes.
+
+Every command is wrapped by `command()`: a `LoadtestError` prints its
+message (one line per problem) to stderr, prefixed `loadtest: error:`, and
+exits with the error's code; anything else is a bug and keeps its traceback.
+`--debug` shows the traceback of user errors too.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from loadtest.errors import LoadtestError
+
+__all__ = ["DEBUG_OPTION", "app", "command", "fail"]
+
+app = typer.Typer(
+    name="loadtest",
+    help="A scenario-driven load generator for LLM gateways (OpenAI and Anthropic APIs).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+
+
+def _set_debug(value: bool) -> bool:
+    _state["debug"] = bool(value)
+    return value
+
+
+DEBUG_OPTION: Any = typer.Option(
+    False, "--debug", help="Show tracebacks for errors.", callback=_set_debug, is_eager=True
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(error: LoadtestError) -> typer.Exit:
+    """Print `error` the way every command does and return the Exit to raise."""
+    for line in str(error).splitlines() or [type(error).__name__]:
+        print(f"loadtest: error: {line}", file=sys.stderr)
+    return typer.Exit(error.exit_code)
+
+
+def command(fn: F) -> F:
+    """Register `fn` as a command whose `LoadtestError`s become clean exits."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LoadtestError as exc:
+            if _state["debug"]:
+                raise
+            raise fail(exc) from None
+
+    app.command()(wrapper)
+    return fn

@@ -1,0 +1,48 @@
+"""Protocol adapters (sans-IO) and their registry.
+
+`get_adapter("openai-chat")()` gives an adapter; see `_base` for the
+contract every adapter keeps. The built-in adapters are imported explicitly
+below; each registers itself. Importing this package imports neither trio
+nor httpcore.
+"""
+
+from __future__ import annotations
+
+from loadtest.protocol._base import (
+    Adapter,
+    ContentDelta,
+    Conversation,
+    Event,
+    Finish,
+    Message,
+    Reply,
+    Request,
+    ResponseError,
+    ResponseParser,
+    ServedRequest,
+    ServerCodec,
+    StreamRenderer,
+    Usage,
+)
+from loadtest.protocol._registry import ENTRY_POINT_GROUP, available, get_adapter, register
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Adapter",
+    "ContentDelta",
+    "Conversation",
+    "Event",
+    "Finish",
+    "Message",
+    "Reply",
+    "Request",
+    "ResponseError",
+    "ResponseParser",
+    "ServedRequest",
+    "ServerCodec",
+    "StreamRenderer",
+    "Usage",
+    "available",
+    "get_adapter",
+    "register",
+]

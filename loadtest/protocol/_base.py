@@ -1,0 +1,260 @@
+"""The shapes every protocol adapter speaks: conversations in, requests out,
+response bytes in, typed events out.
+
+Adapters are sans-IO, in the manner of h11: they hold no socket, no trio and
+no clock. The engine stamps the time of every event as it comes out of
+`ResponseParser.feed`, so TTFT and inter-token gaps are measured in one place
+for every protocol.
+
+Rules every adapter follows:
+- `feed()` accepts bytes split anywhere (mid-line, mid-UTF-8 character) and
+  yields the same events, in the same order, however the input was split.
+- Malformed input never raises out of an adapter: it becomes a
+  `ResponseError` carrying a class from `loadtest.taxonomy`
+  (`bad_response`, `stream_truncated`, or the HTTP-equivalent class of an
+  in-stream error event), after which the parser yields nothing more.
+- Role-only and empty deltas are not content and yield no `ContentDelta`.
+
+The server side (`ServerCodec`) is the same wire format seen from the other
+end; the mock upstream uses it, so each protocol's format lives in one module.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+__all__ = [
+    "Adapter",
+    "ContentDelta",
+    "Conversation",
+    "Event",
+    "Finish",
+    "Message",
+    "Reply",
+    "Request",
+    "ResponseError",
+    "ResponseParser",
+    "ServedRequest",
+    "ServerCodec",
+    "StreamRenderer",
+    "Usage",
+]
+
+
+# --- what goes in ------------------------------------------------------------
+
+
+@attrs.frozen
+class Message:
+    """One turn of a conversation: `role` is "user" or "assistant"."""
+
+    role: str
+    content: str
+
+
+@attrs.frozen
+class Conversation:
+    """A protocol-neutral request: what to ask, of which model, and how.
+
+    `extra_body` holds pass-through body fields; they are merged into the
+    request body last, so they can also override what the adapter wrote.
+    """
+
+    model: str
+    messages: tuple[Message, ...]
+    system: str | None = None
+    max_tokens: int | None = None
+    stream: bool = False
+    temperature: float | None = None
+    extra_body: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Request:
+    """What an adapter wants sent: headers it needs and the body bytes.
+
+    The method is always POST; the URL (and so the path) comes from the
+    scenario's target, whose default path is `Adapter.path`. The engine adds
+    Host, Content-Length and the profile's own headers.
+    """
+
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+# --- what comes out: events, in the order the response carried them ---------
+
+
+@attrs.frozen(slots=True)
+class ContentDelta:
+    """Content-bearing text. `tokens` is how many tokens it carries when the
+    protocol says so (e.g. from a usage delta), else None (the engine then
+    applies its documented per-token rule)."""
+
+    text: str
+    tokens: int | None = None
+
+
+@attrs.frozen(slots=True)
+class Usage:
+    """Token counts as the server reported them; None where it did not.
+
+    Several `Usage` events may arrive (Anthropic reports input tokens first,
+    output tokens last); a later non-None field replaces an earlier one.
+    """
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+
+
+@attrs.frozen(slots=True)
+class Finish:
+    """The response ended normally; `reason` as the protocol spelled it."""
+
+    reason: str | None
+
+
+@attrs.frozen(slots=True)
+class ResponseError:
+    """The response failed: an error body, an in-stream error event, or
+    malformed input. `error_class` is one of `loadtest.taxonomy`'s classes;
+    `error_type` is the server's own type string when it gave one."""
+
+    error_class: str
+    message: str
+    error_type: str | None = None
+
+
+Event = ContentDelta | Usage | Finish | ResponseError
+
+
+class ResponseParser(abc.ABC):
+    """Turns the bytes of one response body into events.
+
+    `feed()` is called with each piece of the body as it arrives; `end()`
+    once the body is complete (the HTTP layer saw its proper end). A parser
+    that has yielded a `ResponseError` yields nothing more.
+    """
+
+    @abc.abstractmethod
+    def feed(self, data: bytes) -> list[Event]:
+        """Consume a piece of the body; return the events it completed."""
+
+    @abc.abstractmethod
+    def end(self) -> list[Event]:
+        """The body ended: return the remaining events, including a
+        `stream_truncated` or `bad_response` error if the body was not a
+        complete, well-formed answer."""
+
+
+class Adapter(abc.ABC):
+    """One protocol, client side. Subclasses register with
+    `loadtest.protocol.register(name)` and set `path`."""
+
+    #: The registered name, e.g. "openai-chat"; set by `register`.
+    name: ClassVar[str] = ""
+    #: The protocol's default request path, e.g. "/v1/chat/completions".
+    path: ClassVar[str] = ""
+
+    @abc.abstractmethod
+    def build_request(self, conversation: Conversation) -> Request:
+        """Encode a conversation as a request (pure)."""
+
+    @abc.abstractmethod
+    def open_response(
+        self, status: int, headers: Mapping[str, str], stream: bool
+    ) -> ResponseParser:
+        """A parser for one response. `headers` has lower-case names;
+        `stream` is whether the request asked for streaming. Non-2xx
+        statuses get a parser that extracts the error message from the body."""
+
+    def server_codec(self) -> ServerCodec | None:
+        """The server side of this protocol, for the mock upstream; None if
+        the adapter has none."""
+        return None
+
+
+# --- the server side, for the mock upstream ---------------------------------
+
+
+@attrs.frozen
+class ServedRequest:
+    """What a server needs to know about a request it received.
+
+    `prompt_text` is the system prompt and every message's text, joined by
+    newlines, in order: the input of token estimates and the prefix cache.
+    """
+
+    model: str
+    prompt_text: str
+    max_tokens: int | None
+    stream: bool
+    include_usage: bool = True
+
+
+@attrs.frozen
+class Reply:
+    """One complete answer, in protocol-neutral terms.
+
+    `finish_reason` is "stop" (the answer ended) or "length" (max_tokens
+    reached); codecs spell it the protocol's way. `usage` is None when the
+    server is told not to report usage.
+    """
+
+    id: str
+    model: str
+    created_s: int
+    text: str
+    finish_reason: str
+    usage: Usage | None
+
+
+class StreamRenderer(abc.ABC):
+    """Renders one streamed answer as the protocol's SSE bytes, piece by piece."""
+
+    @abc.abstractmethod
+    def head(self) -> bytes:
+        """Events sent before the first content (may be empty)."""
+
+    @abc.abstractmethod
+    def delta(self, text: str) -> bytes:
+        """One content event carrying `text`."""
+
+    @abc.abstractmethod
+    def tail(self, finish_reason: str, usage: Usage | None) -> bytes:
+        """The closing events, through the protocol's terminal event."""
+
+    @abc.abstractmethod
+    def error(self, error_type: str, message: str) -> bytes:
+        """An in-stream error event, after which the stream ends."""
+
+
+class ServerCodec(abc.ABC):
+    """One protocol, server side."""
+
+    @abc.abstractmethod
+    def parse_request(self, body: bytes) -> ServedRequest:
+        """Decode a request body; raise ValueError with a message a client can
+        act on when it is not a valid request of this protocol."""
+
+    @abc.abstractmethod
+    def render_body(self, reply: Reply) -> bytes:
+        """A complete non-streamed answer (JSON bytes)."""
+
+    @abc.abstractmethod
+    def open_stream(
+        self, reply_id: str, model: str, created_s: int, prompt_usage: Usage | None
+    ) -> StreamRenderer:
+        """A renderer for one streamed answer. `prompt_usage` carries the
+        prompt-side counts known before the first token (None: no usage is
+        reported); protocols that announce them up front (Anthropic's
+        `message_start`) do so in `head()`."""
+
+    @abc.abstractmethod
+    def render_error(self, status: int, message: str) -> bytes:
+        """An error body in the protocol's format (JSON bytes)."""
