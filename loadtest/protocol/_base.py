@@ -93,10 +93,13 @@ class Request:
 class ContentDelta:
     """Content-bearing text. `tokens` is how many tokens it carries when the
     protocol says so (e.g. from a usage delta), else None (the engine then
-    applies its documented per-token rule)."""
+    applies its documented per-token rule). `reasoning` marks reasoning /
+    thinking output: it is timed like content (it is generated output) but
+    not appended to the conversation history."""
 
     text: str
     tokens: int | None = None
+    reasoning: bool = False
 
 
 @attrs.frozen(slots=True)
