@@ -32,44 +32,42 @@ _PIECE = re.compile(r"[A-Za-z]{1,8}|[0-9]{1,3}|[^\sA-Za-z0-9]")
 
 WORDS: tuple[str, ...] = tuple(
     dict.fromkeys(
-    """
-    the of and to in is was for on that with as by at from his her it an
-    are were which this be or had not but they have one all been their has
-    there more who can new other time some than may would about only into
-    over after also two first most many these what when years year where
-    between made both under such then while during used three well them
-    could our through its part city same world state people each those
-    being before since school family group house water power system area
-    place work life form name line order point case game side number land
-    child play company level music field party center change report market
-    story course rate value result design model health service energy
-    process program study public police office paper money night light
-    history law body person season season river early late small large
-    great long little high young last next good best real free full open
-    short final major local common human simple strong clear close right
-    left hard easy fast slow black white green blue red north south east
-    west home road street table window door room floor wall garden tree
-    forest plant flower animal bird fish horse dog cat food bread milk
-    coffee tea sugar salt fruit apple market price cost trade bank loan
-    tax rule plan idea fact truth reason answer question problem method
-    test data code file page book letter word text note list table chart
-    image video sound voice song film show event meeting class lesson
-    teacher student doctor nurse driver worker farmer writer artist
-    member leader player friend parent mother father brother sister son
-    daughter wife husband king queen army war peace battle attack
-    defense island ocean sea lake hill valley stone rock sand snow rain
-    wind storm cloud sun moon star sky fire heat cold summer winter
-    spring autumn morning evening week month hour minute second moment
-    future past present travel journey trip visit return arrive leave
-    begin start finish end build create make take give find keep hold
-    bring carry send show tell speak talk read write learn teach help
-    move turn stand sit walk run drive fly swim grow fall rise open
-    close push pull cut break fix change choose decide follow lead
-    win lose pay buy sell spend save need want like love hope wish
-    think know feel seem look watch hear listen call ask answer agree
-    allow accept offer provide produce reduce increase improve develop
-    support protect prevent require include involve explain describe
-    """.split()
+        """
+    the of and to in is was for on that with as by at from his her it an are
+    were which this be or had not but they have one all been their has there
+    more who can new other time some than may would about only into over
+    after also two first most many these what when years year where between
+    made both under such then while during used three well them could our
+    through its part city same world state people each those being before
+    since school family group house water power system area place work life
+    form name line order point case game side number land child play company
+    level music field party center change report market story course rate
+    value result design model health service energy process program study
+    public police office paper money night light history law body person
+    season river early late small large great long little high young last
+    next good best real free full open short final major local common human
+    simple strong clear close right left hard easy fast slow black white
+    green blue red north south east west home road street table window door
+    room floor wall garden tree forest plant flower animal bird fish horse
+    dog cat food bread milk coffee tea sugar salt fruit apple price cost
+    trade bank loan tax rule plan idea fact truth reason answer question
+    problem method test data code file page book letter word text note list
+    chart image video sound voice song film show event meeting class lesson
+    teacher student doctor nurse driver worker farmer writer artist member
+    leader player friend parent mother father brother sister son daughter
+    wife husband king queen army war peace battle attack defense island
+    ocean sea lake hill valley stone rock sand snow rain wind storm cloud
+    sun moon star sky fire heat cold summer winter spring autumn morning
+    evening week month hour minute second moment future past present travel
+    journey trip visit return arrive leave begin start finish end build
+    create make take give find keep hold bring carry send tell speak talk
+    read write learn teach help move turn stand sit walk run drive fly swim
+    grow fall rise push pull cut break fix choose decide follow lead win
+    lose pay buy sell spend save need want like love hope wish think know
+    feel seem look watch hear listen call ask agree allow accept offer
+    provide produce reduce increase improve develop support protect prevent
+    require include involve explain describe
+        """.split()  # noqa: SIM905  (a list literal would take 415 lines)
     )
 )
 

@@ -8,6 +8,9 @@ nor httpcore.
 
 from __future__ import annotations
 
+# The built-in adapters: importing each module registers it (F401: imported
+# for that side effect).
+from loadtest.protocol import anthropic, openai_chat, openai_responses  # noqa: F401
 from loadtest.protocol._base import (
     Adapter,
     ContentDelta,

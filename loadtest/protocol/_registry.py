@@ -9,12 +9,14 @@ once, the first time a name is looked up that is not already known.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from loadtest.errors import RegistryError
 from loadtest.protocol._base import Adapter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["ENTRY_POINT_GROUP", "available", "get_adapter", "register"]
 
@@ -70,9 +72,7 @@ def get_adapter(name: str) -> type[Adapter]:
         _load_entry_points()
         cls = _REGISTRY.get(name)
     if cls is None:
-        raise RegistryError(
-            f"unknown protocol {name!r}; available: {', '.join(available())}"
-        )
+        raise RegistryError(f"unknown protocol {name!r}; available: {', '.join(available())}")
     return cls
 
 

@@ -1,0 +1,1 @@
+"""Tests of the protocol adapters, their SSE decoder and server codecs."""
