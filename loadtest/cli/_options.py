@@ -1,0 +1,92 @@
+"""Options shared by the commands that take a profile (`validate`, `run`),
+and the one function that turns them into a `RunPlan`."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from loadtest.config import (
+    Overrides,
+    RunPlan,
+    load_profile,
+    parse_header_flag,
+    parse_stages,
+    resolve,
+)
+from loadtest.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = [
+    "HEADER_OPTION",
+    "MODEL_OPTION",
+    "PROFILE_ARGUMENT",
+    "SEED_OPTION",
+    "STAGES_OPTION",
+    "TARGET_OPTION",
+    "VK_OPTION",
+    "plan_from_options",
+]
+
+PROFILE_ARGUMENT: Any = typer.Argument(
+    ..., help="Profile file (.json or .toml).", show_default=False
+)
+TARGET_OPTION: Any = typer.Option(
+    None,
+    "--target",
+    help="Target URL for every scenario. A full URL is used as is; a base URL (no path, "
+    "or ending in /v1) keeps each scenario's protocol path.",
+)
+MODEL_OPTION: Any = typer.Option(None, "--model", help="Model name for every scenario.")
+VK_OPTION: Any = typer.Option(
+    None,
+    "--vk",
+    envvar="LOADTEST_VK",
+    show_envvar=True,
+    show_default=False,
+    help="Key sent as 'Authorization: Bearer <vk>' on every scenario. Prefer the "
+    "LOADTEST_VK environment variable: flags are visible in ps.",
+)
+HEADER_OPTION: Any = typer.Option(
+    None,
+    "--header",
+    "-H",
+    help="Extra header 'Name: value' for every scenario (repeatable; applied after --vk).",
+)
+STAGES_OPTION: Any = typer.Option(
+    None, "--stages", help="Replace the profile's stages, e.g. '1:10s,100:60s,@200:60s'."
+)
+SEED_OPTION: Any = typer.Option(None, "--seed", help="Seed of the request plan.")
+
+
+def plan_from_options(
+    profile_path: Path,
+    *,
+    target: str | None,
+    model: str | None,
+    vk: str | None,
+    headers: list[str] | None,
+    stages: str | None,
+    seed: int | None,
+) -> RunPlan:
+    """Load the profile, apply the flags, resolve against the environment."""
+    profile = load_profile(profile_path)
+    parsed_stages = None
+    if stages is not None:
+        try:
+            parsed_stages = parse_stages(stages)
+        except ValueError as exc:
+            raise ConfigError([f"--stages: {line}" for line in exc.args[0]]) from None
+    overrides = Overrides(
+        target=target,
+        model=model,
+        vk=vk or None,
+        headers=tuple(parse_header_flag(h) for h in headers or ()),
+        stages=parsed_stages,
+        seed=seed,
+    )
+    return resolve(profile, overrides, env=os.environ, name=profile_path.stem)

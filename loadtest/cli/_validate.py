@@ -1,0 +1,51 @@
+"""`loadtest validate` and `loadtest schema`: check a profile, print the plan
+or the profile JSON Schema. Neither sends any load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from loadtest.cli._app import DEBUG_OPTION, command
+from loadtest.cli._options import (
+    HEADER_OPTION,
+    MODEL_OPTION,
+    PROFILE_ARGUMENT,
+    SEED_OPTION,
+    STAGES_OPTION,
+    TARGET_OPTION,
+    VK_OPTION,
+    plan_from_options,
+)
+from loadtest.config import describe_plan, profile_schema
+
+__all__ = ["schema", "validate"]
+
+
+@command
+def validate(
+    profile: Path = PROFILE_ARGUMENT,
+    target: str | None = TARGET_OPTION,
+    model: str | None = MODEL_OPTION,
+    vk: str | None = VK_OPTION,
+    header: list[str] | None = HEADER_OPTION,
+    stages: str | None = STAGES_OPTION,
+    seed: int | None = SEED_OPTION,
+    debug: bool = DEBUG_OPTION,
+) -> None:
+    """Check PROFILE and print the resolved plan; send no load.
+
+    Exit codes: 0 valid, 2 invalid (every problem is listed, one per line).
+    """
+    plan = plan_from_options(
+        profile, target=target, model=model, vk=vk, headers=header, stages=stages, seed=seed
+    )
+    typer.echo(describe_plan(plan), nl=False)
+
+
+@command
+def schema(debug: bool = DEBUG_OPTION) -> None:
+    """Print the JSON Schema (draft 2020-12) of a profile."""
+    typer.echo(json.dumps(profile_schema(), indent=2, ensure_ascii=False))

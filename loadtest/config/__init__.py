@@ -1,0 +1,86 @@
+"""Profiles: the model, loading and writing, overrides, and the resolved plan.
+
+`load_profile(path)` reads a JSON or TOML profile; `resolve(profile,
+overrides, env)` turns it into the `RunPlan` the engine runs;
+`describe_plan(plan)` prints it; `profile_schema()` is its JSON Schema.
+Importing this package imports neither trio nor httpcore.
+"""
+
+from __future__ import annotations
+
+from loadtest.config._describe import describe_plan, mean_turns
+from loadtest.config._load import dump_profile, load_profile, parse_profile
+from loadtest.config._model import (
+    Arrival,
+    CacheMode,
+    ClosedStage,
+    Content,
+    Correlation,
+    Defaults,
+    FieldError,
+    HttpOptions,
+    OpenStage,
+    PoolContent,
+    Profile,
+    Scenario,
+    ScriptedContent,
+    SizedContent,
+    Stage,
+    ThinkTime,
+    Thresholds,
+    Timeouts,
+    Turns,
+)
+from loadtest.config._overrides import Overrides, apply_overrides, parse_header_flag
+from loadtest.config._redact import mask_header, mask_url, secret_names
+from loadtest.config._resolve import RunPlan, ScenarioPlan, Target, resolve
+from loadtest.config._schema import profile_schema
+from loadtest.config._split import split_by_weight
+from loadtest.config._stages import format_stage, parse_stage, parse_stages
+from loadtest.config._units import Duration, DurationRange, IntRange, parse_duration
+
+__all__ = [
+    "Arrival",
+    "CacheMode",
+    "ClosedStage",
+    "Content",
+    "Correlation",
+    "Defaults",
+    "Duration",
+    "DurationRange",
+    "FieldError",
+    "HttpOptions",
+    "IntRange",
+    "OpenStage",
+    "Overrides",
+    "PoolContent",
+    "Profile",
+    "RunPlan",
+    "Scenario",
+    "ScenarioPlan",
+    "ScriptedContent",
+    "SizedContent",
+    "Stage",
+    "Target",
+    "ThinkTime",
+    "Thresholds",
+    "Timeouts",
+    "Turns",
+    "apply_overrides",
+    "describe_plan",
+    "dump_profile",
+    "format_stage",
+    "load_profile",
+    "mask_header",
+    "mask_url",
+    "mean_turns",
+    "parse_duration",
+    "parse_header_flag",
+    "parse_profile",
+    "parse_stage",
+    "parse_stages",
+    "profile_schema",
+    "resolve",
+    "secret_names",
+    "split_by_weight",
+]

@@ -1,0 +1,358 @@
+"""The profile model: frozen attrs classes, one per block of a profile.
+
+Rules:
+- The classes hold what the user wrote (after type conversion), not what the
+  run will use: `None` means "not set here, inherit". `loadtest.config`'s
+  resolver merges defaults, scenarios and command-line overrides into a plan.
+- Validators check only invariants of one object (a rate is positive, a
+  range is ordered) and raise `FieldError` naming the field, so the loader can
+  report the exact path. Cross-object rules (unique scenario names, a known
+  protocol, a usable target) are checked by the resolver.
+- Every field carries a `doc` in its metadata: the JSON Schema and the
+  documentation test read it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from loadtest.config._units import Duration, DurationRange, IntRange
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "Arrival",
+    "CacheMode",
+    "ClosedStage",
+    "Content",
+    "Correlation",
+    "Defaults",
+    "FieldError",
+    "HttpOptions",
+    "OpenStage",
+    "PoolContent",
+    "Profile",
+    "Scenario",
+    "ScriptedContent",
+    "SizedContent",
+    "Stage",
+    "ThinkTime",
+    "Thresholds",
+    "Timeouts",
+    "Turns",
+]
+
+CacheMode = Literal["bust", "shared-prefix", "natural"]
+Arrival = Literal["constant", "poisson"]
+Turns = int | IntRange
+ThinkTime = Duration | DurationRange
+
+
+class FieldError(ValueError):
+    """An invariant of one field failed; `field` is its name (or a dotted path
+    below the object being built)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+def _doc(doc: str, **kwargs: Any) -> Any:
+    return attrs.field(metadata={"doc": doc}, **kwargs)
+
+
+def _at_least(low: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value < low:
+            raise FieldError(attribute.name, f"must be at least {low:g}, got {value!r}")
+
+    check.schema = {"minimum": low}  # type: ignore[attr-defined]  # read by _schema
+    return check
+
+
+def _above(low: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value <= low:
+            raise FieldError(attribute.name, f"must be greater than {low:g}, got {value!r}")
+
+    check.schema = {"exclusiveMinimum": low}  # type: ignore[attr-defined]  # read by _schema
+    return check
+
+
+def _positive_duration(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and value.us <= 0:
+        raise FieldError(attribute.name, f"must be longer than 0, got {value}")
+
+
+def _non_empty_texts(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not value:
+        raise FieldError(attribute.name, "must hold at least one text")
+    for index, text in enumerate(value):
+        if not text.strip():
+            raise FieldError(f"{attribute.name}[{index}]", "must not be empty")
+
+
+def _turns(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    low = value.min if isinstance(value, IntRange) else value
+    if low is not None and low < 1:
+        raise FieldError(attribute.name, f"a conversation has at least 1 turn, got {low}")
+
+
+# --- content -----------------------------------------------------------------
+
+
+@attrs.frozen
+class PoolContent:
+    """Each turn sends a prompt drawn at random from `prompts`."""
+
+    prompts: tuple[str, ...] = _doc("Prompts to draw from.", validator=_non_empty_texts)
+
+
+@attrs.frozen
+class ScriptedContent:
+    """Turn i sends `script[i]`, cycling past the end."""
+
+    script: tuple[str, ...] = _doc("User messages, one per turn.", validator=_non_empty_texts)
+
+
+@attrs.frozen
+class SizedContent:
+    """Each turn sends about `approx_input_tokens` tokens of generated text."""
+
+    approx_input_tokens: int = _doc(
+        "Tokens of generated text per user turn.", validator=_at_least(1)
+    )
+
+
+Content = PoolContent | ScriptedContent | SizedContent
+CONTENT_MODES: dict[str, type[PoolContent | ScriptedContent | SizedContent]] = {
+    "pool": PoolContent,
+    "scripted": ScriptedContent,
+    "sized": SizedContent,
+}
+
+
+# --- stages ------------------------------------------------------------------
+
+
+@attrs.frozen
+class ClosedStage:
+    """`concurrency` virtual users, each running conversations back to back."""
+
+    concurrency: int = _doc("Number of virtual users.", validator=_at_least(1))
+    duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
+
+
+@attrs.frozen
+class OpenStage:
+    """`rate` conversation starts per second, whatever the server does."""
+
+    rate: float = _doc("Conversation starts per second.", validator=_above(0))
+    duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
+    arrival: Arrival | None = _doc(
+        "Arrival process for this stage (default: the profile's `arrival`).", default=None
+    )
+
+
+Stage = ClosedStage | OpenStage
+
+
+# --- blocks ------------------------------------------------------------------
+
+
+@attrs.frozen
+class Thresholds:
+    """Pass/fail limits checked per stage; any failure fails the run."""
+
+    p95_ms: float | None = _doc("Max latency p95, ms.", default=None, validator=_at_least(0))
+    p99_ms: float | None = _doc("Max latency p99, ms.", default=None, validator=_at_least(0))
+    ttft_p95_ms: float | None = _doc("Max TTFT p95, ms.", default=None, validator=_at_least(0))
+    itl_p99_ms: float | None = _doc(
+        "Max inter-token latency p99, ms.", default=None, validator=_at_least(0)
+    )
+    error_rate: float | None = _doc(
+        "Max share of failed turns, 0..1.", default=None, validator=_at_least(0)
+    )
+    min_rps: float | None = _doc(
+        "Min completed turns per second.", default=None, validator=_at_least(0)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.error_rate is not None and self.error_rate > 1:
+            raise FieldError("error_rate", f"is a fraction from 0 to 1, got {self.error_rate}")
+
+
+@attrs.frozen
+class Correlation:
+    """How a server-side log row is joined to one JSONL line."""
+
+    header: str = _doc(
+        "Request header carrying `<conversation uuid>-t<turn>`; empty to send none.",
+        default="x-request-id",
+    )
+    uuid_in_prompt: bool = _doc(
+        "Also end each user message with `[loadtest <uuid>-t<turn>]`.", default=False
+    )
+
+
+@attrs.frozen
+class Timeouts:
+    """Per-turn time limits; a turn exceeding one fails with its timeout class."""
+
+    connect: Duration = _doc(
+        "TCP connect (and TLS handshake).",
+        default=Duration(10_000_000),
+        validator=_positive_duration,
+    )
+    read: Duration = _doc(
+        "Longest gap between two reads of a response.",
+        default=Duration(60_000_000),
+        validator=_positive_duration,
+    )
+    total: Duration = _doc(
+        "Whole turn, request start to last byte.",
+        default=Duration(600_000_000),
+        validator=_positive_duration,
+    )
+
+
+@attrs.frozen
+class HttpOptions:
+    """Connection behaviour."""
+
+    keepalive: bool = _doc("Reuse connections between turns.", default=True)
+    verify: bool = _doc("Verify TLS certificates.", default=True)
+    ca_bundle: str | None = _doc("PEM file of CA certificates to trust.", default=None)
+    max_connections: int | None = _doc(
+        "Cap on open connections per target (default: no cap beyond in-flight turns).",
+        default=None,
+        validator=_at_least(1),
+    )
+
+
+@attrs.frozen
+class Defaults:
+    """What every scenario inherits unless it sets its own."""
+
+    protocol: str = _doc("Protocol adapter name.", default="openai-chat")
+    target: str | None = _doc(
+        "Full URL, or a base URL (no path, or ending in /v1) that gets the protocol's path.",
+        default=None,
+    )
+    headers: dict[str, str] = _doc(
+        "Request headers; `${NAME}` reads the environment.", factory=dict
+    )
+    model: str | None = _doc("Model name sent in each request.", default=None)
+    max_tokens: int = _doc("Max output tokens per turn.", default=256, validator=_at_least(1))
+    stream: bool = _doc("Ask for a streamed answer.", default=True)
+    system: str | None = _doc("System prompt.", default=None)
+    temperature: float | None = _doc("Sampling temperature.", default=None, validator=_at_least(0))
+    extra_body: dict[str, Any] = _doc("Extra request-body fields, merged last.", factory=dict)
+    turns: Turns = _doc(
+        "Turns per conversation: an int or {min, max}.", default=1, validator=_turns
+    )
+    content: Content = _doc(
+        "What each user turn says: pool, scripted or sized.",
+        factory=lambda: SizedContent(128),
+    )
+
+
+@attrs.frozen
+class Scenario:
+    """One kind of conversation; unset fields inherit from `defaults`."""
+
+    name: str = _doc("Scenario name, unique in the profile.")
+    weight: float = _doc(
+        "Share of VUs / arrivals (relative to the other scenarios).",
+        default=1.0,
+        validator=_at_least(0),
+    )
+    turns: Turns | None = _doc("Turns per conversation.", default=None, validator=_turns)
+    think_time: ThinkTime | None = _doc("Pause between turns.", default=None)
+    content: Content | None = _doc("What each user turn says.", default=None)
+    stream: bool | None = _doc("Ask for a streamed answer.", default=None)
+    max_tokens: int | None = _doc(
+        "Max output tokens per turn.", default=None, validator=_at_least(1)
+    )
+    system: str | None = _doc("System prompt (empty string: none).", default=None)
+    protocol: str | None = _doc("Protocol adapter name.", default=None)
+    target: str | None = _doc("Target URL (see defaults.target).", default=None)
+    model: str | None = _doc("Model name.", default=None)
+    headers: dict[str, str] | None = _doc(
+        "Headers merged over defaults.headers (same name: this one wins).", default=None
+    )
+    temperature: float | None = _doc("Sampling temperature.", default=None, validator=_at_least(0))
+    extra_body: dict[str, Any] | None = _doc(
+        "Body fields merged over defaults.extra_body.", default=None
+    )
+    thresholds: Thresholds | None = _doc("Limits for this scenario, per stage.", default=None)
+
+
+@attrs.frozen
+class Profile:
+    """A whole benchmark: who to call, with what traffic, in which stages."""
+
+    name: str | None = _doc("Profile name (default: the file name).", default=None)
+    stages: tuple[Stage, ...] = _doc(
+        'Stages, in order: {"concurrency", "duration"}, {"rate", "duration"}, '
+        'or strings "100:60s" / "@200:60s". `--stages` replaces them.',
+        default=(),
+    )
+    defaults: Defaults = _doc("Settings every scenario inherits.", factory=Defaults)
+    scenarios: tuple[Scenario, ...] | None = _doc(
+        "Scenarios; absent means one implicit scenario made of `defaults`.", default=None
+    )
+    warmup: Duration = _doc(
+        "Turns starting this early in each stage are kept out of its statistics.",
+        default=Duration(0),
+    )
+    graceful_stop: Duration = _doc(
+        "Grace period for in-flight turns at the end of a stage.", default=Duration(10_000_000)
+    )
+    think_time: ThinkTime = _doc("Default pause between turns.", default=Duration(0))
+    cache_mode: CacheMode = _doc(
+        "bust: UUID first; shared-prefix: UUID at the end of the first message; natural: none.",
+        default="bust",
+    )
+    correlation: Correlation = _doc("Correlation header and tags.", factory=Correlation)
+    thresholds: Thresholds = _doc("Limits checked on each stage's totals.", factory=Thresholds)
+    seed: int = _doc("Seed of every random choice in the request plan.", default=0)
+    timeouts: Timeouts = _doc("Per-turn time limits.", factory=Timeouts)
+    http: HttpOptions = _doc("Connection behaviour.", factory=HttpOptions)
+    max_in_flight: int | None = _doc(
+        "Open loop: arrivals beyond this many in-flight conversations are dropped "
+        "(default: derived from the open-file limit).",
+        default=None,
+        validator=_at_least(1),
+    )
+    arrival: Arrival = _doc("Open-loop arrival process.", default="constant")
+    redact_headers: tuple[str, ...] = _doc(
+        "More header names to mask in every output (Authorization, x-api-key and "
+        "api-key always are).",
+        default=(),
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.scenarios is not None:
+            _check_scenarios(self.scenarios)
+
+
+def _check_scenarios(scenarios: tuple[Scenario, ...]) -> None:
+    if not scenarios:
+        raise FieldError("scenarios", "list at least one scenario, or leave the key out")
+    seen: dict[str, int] = {}
+    for index, scenario in enumerate(scenarios):
+        if not scenario.name.strip():
+            raise FieldError(f"scenarios[{index}].name", "must not be empty")
+        if scenario.name in seen:
+            raise FieldError(
+                f"scenarios[{index}].name",
+                f"{scenario.name!r} is already the name of scenarios[{seen[scenario.name]}]",
+            )
+        seen[scenario.name] = index
+    if not any(s.weight > 0 for s in scenarios):
+        raise FieldError("scenarios", "at least one scenario needs a weight above 0")

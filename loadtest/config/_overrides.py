@@ -1,0 +1,84 @@
+"""Command-line overrides, applied to a profile before it is resolved.
+
+Precedence is CLI > scenario > defaults: an override is written into every
+scenario (a profile without `scenarios` first gets its implicit scenario,
+named "default"), so what ran can be written back out as a profile.
+`--vk` becomes `Authorization: Bearer <vk>`; `--header` values are applied
+after it, so `--header "Authorization: ..."` wins. Header names match
+without regard to case.
+
+Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from loadtest.config._model import Profile, Scenario, Stage
+from loadtest.errors import ConfigError
+
+__all__ = ["IMPLICIT_SCENARIO", "Overrides", "apply_overrides", "parse_header_flag"]
+
+IMPLICIT_SCENARIO = "default"
+
+
+@attrs.frozen
+class Overrides:
+    """Values from the command line; None means "not given"."""
+
+    target: str | None = None
+    model: str | None = None
+    vk: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    stages: tuple[Stage, ...] | None = None
+    seed: int | None = None
+
+
+def parse_header_flag(text: str) -> tuple[str, str]:
+    """Split a `--header "Name: value"` flag; raise ConfigError if malformed."""
+    name, sep, value = text.partition(":")
+    name = name.strip()
+    if not sep or not name or any(ch in name for ch in " \t\r\n"):
+        raise ConfigError(f'--header: expected "Name: value", got "{text}"')
+    return name, value.strip()
+
+
+def set_header(headers: dict[str, str] | None, name: str, value: str) -> dict[str, str]:
+    """A copy of `headers` with `name` set to `value`, replacing any header of
+    the same name in another case."""
+    out = {k: v for k, v in (headers or {}).items() if k.lower() != name.lower()}
+    out[name] = value
+    return out
+
+
+def apply_overrides(profile: Profile, overrides: Overrides) -> Profile:
+    """The profile with every given override written in."""
+    scenarios = profile.scenarios or (Scenario(name=IMPLICIT_SCENARIO),)
+    header_pairs = list(overrides.headers)
+    if overrides.vk is not None:
+        header_pairs.insert(0, ("Authorization", f"Bearer {overrides.vk}"))
+    scenarios = tuple(_override_scenario(s, overrides, header_pairs) for s in scenarios)
+    changes: dict[str, Any] = {"scenarios": scenarios}
+    if overrides.stages is not None:
+        changes["stages"] = overrides.stages
+    if overrides.seed is not None:
+        changes["seed"] = overrides.seed
+    return attrs.evolve(profile, **changes)
+
+
+def _override_scenario(
+    scenario: Scenario, overrides: Overrides, header_pairs: list[tuple[str, str]]
+) -> Scenario:
+    changes: dict[str, Any] = {}
+    if overrides.target is not None:
+        changes["target"] = overrides.target
+    if overrides.model is not None:
+        changes["model"] = overrides.model
+    if header_pairs:
+        headers = scenario.headers
+        for name, value in header_pairs:
+            headers = set_header(headers, name, value)
+        changes["headers"] = headers
+    return attrs.evolve(scenario, **changes) if changes else scenario

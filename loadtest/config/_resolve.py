@@ -1,0 +1,268 @@
+"""Resolution: a profile plus overrides plus the environment -> a `RunPlan`.
+
+The plan is what the engine runs: every scenario with its settings merged
+(CLI > scenario > defaults), `${NAME}` expanded from the environment in
+targets and header values, its target parsed into scheme, host, port and
+request path. Every problem is collected and reported at once, with the path
+in the profile it comes from.
+
+A target is either a full URL, used as is, or a base URL — no path, or a path
+ending in `/v1` — to which the protocol's own path is added, so one base URL
+serves a mix of OpenAI- and Anthropic-ingress scenarios.
+
+Pure: the environment is passed in; nothing is read or written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from loadtest.config._model import (
+    Arrival,
+    CacheMode,
+    ClosedStage,
+    Content,
+    Correlation,
+    HttpOptions,
+    Profile,
+    Scenario,
+    Stage,
+    ThinkTime,
+    Thresholds,
+    Timeouts,
+    Turns,
+)
+from loadtest.config._overrides import Overrides, apply_overrides
+from loadtest.config._redact import secret_names
+from loadtest.config._split import split_by_weight
+from loadtest.errors import ConfigError, RegistryError
+from loadtest.protocol import get_adapter
+
+__all__ = ["RunPlan", "ScenarioPlan", "Target", "resolve"]
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@attrs.frozen
+class Target:
+    """Where a scenario's requests go."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str  # request target: path and query, as sent on the request line
+    url: str
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return (self.scheme, self.host, self.port)
+
+
+@attrs.frozen
+class ScenarioPlan:
+    """One scenario with every setting decided."""
+
+    name: str
+    weight: float
+    protocol: str
+    target: Target
+    headers: tuple[tuple[str, str], ...]
+    model: str
+    max_tokens: int
+    stream: bool
+    system: str | None
+    temperature: float | None
+    extra_body: Mapping[str, Any]
+    content: Content
+    turns: Turns
+    think_time: ThinkTime
+    thresholds: Thresholds | None
+
+
+@attrs.frozen
+class RunPlan:
+    """Everything a run needs, decided; `profile` is the effective profile
+    (overrides written in, `${NAME}` references kept) for writing back out."""
+
+    profile: Profile
+    name: str
+    scenarios: tuple[ScenarioPlan, ...]
+    stages: tuple[Stage, ...]
+    warmup_s: float
+    graceful_stop_s: float
+    cache_mode: CacheMode
+    correlation: Correlation
+    thresholds: Thresholds
+    seed: int
+    timeouts: Timeouts
+    http: HttpOptions
+    max_in_flight: int | None
+    arrival: Arrival
+    secret_headers: frozenset[str]
+    warnings: tuple[str, ...] = ()
+
+    def vu_split(self, stage: ClosedStage) -> tuple[int, ...]:
+        """VUs per scenario for a closed stage (largest remainder)."""
+        return tuple(split_by_weight(stage.concurrency, [s.weight for s in self.scenarios]))
+
+
+def resolve(
+    profile: Profile,
+    overrides: Overrides | None = None,
+    env: Mapping[str, str] | None = None,
+    name: str | None = None,
+) -> RunPlan:
+    """Resolve `profile` with `overrides` against `env` (default: empty).
+    Raise `ConfigError` listing every problem."""
+    implicit = profile.scenarios is None
+    effective = apply_overrides(profile, overrides or Overrides())
+    problems: list[str] = []
+    warnings: list[str] = []
+    scenarios = []
+    for index, scenario in enumerate(effective.scenarios or ()):
+        where = "$.defaults" if implicit else f"$.scenarios[{index}]"
+        plan = _resolve_scenario(effective, scenario, where, env or {}, problems, warnings)
+        if plan is not None:
+            scenarios.append(plan)
+    if not effective.stages:
+        problems.append("$.stages: no stages; list them in the profile or pass --stages")
+    if problems:
+        raise ConfigError(problems)
+    return RunPlan(
+        profile=effective,
+        name=effective.name or name or "profile",
+        scenarios=tuple(scenarios),
+        stages=effective.stages,
+        warmup_s=effective.warmup.seconds,
+        graceful_stop_s=effective.graceful_stop.seconds,
+        cache_mode=effective.cache_mode,
+        correlation=effective.correlation,
+        thresholds=effective.thresholds,
+        seed=effective.seed,
+        timeouts=effective.timeouts,
+        http=effective.http,
+        max_in_flight=effective.max_in_flight,
+        arrival=effective.arrival,
+        secret_headers=secret_names(effective.redact_headers),
+        warnings=tuple(warnings),
+    )
+
+
+def _pick(scenario_value: Any, default_value: Any) -> Any:
+    return default_value if scenario_value is None else scenario_value
+
+
+def _resolve_scenario(
+    profile: Profile,
+    scenario: Scenario,
+    where: str,
+    env: Mapping[str, str],
+    problems: list[str],
+    warnings: list[str],
+) -> ScenarioPlan | None:
+    defaults = profile.defaults
+    count = len(problems)
+    protocol = _pick(scenario.protocol, defaults.protocol)
+    protocol_path = ""
+    try:
+        protocol_path = get_adapter(protocol).path
+    except RegistryError as exc:
+        problems.append(f"{where}.protocol: {exc}")
+    raw_target = _pick(scenario.target, defaults.target)
+    target = None
+    if raw_target is None:
+        problems.append(f"{where}.target: no target; set one in the profile or pass --target")
+    else:
+        expanded = _expand(raw_target, env, f"{where}.target", problems)
+        target = _parse_target(expanded, protocol_path, f"{where}.target", problems)
+    headers = _merge_headers(defaults.headers, scenario.headers)
+    expanded_headers = tuple(
+        (key, _expand(value, env, f"{where}.headers{_key(key)}", problems))
+        for key, value in headers.items()
+    )
+    model = _pick(scenario.model, defaults.model)
+    if model is None:
+        problems.append(f"{where}.model: no model; set one in the profile or pass --model")
+    if len(problems) > count or target is None or model is None:
+        return None
+    if protocol == "anthropic" and not any(k.lower() == "anthropic-version" for k in headers):
+        warnings.append(
+            f"scenario {scenario.name!r}: anthropic protocol without an anthropic-version "
+            "header (the Anthropic API requires one; many gateways add it)"
+        )
+    system = _pick(scenario.system, defaults.system)
+    return ScenarioPlan(
+        name=scenario.name,
+        weight=scenario.weight,
+        protocol=protocol,
+        target=target,
+        headers=expanded_headers,
+        model=model,
+        max_tokens=_pick(scenario.max_tokens, defaults.max_tokens),
+        stream=_pick(scenario.stream, defaults.stream),
+        system=system or None,
+        temperature=_pick(scenario.temperature, defaults.temperature),
+        extra_body={**defaults.extra_body, **(scenario.extra_body or {})},
+        content=_pick(scenario.content, defaults.content),
+        turns=_pick(scenario.turns, defaults.turns),
+        think_time=_pick(scenario.think_time, profile.think_time),
+        thresholds=scenario.thresholds,
+    )
+
+
+def _key(name: str) -> str:
+    return f".{name}" if name.isidentifier() else f'["{name}"]'
+
+
+def _merge_headers(base: Mapping[str, str], over: Mapping[str, str] | None) -> dict[str, str]:
+    merged = dict(base)
+    for name, value in (over or {}).items():
+        for existing in [k for k in merged if k.lower() == name.lower()]:
+            del merged[existing]
+        merged[name] = value
+    return merged
+
+
+def _expand(text: str, env: Mapping[str, str], where: str, problems: list[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            problems.append(f"{where}: environment variable {name} is not set")
+            return ""
+        return env[name]
+
+    return _ENV_REF.sub(replace, text)
+
+
+def _parse_target(url: str, protocol_path: str, where: str, problems: list[str]) -> Target | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        problems.append(f'{where}: "{url}" is not a valid URL ({exc})')
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append(f'{where}: expected an http:// or https:// URL with a host, got "{url}"')
+        return None
+    path = _request_path(parts.path, protocol_path)
+    request_target = f"{path}?{parts.query}" if parts.query else path
+    default_port = 443 if parts.scheme == "https" else 80
+    host = parts.hostname
+    full = f"{parts.scheme}://{parts.netloc}{request_target}"
+    return Target(parts.scheme, host, port or default_port, request_target, full)
+
+
+def _request_path(path: str, protocol_path: str) -> str:
+    """The base-URL rule: no path, or a path ending in /v1, gets the
+    protocol's path; anything else is a full URL, kept as is."""
+    trimmed = path.rstrip("/")
+    if not trimmed:
+        return protocol_path or "/"
+    if trimmed.endswith("/v1") and protocol_path.startswith("/v1/"):
+        return trimmed + protocol_path[len("/v1") :]
+    return path

@@ -1,0 +1,71 @@
+"""Stage strings: `100:60s` (closed loop), `@200:60s` (open loop), comma-joined.
+
+A stage string is `[@]LOAD:DURATION`: without `@`, LOAD is a number of
+virtual users; with `@`, a rate of conversation starts per second. The same
+grammar is accepted in a profile's `stages` list and by `--stages`, where a
+bad piece is named by its position: `piece 2 "@x:10s": rate must be a
+positive number`.
+
+Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+from loadtest.config._model import ClosedStage, OpenStage, Stage
+from loadtest.config._units import parse_duration
+
+__all__ = ["format_stage", "parse_stage", "parse_stages"]
+
+
+def parse_stage(text: str) -> Stage:
+    """Parse one stage string; raise ValueError saying what is wrong."""
+    load, sep, duration_text = text.strip().partition(":")
+    if not sep:
+        raise ValueError(f'expected LOAD:DURATION like "100:60s" or "@200:60s"; got "{text}"')
+    try:
+        duration = parse_duration(duration_text)
+    except ValueError as exc:
+        raise ValueError(f"duration: {exc}") from None
+    if duration.us <= 0:
+        raise ValueError("duration must be longer than 0")
+    if load.startswith("@"):
+        return OpenStage(rate=_positive_number(load[1:], "rate"), duration=duration)
+    return ClosedStage(concurrency=_positive_int(load), duration=duration)
+
+
+def _positive_number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f'{what} must be a positive number, got "{text}"')
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f'concurrency must be a whole number of at least 1, got "{text}"')
+    return int(text)
+
+
+def parse_stages(text: str) -> tuple[Stage, ...]:
+    """Parse a comma-joined list of stages (the `--stages` flag)."""
+    pieces = text.split(",")
+    stages: list[Stage] = []
+    problems: list[str] = []
+    for number, piece in enumerate(pieces, start=1):
+        try:
+            stages.append(parse_stage(piece))
+        except ValueError as exc:
+            problems.append(f'piece {number} "{piece}": {exc}')
+    if problems:
+        raise ValueError(problems)
+    return tuple(stages)
+
+
+def format_stage(stage: Stage) -> str:
+    """The string form of a stage (`100:60s`, `@200:60s`)."""
+    if isinstance(stage, ClosedStage):
+        return f"{stage.concurrency}:{stage.duration}"
+    return f"@{stage.rate:g}:{stage.duration}"

@@ -1,0 +1,250 @@
+"""Resolution: overrides, precedence, targets, environment, masking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from loadtest.config import (
+    ClosedStage,
+    Duration,
+    Overrides,
+    RunPlan,
+    describe_plan,
+    dump_profile,
+    parse_header_flag,
+    parse_profile,
+    parse_stages,
+    resolve,
+)
+from loadtest.config._converter import structure_profile
+from loadtest.errors import ConfigError
+
+MIXED: dict[str, Any] = {
+    "stages": ["100:1m"],
+    "defaults": {
+        "target": "http://localhost:4000/v1",
+        "model": "m-default",
+        "headers": {"authorization": "Bearer default", "x-team": "a"},
+        "extra_body": {"top_p": 0.9},
+    },
+    "scenarios": [
+        {"name": "chat", "weight": 55},
+        {
+            "name": "claude",
+            "weight": 30,
+            "protocol": "anthropic",
+            "model": "m-claude",
+            "headers": {"anthropic-version": "2023-06-01", "X-Team": "b"},
+            "extra_body": {"top_k": 5},
+        },
+        {
+            "name": "resp",
+            "weight": 15,
+            "protocol": "openai-responses",
+            "target": "http://gw:9/custom/path",
+        },
+    ],
+}
+
+
+def plan_of(
+    data: dict[str, Any], overrides: Overrides | None = None, env: dict[str, str] | None = None
+) -> RunPlan:
+    return resolve(structure_profile(data), overrides, env=env or {})
+
+
+def test_scenario_settings_win_over_defaults() -> None:
+    """Scenario values override defaults; headers merge by name without regard to case."""
+    plan = plan_of(MIXED)
+    chat, claude, _ = plan.scenarios
+    assert chat.model == "m-default"
+    assert claude.model == "m-claude"
+    assert dict(claude.headers) == {
+        "authorization": "Bearer default",
+        "anthropic-version": "2023-06-01",
+        "X-Team": "b",
+    }
+    assert claude.extra_body == {"top_p": 0.9, "top_k": 5}
+
+
+def test_base_url_gets_each_protocol_path() -> None:
+    """A base URL ending in /v1 keeps each scenario's protocol path; a full URL stays as is."""
+    plan = plan_of(MIXED)
+    assert [s.target.path for s in plan.scenarios] == [
+        "/v1/chat/completions",
+        "/v1/messages",
+        "/custom/path",
+    ]
+    assert plan.scenarios[2].target.host == "gw"
+    assert plan.scenarios[2].target.port == 9
+
+
+@pytest.mark.parametrize(
+    ("target", "paths"),
+    [
+        ("http://other:8080", ["/v1/chat/completions", "/v1/messages", "/v1/responses"]),
+        ("http://other:8080/", ["/v1/chat/completions", "/v1/messages", "/v1/responses"]),
+        (
+            "https://other/gw/v1/",
+            ["/gw/v1/chat/completions", "/gw/v1/messages", "/gw/v1/responses"],
+        ),
+        ("http://other/x/chat", ["/x/chat", "/x/chat", "/x/chat"]),
+        (
+            "http://other/v1/chat/completions?api-version=1",
+            ["/v1/chat/completions?api-version=1"] * 3,
+        ),
+    ],
+)
+def test_target_override_rule(target: str, paths: list[str]) -> None:
+    """--target: base URLs keep protocol paths, full URLs replace every target as is."""
+    plan = plan_of(MIXED, Overrides(target=target))
+    assert [s.target.path for s in plan.scenarios] == paths
+    assert {s.target.host for s in plan.scenarios} == {"other"}
+
+
+def test_https_default_port() -> None:
+    """https targets default to port 443, http to 80."""
+    plan = plan_of(MIXED, Overrides(target="https://secure.example"))
+    assert plan.scenarios[0].target.port == 443
+    assert plan.scenarios[0].target.scheme == "https"
+
+
+def test_cli_overrides_win_over_scenarios() -> None:
+    """--model, --vk, --header, --stages and --seed override the profile; --header after --vk."""
+    overrides = Overrides(
+        model="m-cli",
+        vk="sk-secret",
+        headers=(parse_header_flag("X-Team: cli"),),
+        stages=parse_stages("5:10s"),
+        seed=7,
+    )
+    plan = plan_of(MIXED, overrides)
+    assert {s.model for s in plan.scenarios} == {"m-cli"}
+    for scenario in plan.scenarios:
+        headers = {k.lower(): v for k, v in scenario.headers}
+        assert headers["authorization"] == "Bearer sk-secret"
+        assert headers["x-team"] == "cli"
+    assert plan.stages == (ClosedStage(5, Duration(10_000_000)),)
+    assert plan.seed == 7
+    header_after_vk = plan_of(MIXED, Overrides(vk="a", headers=(("Authorization", "Basic b"),)))
+    assert dict(header_after_vk.scenarios[0].headers)["Authorization"] == "Basic b"
+
+
+def test_implicit_scenario_is_named_default() -> None:
+    """No scenarios block: defaults form one scenario called "default"."""
+    plan = plan_of({"stages": ["1:1s"], "defaults": {"target": "http://h", "model": "m"}})
+    assert [s.name for s in plan.scenarios] == ["default"]
+    assert plan.scenarios[0].target.path == "/v1/chat/completions"
+
+
+def test_environment_variables_expand_in_targets_and_headers() -> None:
+    """`${NAME}` reads the environment in targets and header values."""
+    data = {
+        "stages": ["1:1s"],
+        "defaults": {
+            "target": "http://${GW_HOST}:4000",
+            "model": "m",
+            "headers": {"x-api-key": "${GW_KEY}", "x-plain": "a$b"},
+        },
+    }
+    plan = plan_of(data, env={"GW_HOST": "gw", "GW_KEY": "k-1"})
+    assert plan.scenarios[0].target.host == "gw"
+    assert dict(plan.scenarios[0].headers) == {"x-api-key": "k-1", "x-plain": "a$b"}
+
+
+def test_every_resolution_problem_is_reported() -> None:
+    """Missing env vars, target, model and unknown protocols are all listed with paths."""
+    data = {
+        "stages": ["1:1s"],
+        "defaults": {"headers": {"x-api-key": "${NOPE_KEY}"}},
+        "scenarios": [
+            {"name": "a", "protocol": "grpc"},
+            {"name": "b", "target": "ftp://x", "model": "m"},
+        ],
+    }
+    with pytest.raises(ConfigError) as info:
+        plan_of(data)
+    problems = info.value.problems
+    assert (
+        "$.scenarios[0].protocol: unknown protocol 'grpc'; "
+        "available: anthropic, openai-chat, openai-responses" in problems
+    )
+    assert "$.scenarios[0].target: no target; set one in the profile or pass --target" in problems
+    assert (
+        '$.scenarios[0].headers["x-api-key"]: environment variable NOPE_KEY is not set' in problems
+    )
+    assert "$.scenarios[0].model: no model; set one in the profile or pass --model" in problems
+    assert (
+        '$.scenarios[1].target: expected an http:// or https:// URL with a host, got "ftp://x"'
+        in problems
+    )
+
+
+def test_missing_stages_is_an_error_unless_given() -> None:
+    """A profile without stages needs --stages."""
+    data = {"defaults": {"target": "http://h", "model": "m"}}
+    with pytest.raises(ConfigError, match=r"\$.stages: no stages"):
+        plan_of(data)
+    assert len(plan_of(data, Overrides(stages=parse_stages("1:1s"))).stages) == 1
+
+
+def test_bad_port_is_reported() -> None:
+    """A target with a non-numeric port is a clear error."""
+    with pytest.raises(ConfigError, match="is not a valid URL"):
+        plan_of({"stages": ["1:1s"], "defaults": {"target": "http://h:port", "model": "m"}})
+
+
+def test_anthropic_without_version_header_warns() -> None:
+    """An anthropic scenario without anthropic-version gets a warning, not an error."""
+    plan = plan_of(
+        {
+            "stages": ["1:1s"],
+            "defaults": {"target": "http://h", "model": "m", "protocol": "anthropic"},
+        }
+    )
+    assert len(plan.warnings) == 1
+    assert "anthropic-version" in plan.warnings[0]
+
+
+@pytest.mark.parametrize("flag", ["nocolon", ": v", "a b: c"])
+def test_bad_header_flag(flag: str) -> None:
+    """--header needs "Name: value" with a name free of spaces."""
+    with pytest.raises(ConfigError, match="--header"):
+        parse_header_flag(flag)
+
+
+def test_stage_flag_names_the_bad_piece() -> None:
+    """--stages reports each bad piece by position."""
+    with pytest.raises(ValueError) as info:  # noqa: PT011
+        parse_stages("1:10s,@x:10s,5")
+    assert info.value.args[0] == [
+        'piece 2 "@x:10s": rate must be a positive number, got "x"',
+        'piece 3 "5": expected LOAD:DURATION like "100:60s" or "@200:60s"; got "5"',
+    ]
+
+
+def test_describe_masks_secrets_and_shows_split() -> None:
+    """The plan text shows the VU split and never a key."""
+    plan = plan_of(
+        {**MIXED, "redact_headers": ["x-team"], "stages": ["1000:1m", "@20:30s"], "warmup": "10s"},
+        Overrides(vk="sk-live-123", target="http://u:pw@gw/v1?key=abc"),
+    )
+    text = describe_plan(plan)
+    assert "sk-live-123" not in text
+    assert "abc" not in text
+    assert ":pw@" not in text
+    assert "Bearer ***" in text
+    assert "header X-Team: ***" in text
+    assert "VUs: chat 550, claude 300, resp 150" in text
+    assert "warm-up 0-10s, steady 10s-1m" in text
+    assert "expected: 600 conversations, ~600 requests" in text
+
+
+def test_effective_profile_round_trips_with_overrides() -> None:
+    """The effective profile (overrides written in) dumps to TOML and resolves the same."""
+    plan = plan_of(MIXED, Overrides(model="m2", stages=parse_stages("@3:5s")))
+    again = resolve(parse_profile(dump_profile(plan.profile), "toml"), env={})
+    assert again.scenarios == plan.scenarios
+    assert again.stages == plan.stages
