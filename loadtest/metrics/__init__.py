@@ -1,0 +1,36 @@
+"""Metrics: turn records, HDR histograms, per-stage recording and snapshots.
+
+`TurnRecord` is what the engine measures about one turn; a `StageRecorder`
+tallies them (sync, lock-free, flat memory); `freeze()` gives the
+`StageSnapshot` that reports read. Histograms hold integer microseconds and
+encode in the standard compressed HDR format, so shards merge exactly.
+Importing this package imports neither trio nor httpcore.
+"""
+
+from __future__ import annotations
+
+from loadtest.metrics._histogram import (
+    DEFAULT_HIGHEST_US,
+    DEFAULT_SIGNIFICANT_FIGURES,
+    MAX_HIGHEST_US,
+    Histogram,
+)
+from loadtest.metrics._recorder import LiveStats, StageRecorder
+from loadtest.metrics._snapshot import HISTOGRAMS, StageSnapshot, StatsSnapshot, merge_stats
+from loadtest.metrics._turn import Outcome, Phases, TurnRecord
+
+__all__ = [
+    "DEFAULT_HIGHEST_US",
+    "DEFAULT_SIGNIFICANT_FIGURES",
+    "HISTOGRAMS",
+    "MAX_HIGHEST_US",
+    "Histogram",
+    "LiveStats",
+    "Outcome",
+    "Phases",
+    "StageRecorder",
+    "StageSnapshot",
+    "StatsSnapshot",
+    "TurnRecord",
+    "merge_stats",
+]

@@ -1,0 +1,183 @@
+"""Recording finished turns into one stage's counters and histograms.
+
+Rules:
+- `record()` is sync and never waits: trio never interleaves sync code, so
+  every task of a stage records into the same recorder without locks
+  (STYLE 8). Nothing in it grows with the number of turns: counters, dicts
+  keyed by status or error class, and HDR histograms.
+- A turn counts in the stage (and window) in which it started: the engine
+  hands each turn the recorder of its stage, and marks warm-up turns.
+- Warm-up turns are only counted (`warmup_turns`); interrupted turns are
+  only counted (`interrupted`); latency-type histograms take ok turns only.
+- `freeze()` copies everything into a `StageSnapshot`; after it, the
+  recorder is not used again.
+
+Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from loadtest.metrics._histogram import Histogram
+from loadtest.metrics._snapshot import HISTOGRAMS, StageSnapshot, StatsSnapshot, merge_stats
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from loadtest.metrics._turn import TurnRecord
+
+__all__ = ["LiveStats", "StageRecorder"]
+
+
+class _Tally:
+    """Mutable counters of one scenario while its stage runs."""
+
+    __slots__ = (
+        "cached_tokens",
+        "completion_tokens",
+        "dropped",
+        "errors",
+        "estimated_turns",
+        "hists",
+        "interrupted",
+        "ok",
+        "prompt_tokens",
+        "requests",
+        "status_codes",
+        "warmup_turns",
+    )
+
+    def __init__(self) -> None:
+        self.requests = self.ok = self.interrupted = self.warmup_turns = self.dropped = 0
+        self.prompt_tokens = self.completion_tokens = self.cached_tokens = 0
+        self.estimated_turns = 0
+        self.errors: dict[str, int] = {}
+        self.status_codes: dict[int, int] = {}
+        self.hists = {name: Histogram() for name in HISTOGRAMS}
+
+    def snapshot(self, label: str) -> StatsSnapshot:
+        return StatsSnapshot(
+            label=label,
+            requests=self.requests,
+            ok=self.ok,
+            interrupted=self.interrupted,
+            warmup_turns=self.warmup_turns,
+            dropped=self.dropped,
+            errors=dict(self.errors),
+            status_codes=dict(self.status_codes),
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cached_tokens=self.cached_tokens,
+            estimated_turns=self.estimated_turns,
+            histograms={name: hist.copy() for name, hist in self.hists.items()},
+        )
+
+
+@attrs.frozen
+class LiveStats:
+    """A stage so far, for progress displays (cheap: no percentiles)."""
+
+    completed: int
+    ok: int
+    failed: int
+    interrupted: int
+    warmup_turns: int
+    dropped: int
+    completion_tokens: int
+    errors: dict[str, int]
+
+
+class StageRecorder:
+    """Tallies the turns of one stage, per scenario."""
+
+    def __init__(self, scenario_names: Sequence[str]) -> None:
+        self.scenario_names = tuple(scenario_names)
+        self._tallies = [_Tally() for _ in self.scenario_names]
+
+    def record(self, turn: TurnRecord) -> None:
+        """Count one finished turn (see the module rules)."""
+        tally = self._tallies[turn.scenario_index]
+        if turn.warmup:
+            tally.warmup_turns += 1
+            return
+        if turn.outcome == "interrupted":
+            tally.interrupted += 1
+            return
+        tally.requests += 1
+        if turn.status is not None:
+            tally.status_codes[turn.status] = tally.status_codes.get(turn.status, 0) + 1
+        hists = tally.hists
+        if turn.lag_us is not None:
+            hists["lag"].record(turn.lag_us)
+        if turn.outcome != "ok":
+            error = turn.error_class or "unknown"
+            tally.errors[error] = tally.errors.get(error, 0) + 1
+            return
+        tally.ok += 1
+        self._record_ok(tally, turn)
+
+    @staticmethod
+    def _record_ok(tally: _Tally, turn: TurnRecord) -> None:
+        hists = tally.hists
+        if turn.latency_us is not None:
+            hists["latency"].record(turn.latency_us)
+            if turn.lag_us is not None:
+                hists["latency_corrected"].record(turn.latency_us + turn.lag_us)
+        if turn.ttfb_us is not None:
+            hists["ttfb"].record(turn.ttfb_us)
+        if turn.ttft_us is not None:
+            hists["ttft"].record(turn.ttft_us)
+            if turn.lag_us is not None:
+                hists["ttft_corrected"].record(turn.ttft_us + turn.lag_us)
+        if turn.tpot_us is not None:
+            hists["tpot"].record(turn.tpot_us)
+        if turn.itl_gaps_us:
+            record = hists["itl"].record
+            for gap_us in turn.itl_gaps_us:
+                record(gap_us)
+        if turn.itl_zeros:
+            hists["itl"].record(0, turn.itl_zeros)
+        tally.prompt_tokens += turn.prompt_tokens or 0
+        tally.completion_tokens += turn.completion_tokens or 0
+        tally.cached_tokens += turn.cached_tokens or 0
+        if turn.tokens_estimated:
+            tally.estimated_turns += 1
+
+    def record_dropped(self, scenario_index: int) -> None:
+        """Count an open-loop arrival that was dropped (max_in_flight reached)."""
+        self._tallies[scenario_index].dropped += 1
+
+    def statistics(self) -> LiveStats:
+        """Totals so far across scenarios."""
+        errors: dict[str, int] = {}
+        for tally in self._tallies:
+            for name, count in tally.errors.items():
+                errors[name] = errors.get(name, 0) + count
+        return LiveStats(
+            completed=sum(t.requests for t in self._tallies),
+            ok=sum(t.ok for t in self._tallies),
+            failed=sum(t.requests - t.ok for t in self._tallies),
+            interrupted=sum(t.interrupted for t in self._tallies),
+            warmup_turns=sum(t.warmup_turns for t in self._tallies),
+            dropped=sum(t.dropped for t in self._tallies),
+            completion_tokens=sum(t.completion_tokens for t in self._tallies),
+            errors=errors,
+        )
+
+    def live_histogram(self, name: str) -> Histogram:
+        """One histogram merged over scenarios, for a progress display."""
+        merged = Histogram()
+        for tally in self._tallies:
+            merged.merge(tally.hists[name])
+        return merged
+
+    def freeze(self, **stage: Any) -> StageSnapshot:
+        """Copy everything into a `StageSnapshot`; `stage` gives its plan and timing."""
+        scenarios = tuple(
+            tally.snapshot(name)
+            for tally, name in zip(self._tallies, self.scenario_names, strict=True)
+        )
+        return StageSnapshot(scenarios=scenarios, total=merge_stats("total", scenarios), **stage)

@@ -1,0 +1,138 @@
+"""Frozen statistics: what a stage measured, per scenario and in total.
+
+A `StatsSnapshot` holds counters and HDR histograms (integer µs) for one
+scenario of one stage, or for the stage total; a `StageSnapshot` holds the
+stage's plan and timing beside them. Snapshots are built once, when the
+stage ends, and never change afterwards: reports, summaries and `compare`
+read them, and merging two shards' snapshots is exact (counters add,
+histograms add count for count).
+
+Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Literal, TypeVar
+
+import attrs
+
+from loadtest.metrics._histogram import Histogram
+
+__all__ = ["HISTOGRAMS", "StageSnapshot", "StatsSnapshot", "merge_stats"]
+
+K = TypeVar("K")
+
+#: Every histogram kept per (stage, scenario); all in integer microseconds.
+HISTOGRAMS: tuple[str, ...] = (
+    "latency",
+    "ttfb",
+    "ttft",
+    "itl",
+    "tpot",
+    "lag",
+    "latency_corrected",
+    "ttft_corrected",
+)
+
+
+@attrs.frozen
+class StatsSnapshot:
+    """Counters and histograms of one scenario (or of a whole stage).
+
+    `requests` counts turns that started in the steady window and completed
+    (ok or failed); `interrupted` the steady turns cut off by the stage's
+    end; `warmup_turns` the turns that started during warm-up (all
+    outcomes), kept out of everything else. Histograms hold ok turns only,
+    except `lag`, which holds every steady turn's schedule lag.
+    """
+
+    label: str
+    requests: int = 0
+    ok: int = 0
+    interrupted: int = 0
+    warmup_turns: int = 0
+    dropped: int = 0
+    errors: Mapping[str, int] = attrs.field(factory=dict)
+    status_codes: Mapping[int, int] = attrs.field(factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    estimated_turns: int = 0
+    histograms: Mapping[str, Histogram] = attrs.field(factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return self.requests - self.ok
+
+    @property
+    def error_rate(self) -> float:
+        """Failed share of the completed steady turns (0 when there were none)."""
+        return self.failed / self.requests if self.requests else 0.0
+
+    def histogram(self, name: str) -> Histogram:
+        found = self.histograms.get(name)
+        return found if found is not None else Histogram()
+
+
+def merge_stats(label: str, parts: Iterable[StatsSnapshot]) -> StatsSnapshot:
+    """The exact sum of several snapshots (scenarios into a total, or shards)."""
+    errors: dict[str, int] = {}
+    codes: dict[int, int] = {}
+    hists: dict[str, Histogram] = {}
+    sums = dict.fromkeys(_COUNTERS, 0)
+    for part in parts:
+        for name in _COUNTERS:
+            sums[name] += getattr(part, name)
+        _add_counts(errors, part.errors)
+        _add_counts(codes, part.status_codes)
+        for name, hist in part.histograms.items():
+            if name in hists:
+                hists[name].merge(hist)
+            else:
+                hists[name] = hist.copy()
+    return StatsSnapshot(label=label, errors=errors, status_codes=codes, histograms=hists, **sums)
+
+
+_COUNTERS = (
+    "requests",
+    "ok",
+    "interrupted",
+    "warmup_turns",
+    "dropped",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "estimated_turns",
+)
+
+
+def _add_counts(into: dict[K, int], counts: Mapping[K, int]) -> None:
+    for key, count in counts.items():
+        into[key] = into.get(key, 0) + count
+
+
+@attrs.frozen
+class StageSnapshot:
+    """One finished stage: its load, its windows, and what was measured.
+
+    `steady_s` is the window RPS and tokens/s are computed over: the stage's
+    duration minus its warm-up. `started_unix_s`/`ended_unix_s` are wall
+    clock (the end includes the graceful stop). `stopped_early` is set when
+    Ctrl-C or SIGTERM ended the stage before its time.
+    """
+
+    index: int
+    mode: Literal["closed", "open"]
+    duration_s: float
+    warmup_s: float
+    steady_s: float
+    started_unix_s: float
+    ended_unix_s: float
+    scenarios: tuple[StatsSnapshot, ...]
+    total: StatsSnapshot
+    concurrency: int | None = None
+    rate: float | None = None
+    vus: tuple[int, ...] = ()
+    stopped_early: bool = False
+    health: Mapping[str, object] = attrs.field(factory=dict)

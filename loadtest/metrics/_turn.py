@@ -1,0 +1,117 @@
+"""One finished turn, as measured: the record the recorder tallies and the
+JSONL line is written from.
+
+Rules:
+- Times are integer microseconds from the turn's start (`latency_us`,
+  `ttfb_us`, `ttft_us`) or between events (`itl_gaps_us`), read from one
+  monotonic clock by the engine. A field the turn did not reach is None.
+- `outcome` is "ok", "error" (then `error_class` is one of
+  `loadtest.taxonomy`) or "interrupted" (cut off by the end of its stage:
+  never an error, never in latency statistics).
+- `itl_gaps_us` holds one gap per content-bearing chunk after the first;
+  `itl_zeros` counts the extra zero gaps of chunks that carried several
+  tokens (see docs/metrics.md, "ITL per token").
+- `to_json()` is the JSONL line format, defined here and nowhere else.
+
+Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+__all__ = ["Outcome", "Phases", "TurnRecord"]
+
+Outcome = Literal["ok", "error", "interrupted"]
+
+
+@attrs.frozen(slots=True)
+class Phases:
+    """Where a turn's time went, µs; None for a phase that did not happen
+    (no DNS, connect or TLS on a reused connection)."""
+
+    dns_us: int | None = None
+    connect_us: int | None = None
+    tls_us: int | None = None
+    write_us: int | None = None
+    wait_us: int | None = None
+    transfer_us: int | None = None
+
+    def to_json(self) -> dict[str, float]:
+        return {
+            name[:-3] + "_ms": value / 1000
+            for name, value in attrs.asdict(self).items()
+            if value is not None
+        }
+
+
+def _ms(value_us: int | None) -> float | None:
+    return None if value_us is None else value_us / 1000
+
+
+@attrs.frozen(slots=True)
+class TurnRecord:
+    """Everything measured about one turn."""
+
+    stage: int
+    scenario: str
+    scenario_index: int
+    conversation: str
+    turn: int
+    stream: bool
+    start_unix_s: float
+    warmup: bool
+    outcome: Outcome
+    request_id: str = ""
+    error_class: str | None = None
+    error_detail: str | None = None
+    status: int | None = None
+    latency_us: int | None = None
+    ttfb_us: int | None = None
+    ttft_us: int | None = None
+    tpot_us: int | None = None
+    itl_gaps_us: tuple[int, ...] = ()
+    itl_zeros: int = 0
+    chunks: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    tokens_estimated: bool = False
+    content_chars: int = 0
+    phases: Phases | None = None
+    #: Open loop only: actual start minus intended start.
+    lag_us: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSONL line of this turn (see docs/metrics.md for each field)."""
+        gaps = self.itl_gaps_us
+        return {
+            "ts": round(self.start_unix_s, 6),
+            "stage": self.stage,
+            "scenario": self.scenario,
+            "conv_uuid": self.conversation,
+            "turn": self.turn,
+            "request_id": self.request_id,
+            "stream": self.stream,
+            "warmup": self.warmup,
+            "outcome": self.outcome,
+            "status": self.status,
+            "err": self.error_class,
+            "err_detail": self.error_detail,
+            "latency_ms": _ms(self.latency_us),
+            "ttfb_ms": _ms(self.ttfb_us),
+            "ttft_ms": _ms(self.ttft_us),
+            "tpot_ms": _ms(self.tpot_us),
+            "itl_mean_ms": (sum(gaps) / len(gaps) / 1000) if gaps else None,
+            "itl_max_ms": (max(gaps) / 1000) if gaps else None,
+            "chunks": self.chunks,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cached_tokens": self.cached_tokens,
+            "tokens_estimated": self.tokens_estimated,
+            "content_chars": self.content_chars,
+            "phases": self.phases.to_json() if self.phases is not None else None,
+            "lag_ms": _ms(self.lag_us),
+        }
