@@ -6,6 +6,11 @@ package imports them all. Exit codes are those of `loadtest.errors`.
 
 from __future__ import annotations
 
+from loadtest.cli import (
+    _mock,  # noqa: F401  (registers mock)
+    _run,  # noqa: F401  (registers run)
+    _validate,  # noqa: F401  (registers validate, schema)
+)
 from loadtest.cli._app import app
 
 __all__ = ["app", "main"]

@@ -12,6 +12,7 @@ from loadtest.config import (
     Overrides,
     RunPlan,
     load_profile,
+    parse_duration,
     parse_header_flag,
     parse_stages,
     resolve,
@@ -29,6 +30,7 @@ __all__ = [
     "STAGES_OPTION",
     "TARGET_OPTION",
     "VK_OPTION",
+    "WARMUP_OPTION",
     "plan_from_options",
 ]
 
@@ -61,6 +63,9 @@ STAGES_OPTION: Any = typer.Option(
     None, "--stages", help="Replace the profile's stages, e.g. '1:10s,100:60s,@200:60s'."
 )
 SEED_OPTION: Any = typer.Option(None, "--seed", help="Seed of the request plan.")
+WARMUP_OPTION: Any = typer.Option(
+    None, "--warmup", help="Replace the profile's warm-up (per stage), e.g. '5s' or '0'."
+)
 
 
 def plan_from_options(
@@ -72,6 +77,7 @@ def plan_from_options(
     headers: list[str] | None,
     stages: str | None,
     seed: int | None,
+    warmup: str | None = None,
 ) -> RunPlan:
     """Load the profile, apply the flags, resolve against the environment."""
     profile = load_profile(profile_path)
@@ -81,6 +87,12 @@ def plan_from_options(
             parsed_stages = parse_stages(stages)
         except ValueError as exc:
             raise ConfigError([f"--stages: {line}" for line in exc.args[0]]) from None
+    parsed_warmup = None
+    if warmup is not None:
+        try:
+            parsed_warmup = parse_duration(warmup)
+        except ValueError as exc:
+            raise ConfigError(f"--warmup: {exc}") from None
     overrides = Overrides(
         target=target,
         model=model,
@@ -88,5 +100,6 @@ def plan_from_options(
         headers=tuple(parse_header_flag(h) for h in headers or ()),
         stages=parsed_stages,
         seed=seed,
+        warmup=parsed_warmup,
     )
     return resolve(profile, overrides, env=os.environ, name=profile_path.stem)

@@ -17,6 +17,7 @@ from loadtest.cli._options import (
     STAGES_OPTION,
     TARGET_OPTION,
     VK_OPTION,
+    WARMUP_OPTION,
     plan_from_options,
 )
 from loadtest.config import describe_plan, profile_schema
@@ -33,6 +34,7 @@ def validate(
     header: list[str] | None = HEADER_OPTION,
     stages: str | None = STAGES_OPTION,
     seed: int | None = SEED_OPTION,
+    warmup: str | None = WARMUP_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Check PROFILE and print the resolved plan; send no load.
@@ -40,7 +42,14 @@ def validate(
     Exit codes: 0 valid, 2 invalid (every problem is listed, one per line).
     """
     plan = plan_from_options(
-        profile, target=target, model=model, vk=vk, headers=header, stages=stages, seed=seed
+        profile,
+        target=target,
+        model=model,
+        vk=vk,
+        headers=header,
+        stages=stages,
+        seed=seed,
+        warmup=warmup,
     )
     typer.echo(describe_plan(plan), nl=False)
 

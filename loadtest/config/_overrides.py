@@ -3,9 +3,10 @@
 Precedence is CLI > scenario > defaults: an override is written into every
 scenario (a profile without `scenarios` first gets its implicit scenario,
 named "default"), so what ran can be written back out as a profile.
-`--vk` becomes `Authorization: Bearer <vk>`; `--header` values are applied
-after it, so `--header "Authorization: ..."` wins. Header names match
-without regard to case.
+`--warmup` replaces the profile's warm-up. `--vk` becomes
+`Authorization: Bearer <vk>`; `--header` values are applied after it, so
+`--header "Authorization: ..."` wins. Header names match without regard to
+case.
 
 Pure; no I/O.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import attrs
 
 from loadtest.config._model import Profile, Scenario, Stage
+from loadtest.config._units import Duration
 from loadtest.errors import ConfigError
 
 __all__ = ["IMPLICIT_SCENARIO", "Overrides", "apply_overrides", "parse_header_flag"]
@@ -34,6 +36,7 @@ class Overrides:
     headers: tuple[tuple[str, str], ...] = ()
     stages: tuple[Stage, ...] | None = None
     seed: int | None = None
+    warmup: Duration | None = None
 
 
 def parse_header_flag(text: str) -> tuple[str, str]:
@@ -65,6 +68,8 @@ def apply_overrides(profile: Profile, overrides: Overrides) -> Profile:
         changes["stages"] = overrides.stages
     if overrides.seed is not None:
         changes["seed"] = overrides.seed
+    if overrides.warmup is not None:
+        changes["warmup"] = overrides.warmup
     return attrs.evolve(profile, **changes)
 
 

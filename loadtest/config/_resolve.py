@@ -131,6 +131,12 @@ def resolve(
             scenarios.append(plan)
     if not effective.stages:
         problems.append("$.stages: no stages; list them in the profile or pass --stages")
+    for number, stage in enumerate(effective.stages, start=1):
+        if effective.warmup >= stage.duration:
+            warnings.append(
+                f"stage {number}: the warm-up ({effective.warmup}) covers the whole stage "
+                f"({stage.duration}): it will have no steady statistics (see --warmup)"
+            )
     if problems:
         raise ConfigError(problems)
     return RunPlan(

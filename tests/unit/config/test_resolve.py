@@ -248,3 +248,22 @@ def test_effective_profile_round_trips_with_overrides() -> None:
     again = resolve(parse_profile(dump_profile(plan.profile), "toml"), env={})
     assert again.scenarios == plan.scenarios
     assert again.stages == plan.stages
+
+
+def test_warmup_covering_a_stage_warns() -> None:
+    """A warm-up as long as a stage leaves it no steady window: a warning names it."""
+    plan = plan_of(
+        {
+            "stages": ["1:10s", "1:3s"],
+            "warmup": "5s",
+            "defaults": {"target": "http://h", "model": "m"},
+        }
+    )
+    assert plan.warnings == (
+        "stage 2: the warm-up (5s) covers the whole stage (3s): it will have no steady "
+        "statistics (see --warmup)",
+    )
+    assert not plan_of(
+        {"stages": ["1:3s"], "warmup": "5s", "defaults": {"target": "http://h", "model": "m"}},
+        Overrides(warmup=Duration(0)),
+    ).warnings

@@ -20,8 +20,10 @@ class _PerRead(ResponseParser):
 
 
 def test_public_surface() -> None:
-    """loadtest.testing exports exactly its documented helpers."""
-    assert loadtest.testing.__all__ == ["assert_split_invariant", "feed_all", "split_everywhere"]
+    """loadtest.testing exports the adapter helpers beside the fake gateway."""
+    exported = set(loadtest.testing.__all__)
+    assert {"assert_split_invariant", "feed_all", "split_everywhere"} <= exported
+    assert {"FakeGateway", "MemoryBackend", "Script"} <= exported
     assert loadtest.testing.__doc__
 
 

@@ -1,0 +1,170 @@
+"""`loadtest run`: resolve the profile, run the engine, write every output.
+
+Wiring only: the engine measures, `loadtest.report` renders, this module
+writes files and maps the outcome to an exit code (0 ok, 2 bad input,
+3 thresholds failed, 4 generator unhealthy with --strict-health, 130 stopped
+by Ctrl-C/SIGTERM, 1 runtime failure). Results already collected are
+written even when the run is stopped early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import trio
+import typer
+
+from loadtest.cli._app import DEBUG_OPTION, command
+from loadtest.cli._options import (
+    HEADER_OPTION,
+    MODEL_OPTION,
+    PROFILE_ARGUMENT,
+    SEED_OPTION,
+    STAGES_OPTION,
+    TARGET_OPTION,
+    VK_OPTION,
+    WARMUP_OPTION,
+    plan_from_options,
+)
+from loadtest.cli._outputs import OutputPaths, prepare_outputs, write_text
+from loadtest.cli._progress import show_progress
+from loadtest.engine import JsonlSink, RunResult, open_engine
+from loadtest.errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError
+from loadtest.mock import run_mock_process
+from loadtest.report import RunInfo, build_summary, render_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from loadtest.config import RunPlan
+    from loadtest.engine import Engine
+
+__all__ = ["run"]
+
+OUT_OPTION: Any = typer.Option(Path("runs"), "--out", help="Directory for the run's outputs.")
+QUIET_OPTION: Any = typer.Option(False, "--quiet", "-q", help="No live progress.")
+MOCK_OPTION: Any = typer.Option(
+    False,
+    "--mock",
+    help="Start the built-in mock upstream on a free loopback port and point every "
+    "scenario at it (each keeps its protocol's path); stop it afterwards.",
+)
+MOCK_ARGS_OPTION: Any = typer.Option(
+    "", "--mock-args", help="Flags for the mock with --mock, e.g. '--ttft 200ms --itl 20ms'."
+)
+
+
+@contextlib.contextmanager
+def _upstream(mock: bool, mock_args: str, target: str | None) -> Iterator[str | None]:
+    if not mock:
+        if mock_args:
+            raise ConfigError("--mock-args: only used with --mock")
+        yield target
+        return
+    if target is not None:
+        raise ConfigError("--mock and --target: choose one (--mock sets the target)")
+    with run_mock_process(shlex.split(mock_args)) as url:
+        print(f"mock upstream: {url}", file=sys.stderr)
+        yield url
+
+
+@command
+def run(
+    profile: Path = PROFILE_ARGUMENT,
+    target: str | None = TARGET_OPTION,
+    model: str | None = MODEL_OPTION,
+    vk: str | None = VK_OPTION,
+    header: list[str] | None = HEADER_OPTION,
+    stages: str | None = STAGES_OPTION,
+    seed: int | None = SEED_OPTION,
+    warmup: str | None = WARMUP_OPTION,
+    out: Path = OUT_OPTION,
+    quiet: bool = QUIET_OPTION,
+    mock: bool = MOCK_OPTION,
+    mock_args: str = MOCK_ARGS_OPTION,
+    debug: bool = DEBUG_OPTION,
+) -> None:
+    """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
+
+    Exit codes: 0 ok; 1 runtime failure; 2 bad profile or flags; 3 a threshold
+    failed; 4 generator unhealthy (with --strict-health); 130 stopped by
+    Ctrl-C or SIGTERM (outputs are still written).
+    """
+    with _upstream(mock, mock_args, target) as effective_target:
+        plan = plan_from_options(
+            profile,
+            target=effective_target,
+            model=model,
+            vk=vk,
+            headers=header,
+            stages=stages,
+            seed=seed,
+            warmup=warmup,
+        )
+        for warning in plan.warnings:
+            print(f"loadtest: warning: {warning}", file=sys.stderr)
+        paths = prepare_outputs(out, time.time())
+        result, sink = trio.run(_run_engine, plan, paths, quiet)
+    code = _write_outputs(plan, result, sink, paths)
+    raise typer.Exit(code)
+
+
+async def _run_engine(
+    plan: RunPlan, paths: OutputPaths, quiet: bool
+) -> tuple[RunResult, JsonlSink]:
+    sink = JsonlSink(paths.jsonl)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sink.serve)
+        async with open_engine(plan, write_record=sink.write) as engine:
+            nursery.start_soon(_watch_signals, engine)
+            if not quiet:
+                nursery.start_soon(show_progress, engine)
+            result = await engine.run()
+        nursery.cancel_scope.cancel()
+    return result, sink
+
+
+async def _watch_signals(engine: Engine) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            if engine.stop_requested:
+                raise KeyboardInterrupt
+            name = signal.Signals(signum).name
+            print(
+                f"\nloadtest: {name}: ending the current stage and writing outputs "
+                "(again to abort)",
+                file=sys.stderr,
+            )
+            engine.request_stop()
+
+
+def _write_outputs(plan: RunPlan, result: RunResult, sink: JsonlSink, paths: OutputPaths) -> int:
+    info = RunInfo(
+        started_unix_s=result.started_unix_s,
+        ended_unix_s=result.ended_unix_s,
+        stopped_early=result.stopped_early,
+        jsonl_lines=sink.lines,
+        sink_overflow=sink.overflow,
+    )
+    summary = build_summary(plan, result.stages, info)
+    report = render_text(summary)
+    written = [
+        paths.jsonl,
+        write_text(
+            paths.path("summary", "json"),
+            orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n",
+        ),
+        write_text(paths.path("report", "txt"), report),
+    ]
+    sys.stdout.write(report)
+    print("outputs:", file=sys.stderr)
+    for path in written:
+        print(f"  {path}", file=sys.stderr)
+    return EXIT_INTERRUPTED if result.stopped_early else EXIT_OK

@@ -1,0 +1,40 @@
+"""The engine: stages, virtual users, open-loop schedules, and the transport.
+
+`open_engine(plan)` gives an `Engine`; `await engine.run_stage(i)` runs one
+stage in its own nursery and returns its frozen `StageSnapshot`;
+`await engine.run()` runs every stage and returns a `RunResult`.
+`JsonlSink` writes one line per turn. The transport (`_transport`) is the
+only module that touches sockets.
+"""
+
+from __future__ import annotations
+
+from loadtest.engine._engine import (
+    Engine,
+    EngineStats,
+    RunResult,
+    default_max_in_flight,
+    open_engine,
+    transport_config,
+)
+from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
+from loadtest.engine._sink import JsonlSink, MemorySink
+from loadtest.engine._stage import StageStats
+from loadtest.engine._transport import ConnectionPool, TransportConfig, TransportFailure
+
+__all__ = [
+    "ConnectionPool",
+    "Engine",
+    "EngineStats",
+    "JsonlSink",
+    "MemorySink",
+    "RunResult",
+    "ScenarioPicker",
+    "StageStats",
+    "TransportConfig",
+    "TransportFailure",
+    "arrival_offsets",
+    "default_max_in_flight",
+    "open_engine",
+    "transport_config",
+]

@@ -1,0 +1,265 @@
+"""Stages: one nursery each; closed loops of VUs, or an open-loop scheduler.
+
+Rules (SPEC 2, STYLE 7):
+- A stage runs inside its own nursery. Closed stages start one task per VU;
+  open stages start one scheduler task that launches a conversation task per
+  arrival. Nothing outlives the stage.
+- When the stage's time is up, no new turn starts (think-time sleeps end
+  early); turns in flight get `graceful_stop` to finish, then the nursery is
+  cancelled and they are recorded `interrupted`.
+- A turn belongs to the stage, and the warm-up or steady window, in which it
+  started: its spec carries the stage index and warm-up flag, and it records
+  into its stage's recorder.
+- A conversation ends at its first failed turn (its history would be
+  wrong); a VU that cannot even connect waits `_CONNECT_BACKOFF_S` before
+  its next conversation instead of spinning on the CPU.
+- Open loop: the schedule never waits for the server. An arrival that finds
+  `max_in_flight` conversations running is dropped and counted, never
+  delayed. The first turn's schedule lag is its actual start minus its
+  intended start; later turns are scheduled from the previous turn's end
+  plus think time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from loadtest import taxonomy
+from loadtest.config import ClosedStage, OpenStage, RunPlan
+from loadtest.engine._content import (
+    TextPool,
+    conversation_rng,
+    draw_think_s,
+    draw_turns,
+    first_system,
+    place_uuid,
+    user_text,
+)
+from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
+from loadtest.engine._transport import ConnectionPool
+from loadtest.engine._turn import ScenarioRuntime, TurnResult, TurnSpec, run_turn
+from loadtest.metrics import StageRecorder, TurnRecord
+from loadtest.protocol import Conversation, Message
+
+if TYPE_CHECKING:
+    import random
+
+__all__ = ["RunContext", "StageContext", "StageStats", "run_closed_stage", "run_open_stage"]
+
+#: Classes where no request reached the server: retrying at once only spins.
+_NO_REQUEST_SENT = frozenset(
+    {
+        taxonomy.CONN_REFUSED,
+        taxonomy.DNS,
+        taxonomy.TLS,
+        taxonomy.TIMEOUT_CONNECT,
+        taxonomy.GEN_PORT_EXHAUSTION,
+        taxonomy.GEN_FD_EXHAUSTION,
+    }
+)
+_CONNECT_BACKOFF_S = 0.125
+
+
+@attrs.define
+class RunContext:
+    """What every stage of a run shares."""
+
+    plan: RunPlan
+    pool: ConnectionPool
+    scenarios: list[ScenarioRuntime]
+    text_pool: TextPool
+    write_record: Callable[[TurnRecord], None]
+    #: Add to trio's clock to get Unix time.
+    wall_offset_s: float
+
+
+@attrs.frozen
+class StageStats:
+    """A running stage, for progress displays and health checks."""
+
+    index: int
+    elapsed_s: float
+    duration_s: float
+    in_flight: int
+    peak_in_flight: int
+    conversations_in_flight: int
+    arrivals: int
+    dropped: int
+
+
+@attrs.define
+class StageContext:
+    """One running stage: its clock windows, recorder and in-flight counts."""
+
+    run: RunContext
+    index: int
+    stage: ClosedStage | OpenStage
+    recorder: StageRecorder
+    started: float
+    warmup_end: float
+    stop_at: float
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    conversations: int = 0
+    arrivals: int = 0
+    dropped: int = 0
+
+    def record(self, record: TurnRecord) -> None:
+        self.recorder.record(record)
+        self.run.write_record(record)
+
+    def statistics(self) -> StageStats:
+        return StageStats(
+            index=self.index,
+            elapsed_s=max(trio.current_time() - self.started, 0.0),
+            duration_s=self.stage.duration.seconds,
+            in_flight=self.in_flight,
+            peak_in_flight=self.peak_in_flight,
+            conversations_in_flight=self.conversations,
+            arrivals=self.arrivals,
+            dropped=self.dropped,
+        )
+
+
+async def run_conversation(
+    ctx: StageContext,
+    scenario: ScenarioRuntime,
+    rng: random.Random,
+    intended: float | None = None,
+) -> str | None:
+    """Run one conversation; return the error class of the turn that ended
+    it early, or None. `intended` (open loop) is the first turn's planned start."""
+    plan = scenario.plan
+    run_plan = ctx.run.plan
+    conversation_id = str(uuid.uuid4())
+    system = first_system(plan.system, run_plan.cache_mode, conversation_id)
+    messages: list[Message] = []
+    for turn_index in range(draw_turns(plan.turns, rng)):
+        if trio.current_time() >= ctx.stop_at:
+            return None
+        text = user_text(plan.content, turn_index, rng, ctx.run.text_pool)
+        text = place_uuid(
+            text, turn_index == 0, bool(plan.system), run_plan.cache_mode, conversation_id
+        )
+        if run_plan.correlation.uuid_in_prompt:
+            text = f"{text}\n[loadtest {conversation_id}-t{turn_index + 1}]"
+        messages.append(Message("user", text))
+        result = await _turn(ctx, scenario, system, messages, conversation_id, turn_index, intended)
+        if not result.ok:
+            return result.record.error_class
+        messages.append(Message("assistant", result.reply))
+        wake = trio.current_time() + draw_think_s(plan.think_time, rng)
+        if intended is not None:
+            intended = wake  # open loop: the next turn is planned for now + think time
+        if wake > trio.current_time():
+            await trio.sleep_until(min(wake, ctx.stop_at))
+    return None
+
+
+async def _turn(
+    ctx: StageContext,
+    scenario: ScenarioRuntime,
+    system: str | None,
+    messages: list[Message],
+    conversation_id: str,
+    turn_index: int,
+    intended: float | None,
+) -> TurnResult:
+    plan = scenario.plan
+    conversation = Conversation(
+        model=plan.model,
+        messages=tuple(messages),
+        system=system,
+        max_tokens=plan.max_tokens,
+        stream=plan.stream,
+        temperature=plan.temperature,
+        extra_body=plan.extra_body,
+    )
+    now = trio.current_time()
+    spec = TurnSpec(
+        stage=ctx.index,
+        scenario_index=scenario.index,
+        conversation_id=conversation_id,
+        turn=turn_index + 1,
+        warmup=now < ctx.warmup_end,
+        start_unix_s=now + ctx.run.wall_offset_s,
+        lag_us=round((now - intended) * 1e6) if intended is not None else None,
+    )
+    ctx.in_flight += 1
+    ctx.peak_in_flight = max(ctx.peak_in_flight, ctx.in_flight)
+    try:
+        result = await run_turn(ctx.run.pool, scenario, conversation, spec, ctx.record)
+    finally:
+        ctx.in_flight -= 1
+    ctx.record(result.record)
+    return result
+
+
+# --- closed loop ----------------------------------------------------------------
+
+
+async def run_closed_stage(ctx: StageContext, vus_per_scenario: tuple[int, ...]) -> None:
+    """Run a closed stage: VUs per scenario as given, until its time is up
+    plus the graceful stop. A checkpoint."""
+    async with trio.open_nursery() as nursery:
+        nursery.cancel_scope.deadline = ctx.stop_at + ctx.run.plan.graceful_stop_s
+        vu = 0
+        for scenario, count in zip(ctx.run.scenarios, vus_per_scenario, strict=True):
+            for _ in range(count):
+                nursery.start_soon(_virtual_user, ctx, scenario, vu)
+                vu += 1
+
+
+async def _virtual_user(ctx: StageContext, scenario: ScenarioRuntime, vu: int) -> None:
+    seed = ctx.run.plan.seed
+    for number in range(1 << 62):
+        if trio.current_time() >= ctx.stop_at:
+            return
+        rng = conversation_rng(seed, ctx.index, "vu", vu, number)
+        failed = await run_conversation(ctx, scenario, rng)
+        if failed in _NO_REQUEST_SENT:
+            await trio.sleep_until(min(trio.current_time() + _CONNECT_BACKOFF_S, ctx.stop_at))
+
+
+# --- open loop -------------------------------------------------------------------
+
+
+async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
+    """Run an open stage: the scheduler launches each arrival at its planned
+    time, or drops it when `max_in_flight` conversations are running. A
+    checkpoint."""
+    stage = ctx.stage
+    assert isinstance(stage, OpenStage)
+    plan = ctx.run.plan
+    rng = conversation_rng(plan.seed, ctx.index, "arrivals")
+    picker = ScenarioPicker([s.plan.weight for s in ctx.run.scenarios])
+    process = stage.arrival or plan.arrival
+    async with trio.open_nursery() as nursery:
+        nursery.cancel_scope.deadline = ctx.stop_at + plan.graceful_stop_s
+        offsets = arrival_offsets(stage.rate, stage.duration.seconds, process, rng)
+        for number, offset in enumerate(offsets):
+            intended = ctx.started + offset
+            await trio.sleep_until(intended)
+            scenario = ctx.run.scenarios[picker.pick(rng)]
+            ctx.arrivals += 1
+            if ctx.conversations >= max_in_flight:
+                ctx.dropped += 1
+                ctx.recorder.record_dropped(scenario.index)
+                continue
+            ctx.conversations += 1
+            nursery.start_soon(_arrival, ctx, scenario, number, intended)
+
+
+async def _arrival(
+    ctx: StageContext, scenario: ScenarioRuntime, number: int, intended: float
+) -> None:
+    try:
+        rng = conversation_rng(ctx.run.plan.seed, ctx.index, "conv", number)
+        await run_conversation(ctx, scenario, rng, intended)
+    finally:
+        ctx.conversations -= 1

@@ -1,0 +1,406 @@
+"""One turn: build the request, send it, time every event, decide the outcome.
+
+Rules (docs/metrics.md defines each measure):
+- All times come from trio's clock, in one place: a turn starts when it is
+  about to take a connection (so a new connection's DNS, connect and TLS time
+  are part of its latency); TTFB is the first response byte; TTFT the first
+  content-bearing event (streamed turns only); every later content-bearing
+  event adds one inter-token gap. Events read in one socket read share its
+  time stamp.
+- A chunk carrying k tokens adds its gap once and k-1 zero gaps. When the
+  protocol does not say per chunk, the zero gaps total completion_tokens
+  minus content chunks (from the server's usage).
+- Outcome: a transport failure's class; else a non-2xx status or an error
+  event's class; else `empty_completion` when a 2xx answer carried no
+  content; else ok. A turn cut off by its stage's end is `interrupted`; one
+  cut off by `timeouts.total` fails with `timeout_total`.
+- Token counts are the server's; when it reports none, `estimate_tokens`
+  of the prompt or answer text, and the turn is flagged `tokens_estimated`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from loadtest import taxonomy
+from loadtest.config import ScenarioPlan
+from loadtest.engine._http1 import build_request_head
+from loadtest.engine._transport import Exchange, TransportFailure
+from loadtest.metrics import Phases, TurnRecord
+from loadtest.protocol import (
+    Adapter,
+    ContentDelta,
+    Conversation,
+    Finish,
+    Message,
+    ResponseError,
+    Usage,
+    get_adapter,
+)
+from loadtest.tokens import estimate_tokens
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from loadtest.engine._http1 import ResponseHead
+    from loadtest.engine._transport import ConnectionPool
+    from loadtest.protocol import ResponseParser
+
+__all__ = [
+    "RequestTemplate",
+    "ScenarioRuntime",
+    "TurnResult",
+    "TurnSpec",
+    "build_runtime",
+    "run_turn",
+]
+
+_USER_AGENT = "loadtest/0.1"
+_DETAIL_CHARS = 300
+
+
+class RequestTemplate:
+    """The fixed part of a scenario's requests, validated and encoded once."""
+
+    def __init__(
+        self, plan: ScenarioPlan, adapter_headers: tuple[tuple[str, str], ...], keepalive: bool
+    ) -> None:
+        target = plan.target
+        default_port = 443 if target.scheme == "https" else 80
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        if target.port != default_port:
+            host = f"{host}:{target.port}"
+        headers = [*adapter_headers, *plan.headers]
+        names = {name.lower() for name, _ in headers}
+        if "user-agent" not in names:
+            headers.append(("User-Agent", _USER_AGENT))
+        if not keepalive:
+            headers.append(("Connection", "close"))
+        head = build_request_head("POST", target.path, host, headers, 0)
+        suffix = b"Content-Length: 0\r\n\r\n"
+        assert head.endswith(suffix)
+        self.prefix = head[: -len(suffix)]
+
+    def encode(self, body: bytes, extra_header: tuple[str, str] | None) -> bytes:
+        """The whole request: head, `extra_header` (the correlation id), body."""
+        extra = f"{extra_header[0]}: {extra_header[1]}\r\n" if extra_header else ""
+        return b"".join(
+            (self.prefix, f"{extra}Content-Length: {len(body)}\r\n\r\n".encode("latin-1"), body)
+        )
+
+
+class _Listener:
+    """Collects one response's events with their times (the ResponseHandler)."""
+
+    __slots__ = (
+        "adapter",
+        "cached",
+        "chunks",
+        "completion",
+        "error",
+        "finished",
+        "gaps_us",
+        "last_content",
+        "parser",
+        "prompt",
+        "reasoning",
+        "reply",
+        "status",
+        "stream",
+        "text_chars",
+        "token_extra",
+        "ttft_at",
+    )
+
+    def __init__(self, adapter: Adapter, stream: bool) -> None:
+        self.adapter = adapter
+        self.stream = stream
+        self.parser: ResponseParser | None = None
+        self.status: int | None = None
+        self.ttft_at: float | None = None
+        self.last_content = 0.0
+        self.gaps_us: list[int] = []
+        self.chunks = 0
+        self.token_extra: int | None = 0
+        self.text_chars = 0
+        self.reply: list[str] = []
+        self.reasoning: list[str] = []
+        self.prompt: int | None = None
+        self.completion: int | None = None
+        self.cached: int | None = None
+        self.error: ResponseError | None = None
+        self.finished = False
+
+    def on_head(self, head: ResponseHead, now: float) -> None:
+        self.status = head.status
+        self.parser = self.adapter.open_response(head.status, head.headers, self.stream)
+
+    def on_body(self, data: bytes, now: float) -> None:
+        assert self.parser is not None
+        for event in self.parser.feed(data):
+            self._event(event, now)
+
+    def end(self, now: float) -> None:
+        if self.parser is not None:
+            for event in self.parser.end():
+                self._event(event, now)
+
+    def _event(self, event: object, now: float) -> None:
+        kind = type(event)
+        if kind is ContentDelta:
+            assert isinstance(event, ContentDelta)
+            self._content(event, now)
+        elif kind is Usage:
+            assert isinstance(event, Usage)
+            self.prompt = event.prompt_tokens if event.prompt_tokens is not None else self.prompt
+            self.completion = (
+                event.completion_tokens if event.completion_tokens is not None else self.completion
+            )
+            self.cached = event.cached_tokens if event.cached_tokens is not None else self.cached
+        elif kind is Finish:
+            self.finished = True
+        elif kind is ResponseError and self.error is None:
+            assert isinstance(event, ResponseError)
+            self.error = event
+
+    def _content(self, delta: ContentDelta, now: float) -> None:
+        if not delta.text:
+            return
+        if self.ttft_at is None:
+            self.ttft_at = now
+        else:
+            self.gaps_us.append(round((now - self.last_content) * 1e6))
+        self.last_content = now
+        self.chunks += 1
+        self.text_chars += len(delta.text)
+        if delta.tokens is None or self.token_extra is None:
+            self.token_extra = None
+        else:
+            self.token_extra += max(delta.tokens - 1, 0)
+        (self.reasoning if delta.reasoning else self.reply).append(delta.text)
+
+
+@attrs.frozen
+class TurnSpec:
+    """Who a turn is: its place in the run, and when it was meant to start."""
+
+    stage: int
+    scenario_index: int
+    conversation_id: str
+    turn: int
+    warmup: bool
+    start_unix_s: float
+    lag_us: int | None = None
+
+
+@attrs.frozen
+class TurnResult:
+    """A finished turn: its record, and the assistant's reply for the history."""
+
+    record: TurnRecord
+    reply: str
+
+    @property
+    def ok(self) -> bool:
+        return self.record.outcome == "ok"
+
+
+async def run_turn(
+    pool: ConnectionPool,
+    scenario: ScenarioRuntime,
+    conversation: Conversation,
+    spec: TurnSpec,
+    on_interrupt: Callable[[TurnRecord], None],
+) -> TurnResult:
+    """Send one turn and measure it. Never raises for a failed request; a
+    cancellation (the stage's end) hands an `interrupted` record to
+    `on_interrupt` and propagates."""
+    request = scenario.adapter.build_request(conversation)
+    request_id = f"{spec.conversation_id}-t{spec.turn}"
+    header = (scenario.correlation_header, request_id) if scenario.correlation_header else None
+    payload = scenario.template.encode(request.body, header)
+    listener = _Listener(scenario.adapter, conversation.stream)
+    now = trio.current_time
+    exchange = Exchange(started=now())
+    failure: TransportFailure | None = None
+    try:
+        with trio.move_on_after(scenario.total_timeout_s) as scope:
+            await pool.send(scenario.origin, payload, listener, exchange)
+        if scope.cancelled_caught:
+            failure = TransportFailure(
+                taxonomy.TIMEOUT_TOTAL,
+                f"turn exceeded the total timeout of {scenario.total_timeout_s:g}s",
+            )
+    except TransportFailure as exc:
+        failure = exc
+    except trio.Cancelled:
+        on_interrupt(_interrupted(scenario, spec, request_id, exchange, now()))
+        raise
+    ended = exchange.ended if failure is None else now()
+    if failure is None:
+        listener.end(ended)
+    record = _record(scenario, conversation, spec, request_id, listener, exchange, ended, failure)
+    return TurnResult(record, "".join(listener.reply))
+
+
+def _interrupted(
+    scenario: ScenarioRuntime, spec: TurnSpec, request_id: str, exchange: Exchange, ended: float
+) -> TurnRecord:
+    return TurnRecord(
+        stage=spec.stage,
+        scenario=scenario.plan.name,
+        scenario_index=spec.scenario_index,
+        conversation=spec.conversation_id,
+        turn=spec.turn,
+        stream=scenario.plan.stream,
+        start_unix_s=spec.start_unix_s,
+        warmup=spec.warmup,
+        outcome="interrupted",
+        request_id=request_id,
+        latency_us=_us(exchange.started, ended),
+        lag_us=spec.lag_us,
+    )
+
+
+def _us(start: float, end: float) -> int:
+    return round((end - start) * 1e6)
+
+
+def _decide(listener: _Listener, failure: TransportFailure | None) -> tuple[str | None, str | None]:
+    """(error class, detail), or (None, None) for an ok turn."""
+    if failure is not None:
+        return failure.error_class, failure.detail
+    if listener.error is not None:
+        return listener.error.error_class, listener.error.message
+    status = listener.status
+    status_class = (
+        taxonomy.class_for_status(status) if status is not None else taxonomy.BAD_RESPONSE
+    )
+    if status_class is not None:
+        return status_class, f"HTTP {status}"
+    if not listener.chunks:
+        return taxonomy.EMPTY_COMPLETION, f"HTTP {status} with no content"
+    return None, None
+
+
+def _record(
+    scenario: ScenarioRuntime,
+    conversation: Conversation,
+    spec: TurnSpec,
+    request_id: str,
+    listener: _Listener,
+    exchange: Exchange,
+    ended: float,
+    failure: TransportFailure | None,
+) -> TurnRecord:
+    error_class, detail = _decide(listener, failure)
+    started = exchange.started
+    first_byte = exchange.first_byte or None
+    ok = error_class is None
+    prompt, completion, estimated = _tokens(listener, conversation, ok)
+    ttft_us = (
+        _us(started, listener.ttft_at)
+        if listener.ttft_at is not None and conversation.stream
+        else None
+    )
+    latency_us = _us(started, ended)
+    tpot_us = None
+    if ok and ttft_us is not None and completion is not None and completion >= 2:
+        tpot_us = (latency_us - ttft_us) // (completion - 1)
+    zeros = listener.token_extra
+    if zeros is None:
+        reported = listener.completion
+        zeros = max(reported - listener.chunks, 0) if reported is not None else 0
+    return TurnRecord(
+        stage=spec.stage,
+        scenario=scenario.plan.name,
+        scenario_index=spec.scenario_index,
+        conversation=spec.conversation_id,
+        turn=spec.turn,
+        stream=conversation.stream,
+        start_unix_s=spec.start_unix_s,
+        warmup=spec.warmup,
+        outcome="ok" if ok else "error",
+        request_id=request_id,
+        error_class=error_class,
+        error_detail=detail[:_DETAIL_CHARS] if detail else None,
+        status=listener.status,
+        latency_us=latency_us,
+        ttfb_us=_us(started, first_byte) if first_byte is not None else None,
+        ttft_us=ttft_us,
+        tpot_us=tpot_us,
+        itl_gaps_us=tuple(listener.gaps_us) if conversation.stream else (),
+        itl_zeros=zeros if conversation.stream and listener.chunks else 0,
+        chunks=listener.chunks,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cached_tokens=listener.cached,
+        tokens_estimated=estimated,
+        content_chars=listener.text_chars,
+        phases=Phases(
+            dns_us=exchange.dns_us,
+            connect_us=exchange.connect_us,
+            tls_us=exchange.tls_us,
+            write_us=exchange.write_us if exchange.sent else None,
+            wait_us=_us(exchange.sent, first_byte) if first_byte and exchange.sent else None,
+            transfer_us=_us(first_byte, ended) if first_byte is not None else None,
+        ),
+        lag_us=spec.lag_us,
+    )
+
+
+def _tokens(
+    listener: _Listener, conversation: Conversation, ok: bool
+) -> tuple[int | None, int | None, bool]:
+    """(prompt, completion, estimated): the server's counts, else estimates
+    for ok turns."""
+    prompt, completion = listener.prompt, listener.completion
+    if not ok or (prompt is not None and completion is not None):
+        return prompt, completion, False
+    if prompt is None:
+        parts = [conversation.system or "", *(m.content for m in conversation.messages)]
+        prompt = estimate_tokens("\n".join(parts))
+    if completion is None:
+        completion = estimate_tokens("".join(listener.reasoning) + "".join(listener.reply))
+    return prompt, completion, True
+
+
+@attrs.define
+class ScenarioRuntime:
+    """One scenario, ready to send: its adapter, request template and origin."""
+
+    index: int
+    plan: ScenarioPlan
+    adapter: Adapter
+    template: RequestTemplate
+    correlation_header: str
+    total_timeout_s: float
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return self.plan.target.origin
+
+
+def build_runtime(
+    index: int,
+    plan: ScenarioPlan,
+    *,
+    correlation_header: str,
+    total_timeout_s: float,
+    keepalive: bool,
+) -> ScenarioRuntime:
+    """Prepare a scenario for sending: its adapter and request template."""
+    adapter = get_adapter(plan.protocol)()
+    probe = Conversation(model=plan.model, messages=(Message("user", "x"),), stream=plan.stream)
+    template = RequestTemplate(plan, adapter.build_request(probe).headers, keepalive)
+    return ScenarioRuntime(
+        index=index,
+        plan=plan,
+        adapter=adapter,
+        template=template,
+        correlation_header=correlation_header,
+        total_timeout_s=total_timeout_s,
+    )

@@ -1,0 +1,188 @@
+"""The summary document: frozen stage snapshots -> plain JSON data, and back.
+
+Rules:
+- Counters are exact; rates are per second of each stage's steady window
+  (`steady_s`: its duration minus warm-up).
+- Each latency-type statistic holds min, mean, p50..p99.9, max and count in
+  milliseconds, computed from its HDR histogram; the histogram itself is
+  embedded in the standard compressed HDR encoding, so summaries of several
+  shards merge exactly (`stats_from_json` decodes them back).
+- Secrets never enter the document: targets are masked.
+
+Pure: builds and reads dicts.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from loadtest import __version__
+from loadtest.config import format_stage, mask_url
+from loadtest.metrics import HISTOGRAMS, Histogram, StageSnapshot, StatsSnapshot
+from loadtest.report._schema import PERCENTILES, SCHEMA, SUMMARY_METRICS
+from loadtest.taxonomy import GEN_DROPPED
+
+if TYPE_CHECKING:
+    from loadtest.config import RunPlan
+
+__all__ = ["RunInfo", "build_summary", "metric_json", "stats_from_json", "stats_json"]
+
+
+@attrs.frozen
+class RunInfo:
+    """Facts about a run that are not in its stage snapshots."""
+
+    started_unix_s: float
+    ended_unix_s: float
+    stopped_early: bool = False
+    jsonl_lines: int = 0
+    sink_overflow: int = 0
+    shards: int = 1
+    generator: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def _iso(unix_s: float) -> str:
+    return datetime.datetime.fromtimestamp(unix_s, tz=datetime.UTC).isoformat(
+        timespec="milliseconds"
+    )
+
+
+def _ms(value_us: float) -> float:
+    return round(value_us / 1000, 3)
+
+
+def metric_json(hist: Histogram) -> dict[str, Any]:
+    """min, mean, percentiles, max (ms) and count of one histogram."""
+    if hist.count == 0:
+        return dict.fromkeys(("min", "mean", *PERCENTILES.values(), "max"), None) | {"count": 0}
+    values = hist.percentiles(list(PERCENTILES))
+    doc: dict[str, Any] = {"min": _ms(hist.min), "mean": _ms(hist.mean)}
+    doc.update({key: _ms(values[p]) for p, key in PERCENTILES.items()})
+    doc.update({"max": _ms(hist.max), "count": hist.count})
+    return doc
+
+
+def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
+    """One statistics object of the summary (a scenario or a stage total)."""
+    per_s = (lambda n: round(n / steady_s, 3)) if steady_s > 0 else (lambda n: 0.0)
+    errors = dict(sorted(stats.errors.items()))
+    if stats.dropped:
+        errors[GEN_DROPPED] = stats.dropped
+    doc: dict[str, Any] = {
+        "label": stats.label,
+        "requests": stats.requests,
+        "ok": stats.ok,
+        "failed": stats.failed,
+        "interrupted": stats.interrupted,
+        "warmup_turns": stats.warmup_turns,
+        "dropped": stats.dropped,
+        "error_rate": round(stats.error_rate, 6),
+        "throughput_rps": per_s(stats.requests),
+        "ok_rps": per_s(stats.ok),
+        "output_tokens_per_s": per_s(stats.completion_tokens),
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "cached_tokens": stats.cached_tokens,
+        "estimated_turns": stats.estimated_turns,
+        "errors": errors,
+        "status_codes": {str(code): n for code, n in sorted(stats.status_codes.items())},
+    }
+    for name, key in SUMMARY_METRICS.items():
+        doc[key] = metric_json(stats.histogram(name))
+    hists = {name: stats.histogram(name) for name in HISTOGRAMS}
+    doc["histograms"] = {name: h.encode() for name, h in hists.items() if h.count}
+    doc["overflow"] = {name: h.overflow for name, h in hists.items() if h.overflow}
+    return doc
+
+
+def stats_from_json(doc: Mapping[str, Any]) -> StatsSnapshot:
+    """The snapshot a statistics object was built from (histograms decoded;
+    `overflow` restored)."""
+    hists = {name: Histogram.decode(text) for name, text in doc.get("histograms", {}).items()}
+    for name, count in doc.get("overflow", {}).items():
+        hists.setdefault(name, Histogram()).merge(_overflow_only(count))
+    errors = {k: v for k, v in doc["errors"].items() if k != GEN_DROPPED}
+    return StatsSnapshot(
+        label=doc["label"],
+        requests=doc["requests"],
+        ok=doc["ok"],
+        interrupted=doc["interrupted"],
+        warmup_turns=doc["warmup_turns"],
+        dropped=doc["dropped"],
+        errors=errors,
+        status_codes={int(code): n for code, n in doc["status_codes"].items()},
+        prompt_tokens=doc["prompt_tokens"],
+        completion_tokens=doc["completion_tokens"],
+        cached_tokens=doc["cached_tokens"],
+        estimated_turns=doc["estimated_turns"],
+        histograms=hists,
+    )
+
+
+def _overflow_only(count: int) -> Histogram:
+    hist = Histogram()
+    hist.record(-1, count)  # out of range on purpose: counted in `overflow`
+    return hist
+
+
+def _stage_json(stage: StageSnapshot, names: Sequence[str]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "index": stage.index,
+        "mode": stage.mode,
+        "concurrency": stage.concurrency,
+        "rate": stage.rate,
+        "duration_s": stage.duration_s,
+        "warmup_s": stage.warmup_s,
+        "steady_s": round(stage.steady_s, 6),
+        "started_at": _iso(stage.started_unix_s),
+        "ended_at": _iso(stage.ended_unix_s),
+        "stopped_early": stage.stopped_early,
+    }
+    if stage.vus:
+        doc["vus"] = dict(zip(names, stage.vus, strict=True))
+    doc["total"] = stats_json(stage.total, stage.steady_s)
+    doc["scenarios"] = [stats_json(s, stage.steady_s) for s in stage.scenarios]
+    doc["health"] = dict(stage.health)
+    return doc
+
+
+def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> dict[str, Any]:
+    """The whole summary document of a run."""
+    names = [s.name for s in plan.scenarios]
+    return {
+        "schema": SCHEMA,
+        "run": {
+            "tool": "loadtest",
+            "version": __version__,
+            "profile": plan.name,
+            "seed": plan.seed,
+            "started_at": _iso(info.started_unix_s),
+            "ended_at": _iso(info.ended_unix_s),
+            "started_unix_s": round(info.started_unix_s, 6),
+            "ended_unix_s": round(info.ended_unix_s, 6),
+            "stopped_early": info.stopped_early,
+            "stage_plan": [format_stage(stage) for stage in plan.stages],
+            "cache_mode": plan.cache_mode,
+            "warmup_s": plan.warmup_s,
+            "targets": [
+                {
+                    "scenario": s.name,
+                    "protocol": s.protocol,
+                    "model": s.model,
+                    "url": mask_url(s.target.url),
+                    "weight": s.weight,
+                    "stream": s.stream,
+                }
+                for s in plan.scenarios
+            ],
+            "shards": info.shards,
+            "jsonl_lines": info.jsonl_lines,
+            "sink_overflow": info.sink_overflow,
+            "generator": dict(info.generator),
+        },
+        "stages": [_stage_json(stage, names) for stage in stages],
+    }

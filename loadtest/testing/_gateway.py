@@ -1,0 +1,280 @@
+"""A fake gateway in memory: an h11 server task behind an httpcore network
+backend, so engine tests open no sockets and run on trio's mock clock.
+
+`FakeGateway` answers every protocol registered with a `ServerCodec`
+(openai-chat, anthropic, openai-responses, and third-party ones) in its real
+wire format. What it answers is a `Script`: time to first token, gap between
+tokens, output length, status, faults; a function of the request may choose
+a script per request. Times are trio time, so under `MockClock` they are exact.
+
+`MemoryBackend(nursery, gateway.serve)` is the `httpcore.AsyncNetworkBackend`
+to hand to `open_engine(..., backend=...)`: each connection is a
+`trio.testing.memory_stream_pair` whose far end the gateway serves.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import h11
+import httpcore
+import trio
+import trio.testing
+
+from loadtest.protocol import Reply, ServedRequest, ServerCodec, Usage, available, get_adapter
+from loadtest.tokens import WORDS, estimate_tokens
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+__all__ = ["FakeGateway", "MemoryBackend", "Received", "Script"]
+
+
+@attrs.frozen
+class Script:
+    """How the fake gateway answers one request."""
+
+    ttft_s: float = 0.1
+    itl_s: float = 0.01
+    #: Output tokens; None: the request's max_tokens (16 when it has none).
+    output_tokens: int | None = None
+    tokens_per_chunk: int = 1
+    status: int = 200
+    usage: bool = True
+    #: Close the connection after this many content events (streamed only).
+    disconnect_after: int | None = None
+    #: Pause this long once, after the first content event.
+    stall_s: float = 0.0
+
+
+@attrs.frozen
+class Received:
+    """One request the gateway saw."""
+
+    path: str
+    headers: dict[str, str]
+    request: ServedRequest
+    body: bytes
+
+
+def _codecs() -> dict[str, ServerCodec]:
+    codecs = {}
+    for name in available():
+        adapter = get_adapter(name)()
+        codec = adapter.server_codec()
+        if codec is not None:
+            codecs[adapter.path] = codec
+    return codecs
+
+
+class FakeGateway:
+    """Serves scripted answers; `received` lists every request in order."""
+
+    def __init__(self, script: Script | Callable[[Received], Script] = Script()) -> None:
+        self._script = script
+        self._codecs = _codecs()
+        self._ids = itertools.count(1)
+        self.received: list[Received] = []
+        self.connections = 0
+
+    def script_for(self, received: Received) -> Script:
+        return self._script(received) if callable(self._script) else self._script
+
+    async def serve(self, stream: trio.abc.Stream) -> None:
+        """Serve one connection until the client closes it."""
+        self.connections += 1
+        conn = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                request = await self._read_request(conn, stream)
+                if request is None:
+                    return
+                if not await self._answer(conn, stream, *request):
+                    return
+                conn.start_next_cycle()
+        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError):
+            return
+        finally:
+            await stream.aclose()
+
+    async def _read_request(
+        self, conn: h11.Connection, stream: trio.abc.Stream
+    ) -> tuple[h11.Request, bytes] | None:
+        head: h11.Request | None = None
+        body = b""
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(bytes(await stream.receive_some(65536)))
+            elif isinstance(event, h11.Request):
+                head = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                assert head is not None
+                return head, body
+            else:  # ConnectionClosed
+                return None
+
+    async def _answer(
+        self, conn: h11.Connection, stream: trio.abc.Stream, head: h11.Request, body: bytes
+    ) -> bool:
+        path = head.target.decode()
+        codec = self._codecs.get(path)
+        if codec is None:
+            await self._send(conn, stream, 404, b'{"error": "no such path"}', "application/json")
+            return True
+        headers = {k.decode().lower(): v.decode() for k, v in head.headers}
+        served = codec.parse_request(body)
+        received = Received(path, headers, served, body)
+        self.received.append(received)
+        script = self.script_for(received)
+        started = trio.current_time()
+        if script.status != 200:
+            await trio.sleep_until(started + script.ttft_s)
+            error = codec.render_error(script.status, "scripted failure")
+            await self._send(conn, stream, script.status, error, "application/json")
+            return True
+        return await self._reply(conn, stream, codec, served, script, started)
+
+    async def _send(
+        self, conn: h11.Connection, stream: trio.abc.Stream, status: int, body: bytes, kind: str
+    ) -> None:
+        headers = [("content-type", kind), ("content-length", str(len(body)))]
+        data = conn.send(h11.Response(status_code=status, headers=headers))
+        data += conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage())
+        await stream.send_all(data)
+
+    async def _reply(
+        self,
+        conn: h11.Connection,
+        stream: trio.abc.Stream,
+        codec: ServerCodec,
+        served: ServedRequest,
+        script: Script,
+        started: float,
+    ) -> bool:
+        count = (
+            script.output_tokens if script.output_tokens is not None else (served.max_tokens or 16)
+        )
+        words = [WORDS[i % len(WORDS)] for i in range(count)]
+        per = script.tokens_per_chunk
+        pieces = [" " + " ".join(words[i : i + per]) for i in range(0, count, per)]
+        prompt = estimate_tokens(served.prompt_text)
+        usage = Usage(prompt, count, 0) if script.usage else None
+        reply_id = f"fake-{next(self._ids)}"
+        if not served.stream:
+            await trio.sleep_until(started + script.ttft_s + script.itl_s * (len(pieces) - 1))
+            reply = Reply(reply_id, served.model, 0, "".join(pieces), "length", usage)
+            await self._send(conn, stream, 200, codec.render_body(reply), "application/json")
+            return True
+        return await self._stream(
+            conn, stream, codec, served, script, started, pieces, usage, reply_id
+        )
+
+    async def _stream(
+        self,
+        conn: h11.Connection,
+        stream: trio.abc.Stream,
+        codec: ServerCodec,
+        served: ServedRequest,
+        script: Script,
+        started: float,
+        pieces: list[str],
+        usage: Usage | None,
+        reply_id: str,
+    ) -> bool:
+        head = h11.Response(
+            status_code=200,
+            headers=[("content-type", "text/event-stream"), ("transfer-encoding", "chunked")],
+        )
+        prompt_usage = Usage(usage.prompt_tokens, None, 0) if usage else None
+        renderer = codec.open_stream(reply_id, served.model, 0, prompt_usage)
+        await stream.send_all(conn.send(head) + conn.send(h11.Data(data=renderer.head())))
+        deadline = started + script.ttft_s
+        for number, piece in enumerate(pieces, start=1):
+            await trio.sleep_until(deadline)
+            await stream.send_all(conn.send(h11.Data(data=renderer.delta(piece))))
+            if script.disconnect_after is not None and number >= script.disconnect_after:
+                return False
+            deadline = max(deadline, trio.current_time()) + script.itl_s
+            if number == 1:
+                deadline += script.stall_s
+        if not pieces:
+            await trio.sleep_until(deadline)  # an answer without content still takes its TTFT
+        tail = renderer.tail("length", usage)
+        await stream.send_all(conn.send(h11.Data(data=tail)) + conn.send(h11.EndOfMessage()))
+        return True
+
+
+class _MemoryStream(httpcore.AsyncNetworkStream):
+    """An httpcore network stream over a trio in-memory stream."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            with trio.fail_after(float("inf") if timeout is None else timeout):
+                return bytes(await self._stream.receive_some(max_bytes))
+        except trio.TooSlowError:
+            raise httpcore.ReadTimeout("read timed out") from None
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise httpcore.ReadError(str(exc)) from None
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        try:
+            await self._stream.send_all(buffer)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise httpcore.WriteError(str(exc)) from None
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    def get_extra_info(self, info: str) -> Any:
+        return False if info == "is_readable" else None
+
+
+class MemoryBackend(httpcore.AsyncNetworkBackend):
+    """Each `connect_tcp` makes a memory stream pair and serves its far end
+    with `serve` in `nursery`. `refuse` makes connecting fail (conn refused)."""
+
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        serve: Callable[[trio.abc.Stream], Awaitable[None]],
+        *,
+        refuse: bool = False,
+    ) -> None:
+        self._nursery = nursery
+        self._serve = serve
+        self.refuse = refuse
+        self.connects = 0
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        await trio.lowlevel.checkpoint()
+        if self.refuse:
+            raise httpcore.ConnectError(f"[Errno 111] connection to {host}:{port} refused") from (
+                ConnectionRefusedError(111, "Connection refused")
+            )
+        self.connects += 1
+        client, server = trio.testing.memory_stream_pair()
+        self._nursery.start_soon(self._serve, server)
+        return _MemoryStream(client)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not supported by MemoryBackend")
+
+    async def sleep(self, seconds: float) -> None:
+        await trio.sleep(seconds)

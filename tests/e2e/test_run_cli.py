@@ -1,0 +1,158 @@
+"""`loadtest run --mock` end to end: the real CLI in a real process against
+the real mock upstream on 127.0.0.1, with short stages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.e2e
+
+MOCK_TTFT_MS = 100
+PROFILE: dict[str, Any] = {
+    "name": "e2e",
+    "stages": ["6:3s"],
+    "warmup": "1s",
+    "graceful_stop": "5s",
+    "defaults": {"model": "mock-model", "max_tokens": 12, "stream": True},
+    "scenarios": [
+        {
+            "name": "chat",
+            "weight": 2,
+            "turns": 3,
+            "protocol": "openai-chat",
+            "content": {"mode": "scripted", "script": ["first question", "second", "third"]},
+        },
+        {
+            "name": "claude",
+            "weight": 2,
+            "protocol": "anthropic",
+            "headers": {"anthropic-version": "2023-06-01"},
+            "turns": 2,
+            "content": {"mode": "sized", "approx_input_tokens": 300},
+        },
+        {
+            "name": "responses",
+            "weight": 1,
+            "protocol": "openai-responses",
+            "stream": False,
+            "content": {"mode": "pool", "prompts": ["what is a proxy?"]},
+        },
+    ],
+}
+
+
+def run_cli(
+    tmp_path: Path, profile: dict[str, Any], *args: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(profile))
+    out = tmp_path / "out"
+    mock = f"--ttft {MOCK_TTFT_MS}ms --itl 5ms"
+    cmd = [sys.executable, "-c", "from loadtest.cli import main; main()", "run", str(path)]
+    done = subprocess.run(
+        [*cmd, "--mock", "--mock-args", mock, "--out", str(out), "--quiet", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (summary_path,) = out.glob("summary-*.json")
+    (jsonl_path,) = out.glob("results-*.jsonl")
+    assert list(out.glob("report-*.txt"))
+    lines = [json.loads(line) for line in jsonl_path.read_text().splitlines()]
+    return json.loads(summary_path.read_text()), lines, done.stdout
+
+
+@pytest.fixture(scope="module")
+def mixed_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    return run_cli(tmp_path_factory.mktemp("mixed"), PROFILE)
+
+
+def test_every_turn_is_one_jsonl_line(mixed_run: Any) -> None:
+    """JSONL lines = steady + warm-up + interrupted turns of the summary."""
+    summary, lines, _ = mixed_run
+    total = summary["stages"][0]["total"]
+    assert len(lines) == total["requests"] + total["warmup_turns"] + total["interrupted"]
+    assert summary["run"]["jsonl_lines"] == len(lines)
+    assert summary["schema"] == "loadtest.summary/1"
+
+
+def test_all_three_protocols_succeed_in_one_run(mixed_run: Any) -> None:
+    """Chat, Anthropic and Responses scenarios all complete without errors."""
+    summary, _, report = mixed_run
+    stage = summary["stages"][0]
+    assert [s["label"] for s in stage["scenarios"]] == ["chat", "claude", "responses"]
+    for stats in stage["scenarios"]:
+        assert stats["ok"] > 0, stats["label"]
+        assert stats["errors"] == {}, stats["errors"]
+    assert stage["vus"] == {"chat": 3, "claude": 2, "responses": 1}  # ties go to the first
+    assert "verdict: PASS" in report
+
+
+def test_prompt_tokens_grow_turn_over_turn(mixed_run: Any) -> None:
+    """In multi-turn conversations each turn's prompt holds the earlier ones."""
+    _, lines, _ = mixed_run
+    conversations: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for line in lines:
+        if line["outcome"] == "ok" and line["scenario"] in ("chat", "claude"):
+            conversations[line["conv_uuid"]].append((line["turn"], line["prompt_tokens"]))
+    multi = [sorted(turns) for turns in conversations.values() if len(turns) > 1]
+    assert multi
+    for turns in multi:
+        prompts = [p for _, p in turns]
+        assert prompts == sorted(prompts)
+        assert len(set(prompts)) == len(prompts)
+
+
+def test_bust_mode_never_hits_the_prefix_cache_on_a_first_turn(mixed_run: Any) -> None:
+    """Every conversation starts with its own UUID: the mock's prefix cache
+    reports nothing cached for any first turn, while later turns of the same
+    conversation do hit (their history is a shared prefix; the 300-token
+    sized prompts span many of the mock's 64-character cache blocks)."""
+    _, lines, _ = mixed_run
+    firsts = [line for line in lines if line["turn"] == 1 and line["outcome"] == "ok"]
+    assert firsts
+    assert {line["cached_tokens"] for line in firsts} == {0}
+    assert len({line["conv_uuid"] for line in firsts}) == len(firsts)
+    later = [
+        line
+        for line in lines
+        if line["turn"] > 1 and line["outcome"] == "ok" and line["scenario"] == "claude"
+    ]
+    assert later
+    assert all(line["cached_tokens"] > 0 for line in later)
+
+
+def test_ttft_matches_the_mock(mixed_run: Any) -> None:
+    """Measured TTFT p50 is within a few ms of the mock's configured TTFT."""
+    summary, _, _ = mixed_run
+    ttft = summary["stages"][0]["total"]["ttft_ms"]
+    assert ttft["count"] > 10
+    assert MOCK_TTFT_MS <= ttft["p50"] < MOCK_TTFT_MS + 5
+
+
+def test_shared_prefix_mode_hits_the_cache_on_first_turns(tmp_path: Path) -> None:
+    """shared-prefix: the UUID goes last, so every conversation after the
+    first finds the common start of its first message cached; bust never does."""
+    opening = "Review this design for a rate limiter shared by forty gateway instances. " * 3
+    scenario = {"name": "chat", "turns": 1, "content": {"mode": "pool", "prompts": [opening]}}
+    profile = {**PROFILE, "stages": ["2:2s"], "warmup": "0s", "scenarios": [scenario]}
+    _, shared, _ = run_cli(tmp_path / "shared", {**profile, "cache_mode": "shared-prefix"})
+    firsts = sorted(shared, key=lambda line: line["ts"])
+    assert len(firsts) > 4
+    assert all(line["cached_tokens"] > 0 for line in firsts[2:])
+    _, bust, _ = run_cli(tmp_path / "bust", {**profile, "cache_mode": "bust"})
+    assert {line["cached_tokens"] for line in bust} == {0}
