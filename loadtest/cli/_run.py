@@ -56,6 +56,12 @@ MOCK_OPTION: Any = typer.Option(
     help="Start the built-in mock upstream on a free loopback port and point every "
     "scenario at it (each keeps its protocol's path); stop it afterwards.",
 )
+START_AT_OPTION: Any = typer.Option(
+    None,
+    "--start-at",
+    help="Unix time (seconds) at which the first stage starts; processes given the same "
+    "value start together (multi-service.py uses it). Default: at once.",
+)
 MOCK_ARGS_OPTION: Any = typer.Option(
     "", "--mock-args", help="Flags for the mock with --mock, e.g. '--ttft 200ms --itl 20ms'."
 )
@@ -89,6 +95,7 @@ def run(
     quiet: bool = QUIET_OPTION,
     mock: bool = MOCK_OPTION,
     mock_args: str = MOCK_ARGS_OPTION,
+    start_at: float | None = START_AT_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
@@ -110,16 +117,22 @@ def run(
         )
         for warning in plan.warnings:
             print(f"loadtest: warning: {warning}", file=sys.stderr)
-        paths = prepare_outputs(out, time.time())
-        result, sink = trio.run(_run_engine, plan, paths, quiet)
+        paths = prepare_outputs(out, max(time.time(), start_at or 0.0))
+        try:
+            result, sink = trio.run(_run_engine, plan, paths, quiet, start_at)
+        except KeyboardInterrupt:
+            print("loadtest: aborted; the JSONL holds the turns finished so far", file=sys.stderr)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
     code = _write_outputs(plan, result, sink, paths)
     raise typer.Exit(code)
 
 
 async def _run_engine(
-    plan: RunPlan, paths: OutputPaths, quiet: bool
+    plan: RunPlan, paths: OutputPaths, quiet: bool, start_at: float | None
 ) -> tuple[RunResult, JsonlSink]:
     sink = JsonlSink(paths.jsonl)
+    if start_at is not None:
+        await trio.sleep(max(start_at - time.time(), 0.0))
     async with trio.open_nursery() as nursery:
         await nursery.start(sink.serve)
         async with open_engine(plan, write_record=sink.write) as engine:

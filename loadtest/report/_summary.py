@@ -27,7 +27,7 @@ from loadtest.report._schema import PERCENTILES, SCHEMA, SUMMARY_METRICS
 from loadtest.taxonomy import GEN_DROPPED
 
 if TYPE_CHECKING:
-    from loadtest.config import RunPlan
+    from loadtest.config import RunPlan, Thresholds
 
 __all__ = ["RunInfo", "build_summary", "metric_json", "stats_from_json", "stats_json"]
 
@@ -150,6 +150,22 @@ def _stage_json(stage: StageSnapshot, names: Sequence[str]) -> dict[str, Any]:
     return doc
 
 
+def _limits(thresholds: Thresholds | None) -> dict[str, float]:
+    if thresholds is None:
+        return {}
+    return {k: v for k, v in attrs.asdict(thresholds).items() if v is not None}
+
+
+def _thresholds_json(plan: RunPlan) -> dict[str, Any]:
+    """The limits the run was checked against: on each stage's total, and
+    per scenario (only those that set any)."""
+    scenarios = {s.name: _limits(s.thresholds) for s in plan.scenarios}
+    return {
+        "total": _limits(plan.thresholds),
+        "scenarios": {name: limits for name, limits in scenarios.items() if limits},
+    }
+
+
 def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> dict[str, Any]:
     """The whole summary document of a run."""
     names = [s.name for s in plan.scenarios]
@@ -179,6 +195,7 @@ def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo)
                 }
                 for s in plan.scenarios
             ],
+            "thresholds": _thresholds_json(plan),
             "shards": info.shards,
             "jsonl_lines": info.jsonl_lines,
             "sink_overflow": info.sink_overflow,
