@@ -42,7 +42,13 @@ def progress_line(engine: Engine, stats: EngineStats, rps: float) -> str:
         f"ttft p50/p95 {fmt_ms(ttft[0])}/{fmt_ms(ttft[1])}  "
         f"lat p50/p95 {fmt_ms(latency[0])}/{fmt_ms(latency[1])} ms  errors {failed}"
         + (f"  dropped {stage.dropped:,}" if stage.dropped else "")
+        + _health_text(engine)
     )
+
+
+def _health_text(engine: Engine) -> str:
+    verdict, reasons = engine.live_health()
+    return "" if verdict == "ok" else f"  generator {verdict}: {reasons[0]}"
 
 
 async def show_progress(engine: Engine, out: TextIO = sys.stderr) -> None:

@@ -36,7 +36,13 @@ from loadtest.cli._options import (
 from loadtest.cli._outputs import OutputPaths, prepare_outputs, write_text
 from loadtest.cli._progress import show_progress
 from loadtest.engine import JsonlSink, RunResult, open_engine
-from loadtest.errors import EXIT_INTERRUPTED, EXIT_OK, ConfigError
+from loadtest.errors import (
+    EXIT_GENERATOR_HEALTH,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_THRESHOLDS,
+    ConfigError,
+)
 from loadtest.mock import run_mock_process
 from loadtest.report import RunInfo, build_summary, render_text
 
@@ -55,6 +61,11 @@ MOCK_OPTION: Any = typer.Option(
     "--mock",
     help="Start the built-in mock upstream on a free loopback port and point every "
     "scenario at it (each keeps its protocol's path); stop it afterwards.",
+)
+STRICT_HEALTH_OPTION: Any = typer.Option(
+    False,
+    "--strict-health",
+    help="Exit 4 when the generator was not healthy (suspect or generator-bound) in any stage.",
 )
 START_AT_OPTION: Any = typer.Option(
     None,
@@ -96,6 +107,7 @@ def run(
     mock: bool = MOCK_OPTION,
     mock_args: str = MOCK_ARGS_OPTION,
     start_at: float | None = START_AT_OPTION,
+    strict_health: bool = STRICT_HEALTH_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
@@ -123,8 +135,8 @@ def run(
         except KeyboardInterrupt:
             print("loadtest: aborted; the JSONL holds the turns finished so far", file=sys.stderr)
             raise typer.Exit(EXIT_INTERRUPTED) from None
-    code = _write_outputs(plan, result, sink, paths)
-    raise typer.Exit(code)
+    summary = _write_outputs(plan, result, sink, paths)
+    raise typer.Exit(exit_code(summary, strict_health=strict_health))
 
 
 async def _run_engine(
@@ -135,7 +147,9 @@ async def _run_engine(
         await trio.sleep(max(start_at - time.time(), 0.0))
     async with trio.open_nursery() as nursery:
         await nursery.start(sink.serve)
-        async with open_engine(plan, write_record=sink.write) as engine:
+        async with open_engine(plan, sink=sink) as engine:
+            for warning in engine.warnings:
+                print(f"loadtest: warning: {warning}", file=sys.stderr)
             nursery.start_soon(_watch_signals, engine)
             if not quiet:
                 nursery.start_soon(show_progress, engine)
@@ -158,13 +172,29 @@ async def _watch_signals(engine: Engine) -> None:
             engine.request_stop()
 
 
-def _write_outputs(plan: RunPlan, result: RunResult, sink: JsonlSink, paths: OutputPaths) -> int:
+def exit_code(summary: dict[str, Any], *, strict_health: bool) -> int:
+    """The run's exit code: stopped early, thresholds, then generator health."""
+    if summary["run"]["stopped_early"]:
+        return EXIT_INTERRUPTED
+    if any(not result["passed"] for result in summary.get("thresholds", [])):
+        return EXIT_THRESHOLDS
+    verdicts = {stage.get("health", {}).get("verdict", "ok") for stage in summary["stages"]}
+    if strict_health and verdicts - {"ok"}:
+        return EXIT_GENERATOR_HEALTH
+    return EXIT_OK
+
+
+def _write_outputs(
+    plan: RunPlan, result: RunResult, sink: JsonlSink, paths: OutputPaths
+) -> dict[str, Any]:
+    generator = {"fd_limits": result.fd_limits.to_json()} if result.fd_limits else {}
     info = RunInfo(
         started_unix_s=result.started_unix_s,
         ended_unix_s=result.ended_unix_s,
         stopped_early=result.stopped_early,
         jsonl_lines=sink.lines,
         sink_overflow=sink.overflow,
+        generator=generator,
     )
     summary = build_summary(plan, result.stages, info)
     report = render_text(summary)
@@ -180,4 +210,4 @@ def _write_outputs(plan: RunPlan, result: RunResult, sink: JsonlSink, paths: Out
     print("outputs:", file=sys.stderr)
     for path in written:
         print(f"  {path}", file=sys.stderr)
-    return EXIT_INTERRUPTED if result.stopped_early else EXIT_OK
+    return summary

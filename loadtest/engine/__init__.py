@@ -12,8 +12,8 @@ from __future__ import annotations
 from loadtest.engine._engine import (
     Engine,
     EngineStats,
+    RecordSink,
     RunResult,
-    default_max_in_flight,
     open_engine,
     transport_config,
 )
@@ -28,13 +28,13 @@ __all__ = [
     "EngineStats",
     "JsonlSink",
     "MemorySink",
+    "RecordSink",
     "RunResult",
     "ScenarioPicker",
     "StageStats",
     "TransportConfig",
     "TransportFailure",
     "arrival_offsets",
-    "default_max_in_flight",
     "open_engine",
     "transport_config",
 ]

@@ -90,6 +90,8 @@ class JsonlSink:
 class MemorySink:
     """Keeps records in a list: for tests and library users who want them."""
 
+    overflow = 0
+
     def __init__(self) -> None:
         self.records: list[TurnRecord] = []
 

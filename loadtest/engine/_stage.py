@@ -107,6 +107,7 @@ class StageContext:
     peak_in_flight: int = 0
     conversations: int = 0
     arrivals: int = 0
+    started_conversations: int = 0
     dropped: int = 0
 
     def record(self, record: TurnRecord) -> None:
@@ -259,6 +260,8 @@ async def _arrival(
     ctx: StageContext, scenario: ScenarioRuntime, number: int, intended: float
 ) -> None:
     try:
+        if trio.current_time() < ctx.stop_at:
+            ctx.started_conversations += 1
         rng = conversation_rng(ctx.run.plan.seed, ctx.index, "conv", number)
         await run_conversation(ctx, scenario, rng, intended)
     finally:

@@ -9,6 +9,7 @@ Importing this package imports neither trio nor httpcore.
 
 from __future__ import annotations
 
+from loadtest.metrics._health import LIMITS, HealthFigures, Verdict, judge
 from loadtest.metrics._histogram import (
     DEFAULT_HIGHEST_US,
     DEFAULT_SIGNIFICANT_FIGURES,
@@ -23,7 +24,9 @@ __all__ = [
     "DEFAULT_HIGHEST_US",
     "DEFAULT_SIGNIFICANT_FIGURES",
     "HISTOGRAMS",
+    "LIMITS",
     "MAX_HIGHEST_US",
+    "HealthFigures",
     "Histogram",
     "LiveStats",
     "Outcome",
@@ -32,5 +35,7 @@ __all__ = [
     "StageSnapshot",
     "StatsSnapshot",
     "TurnRecord",
+    "Verdict",
+    "judge",
     "merge_stats",
 ]

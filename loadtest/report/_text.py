@@ -157,12 +157,30 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
         lines.append(f"  stage {stage['index'] + 1}: {verdict}  ({reasons})")
         figures = health.get("figures") or {}
         if figures:
-            lines.append("    " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+            lines.append("    " + _figures_text(figures))
     lines.append(
         f"  JSONL: {run.get('jsonl_lines', 0):,} lines written, "
         f"{run.get('sink_overflow', 0):,} dropped (buffer full)"
     )
     return lines
+
+
+def _figures_text(f: Doc) -> str:
+    """The health figures of one stage, with units."""
+    parts = [
+        f"CPU {f['cpu_share']:.0%}",
+        f"loop lag p99 {fmt_ms(f['loop_lag_p99_ms'])} ms (max {fmt_ms(f['loop_lag_max_ms'])})",
+    ]
+    if f.get("target_in_flight") is not None:
+        parts.append(f"peak in flight {f['peak_in_flight']} of {f['target_in_flight']} VUs")
+    else:
+        parts.append(f"peak in flight {f['peak_in_flight']}")
+    if f.get("target_rate") is not None:
+        parts.append(f"rate {f['achieved_rate']:g}/s of {f['target_rate']:g}/s")
+    if f.get("schedule_lag_p99_ms") is not None:
+        parts.append(f"schedule lag p99 {fmt_ms(f['schedule_lag_p99_ms'])} ms")
+    parts.append(f"dropped {f.get('dropped', 0)}")
+    return ", ".join(parts)
 
 
 def _threshold_lines(results: Sequence[Doc]) -> list[str]:

@@ -26,7 +26,7 @@ async def run_plan(
 ) -> tuple[Any, MemorySink]:
     sink = MemorySink()
     backend = MemoryBackend(nursery, gateway.serve)
-    async with open_engine(plan, write_record=sink.write, backend=backend) as engine:
+    async with open_engine(plan, sink=sink, backend=backend) as engine:
         result = await engine.run()
     return result, sink
 

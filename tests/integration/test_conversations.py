@@ -24,7 +24,7 @@ async def run(
     gateway = FakeGateway(script or Script(ttft_s=0.25, itl_s=0.0, output_tokens=3))
     sink = MemorySink()
     async with open_engine(
-        plan, write_record=sink.write, backend=MemoryBackend(nursery, gateway.serve)
+        plan, sink=sink, backend=MemoryBackend(nursery, gateway.serve)
     ) as engine:
         await engine.run()
     return gateway, sink

@@ -22,7 +22,7 @@ async def first_records(
     gateway = FakeGateway(script)
     sink = MemorySink()
     backend = MemoryBackend(nursery, gateway.serve, refuse=refuse)
-    async with open_engine(plan, write_record=sink.write, backend=backend) as engine:
+    async with open_engine(plan, sink=sink, backend=backend) as engine:
         result = await engine.run()
     return sink.records, result.stages[0]
 

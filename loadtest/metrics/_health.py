@@ -1,0 +1,123 @@
+"""Was the generator itself the bottleneck? Figures of one stage -> a verdict.
+
+A load generator that is short of CPU, or whose event loop runs late, takes
+its time stamps late and sends less than it was asked to: its numbers then
+describe itself, not the gateway. Each stage gets one verdict:
+
+- `generator-bound`: the figures show the generator limited the run.
+- `suspect`: something the generator should have delivered was not
+  (drops, lost JSONL lines), or its margins were thin enough that tail
+  figures may be distorted.
+- `ok`: none of the rules below fired.
+
+Rules (thresholds in `LIMITS`, with why):
+- CPU share (process CPU time / wall time of the stage): one process drives
+  one core; at >= 90% the loop has no headroom and every timestamp queues
+  behind other work -> generator-bound; >= 75% -> suspect.
+- Event-loop lag p99 (a 10 ms ticker's lateness): > 50 ms -> generator-bound
+  (timestamps late by a whole typical inter-token gap); > 10 ms -> suspect
+  (comparable to inter-token gaps of fast models, so ITL tails are blurred).
+- Open loop, achieved rate (arrivals the scheduler handled within the
+  stage — conversations started, plus arrivals dropped at their time — /
+  its duration) below 90% of the target -> generator-bound (the scheduler
+  could not keep time); below 97% -> suspect. Any dropped arrival -> suspect
+  (the requested load was not offered: max_in_flight was reached, usually
+  because the server is slower than the rate needs). Schedule lag p99
+  > 10 ms -> suspect.
+- Generator-side errors (port or file-descriptor exhaustion) ->
+  generator-bound. JSONL lines dropped (sink overflow) -> suspect.
+
+Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+__all__ = ["LIMITS", "HealthFigures", "Verdict", "judge"]
+
+Verdict = Literal["ok", "suspect", "generator-bound"]
+
+LIMITS: Mapping[str, float] = {
+    "cpu_share_bound": 0.90,
+    "cpu_share_suspect": 0.75,
+    "loop_lag_p99_bound_ms": 50.0,
+    "loop_lag_p99_suspect_ms": 10.0,
+    "rate_bound": 0.90,
+    "rate_suspect": 0.97,
+    "schedule_lag_p99_suspect_ms": 10.0,
+}
+
+
+@attrs.frozen
+class HealthFigures:
+    """What the generator measured about itself during one stage."""
+
+    cpu_share: float
+    loop_lag_p99_ms: float
+    loop_lag_max_ms: float
+    peak_in_flight: int
+    target_in_flight: int | None = None
+    target_rate: float | None = None
+    achieved_rate: float | None = None
+    schedule_lag_p99_ms: float | None = None
+    dropped: int = 0
+    sink_overflow: int = 0
+    generator_errors: Mapping[str, int] = attrs.field(factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in attrs.asdict(self).items() if v is not None}
+
+
+def _rules(f: HealthFigures) -> list[tuple[Verdict, str]]:
+    found: list[tuple[Verdict, str]] = []
+    if f.cpu_share >= LIMITS["cpu_share_bound"]:
+        found.append(("generator-bound", f"CPU share {f.cpu_share:.0%} >= 90%"))
+    elif f.cpu_share >= LIMITS["cpu_share_suspect"]:
+        found.append(("suspect", f"CPU share {f.cpu_share:.0%} >= 75%"))
+    lag = f.loop_lag_p99_ms
+    if lag > LIMITS["loop_lag_p99_bound_ms"]:
+        found.append(("generator-bound", f"event-loop lag p99 {lag:.1f} ms > 50 ms"))
+    elif lag > LIMITS["loop_lag_p99_suspect_ms"]:
+        found.append(("suspect", f"event-loop lag p99 {lag:.1f} ms > 10 ms"))
+    found.extend(_open_loop_rules(f))
+    errors = sum(f.generator_errors.values())
+    if errors:
+        names = ", ".join(f"{k} {v}" for k, v in sorted(f.generator_errors.items()))
+        found.append(("generator-bound", f"generator-side errors: {names}"))
+    if f.sink_overflow:
+        found.append(("suspect", f"{f.sink_overflow} JSONL lines dropped (buffer full)"))
+    return found
+
+
+def _open_loop_rules(f: HealthFigures) -> list[tuple[Verdict, str]]:
+    found: list[tuple[Verdict, str]] = []
+    if f.target_rate and f.achieved_rate is not None:
+        share = f.achieved_rate / f.target_rate
+        text = f"achieved rate {f.achieved_rate:.1f}/s = {share:.1%} of {f.target_rate:g}/s"
+        if share < LIMITS["rate_bound"]:
+            found.append(("generator-bound", text + " (< 90%)"))
+        elif share < LIMITS["rate_suspect"]:
+            found.append(("suspect", text + " (< 97%)"))
+    if f.dropped:
+        found.append(("suspect", f"{f.dropped} arrivals dropped at max_in_flight"))
+    lag = f.schedule_lag_p99_ms
+    if lag is not None and lag > LIMITS["schedule_lag_p99_suspect_ms"]:
+        found.append(("suspect", f"schedule lag p99 {lag:.1f} ms > 10 ms"))
+    return found
+
+
+def judge(figures: HealthFigures) -> tuple[Verdict, list[str]]:
+    """The stage's verdict and every reason behind it (worst first)."""
+    found = _rules(figures)
+    if any(v == "generator-bound" for v, _ in found):
+        verdict: Verdict = "generator-bound"
+    elif found:
+        verdict = "suspect"
+    else:
+        verdict = "ok"
+    order = {"generator-bound": 0, "suspect": 1}
+    return verdict, [reason for _, reason in sorted(found, key=lambda item: order[item[0]])]
