@@ -35,6 +35,7 @@ from loadtest.cli._options import (
 )
 from loadtest.cli._outputs import OutputPaths, prepare_outputs, write_text
 from loadtest.cli._progress import show_progress
+from loadtest.config import dump_profile, redact_profile
 from loadtest.engine import JsonlSink, RunResult, open_engine
 from loadtest.errors import (
     EXIT_GENERATOR_HEALTH,
@@ -184,6 +185,14 @@ def exit_code(summary: dict[str, Any], *, strict_health: bool) -> int:
     return EXIT_OK
 
 
+def _written_profile(plan: RunPlan) -> str:
+    header = (
+        "# The profile this run used: command-line overrides applied, secrets masked (***).\n"
+        "# Run it again with: loadtest run <this file> --vk ... (supply masked keys again).\n"
+    )
+    return header + dump_profile(redact_profile(plan.profile))
+
+
 def _write_outputs(
     plan: RunPlan, result: RunResult, sink: JsonlSink, paths: OutputPaths
 ) -> dict[str, Any]:
@@ -205,6 +214,7 @@ def _write_outputs(
             orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n",
         ),
         write_text(paths.path("report", "txt"), report),
+        write_text(paths.path("profile", "toml"), _written_profile(plan)),
     ]
     sys.stdout.write(report)
     print("outputs:", file=sys.stderr)

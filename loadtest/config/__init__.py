@@ -32,7 +32,13 @@ from loadtest.config._model import (
     Turns,
 )
 from loadtest.config._overrides import Overrides, apply_overrides, parse_header_flag
-from loadtest.config._redact import mask_header, mask_url, secret_names
+from loadtest.config._redact import (
+    holds_mask,
+    mask_header,
+    mask_url,
+    redact_profile,
+    secret_names,
+)
 from loadtest.config._resolve import RunPlan, ScenarioPlan, Target, resolve
 from loadtest.config._schema import profile_schema
 from loadtest.config._split import split_by_weight
@@ -70,6 +76,7 @@ __all__ = [
     "describe_plan",
     "dump_profile",
     "format_stage",
+    "holds_mask",
     "load_profile",
     "mask_header",
     "mask_url",
@@ -80,6 +87,7 @@ __all__ = [
     "parse_stage",
     "parse_stages",
     "profile_schema",
+    "redact_profile",
     "resolve",
     "secret_names",
     "split_by_weight",

@@ -44,7 +44,11 @@ def parse_header_flag(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not name or any(ch in name for ch in " \t\r\n"):
-        raise ConfigError(f'--header: expected "Name: value", got "{text}"')
+        # Never echo the flag: a mistyped header may hold a key.
+        raise ConfigError(
+            f'--header: expected "Name: value" (a header name, a colon, its value); '
+            f"got {len(text)} characters without that shape"
+        )
     return name, value.strip()
 
 

@@ -38,7 +38,7 @@ from loadtest.config._model import (
     Turns,
 )
 from loadtest.config._overrides import Overrides, apply_overrides
-from loadtest.config._redact import secret_names
+from loadtest.config._redact import MASK, holds_mask, mask_url, secret_names
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
 from loadtest.protocol import get_adapter
@@ -196,6 +196,13 @@ def _resolve_scenario(
         problems.append(f"{where}.model: no model; set one in the profile or pass --model")
     if len(problems) > count or target is None or model is None:
         return None
+    secret = secret_names(profile.redact_headers)
+    for name, value in expanded_headers:
+        if holds_mask(value) and name.lower() in secret:
+            warnings.append(
+                f"scenario {scenario.name!r}: header {name} holds a masked secret ({MASK}), "
+                "as in a written-out profile; supply the key again (--vk, LOADTEST_VK, --header)"
+            )
     if protocol == "anthropic" and not any(k.lower() == "anthropic-version" for k in headers):
         warnings.append(
             f"scenario {scenario.name!r}: anthropic protocol without an anthropic-version "
@@ -250,10 +257,11 @@ def _parse_target(url: str, protocol_path: str, where: str, problems: list[str])
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        problems.append(f'{where}: "{url}" is not a valid URL ({exc})')
+        problems.append(f'{where}: "{mask_url_safely(url)}" is not a valid URL ({exc})')
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append(f'{where}: expected an http:// or https:// URL with a host, got "{url}"')
+        shown = mask_url_safely(url)
+        problems.append(f'{where}: expected an http:// or https:// URL with a host, got "{shown}"')
         return None
     path = _request_path(parts.path, protocol_path)
     request_target = f"{path}?{parts.query}" if parts.query else path
@@ -261,6 +269,14 @@ def _parse_target(url: str, protocol_path: str, where: str, problems: list[str])
     host = parts.hostname
     full = f"{parts.scheme}://{parts.netloc}{request_target}"
     return Target(parts.scheme, host, port or default_port, request_target, full)
+
+
+def mask_url_safely(url: str) -> str:
+    """`url` for an error message: masked, or elided if it cannot even be parsed."""
+    try:
+        return mask_url(url)
+    except ValueError:
+        return "<unparseable URL>"
 
 
 def _request_path(path: str, protocol_path: str) -> str:
