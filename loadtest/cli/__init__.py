@@ -7,6 +7,7 @@ package imports them all. Exit codes are those of `loadtest.errors`.
 from __future__ import annotations
 
 from loadtest.cli import (
+    _compare,  # noqa: F401  (registers compare, merge)
     _mock,  # noqa: F401  (registers mock)
     _run,  # noqa: F401  (registers run)
     _validate,  # noqa: F401  (registers validate, schema)

@@ -1,13 +1,35 @@
 """Reports: the summary document and its renderings (all pure).
 
 `build_summary(plan, snapshots, info)` gives the versioned summary document
-(`loadtest.summary/1`, histograms embedded); `render_text(summary)` the
-human report. Importing this package imports neither trio nor httpcore.
+(`loadtest.summary/1`, histograms embedded); `render_text`, `render_csv` and
+`render_prometheus` render it; `evaluate_thresholds` checks its limits;
+`compare_summaries`/`render_comparison` compare two runs; `merge_summaries`
+merges the shards of one run; `check_summary` validates one read from disk.
+Importing this package imports neither trio nor httpcore; nothing here
+reads or writes a file (see docs/reports.md).
 """
 
 from __future__ import annotations
 
-from loadtest.report._schema import CSV_COLUMNS, PERCENTILES, SCHEMA, SUMMARY_METRICS
+from loadtest.report._compare import (
+    MIN_RISE_MS,
+    MIN_SAMPLES,
+    Comparison,
+    Delta,
+    ScopeComparison,
+    compare_summaries,
+    render_comparison,
+)
+from loadtest.report._csv import render_csv
+from loadtest.report._merge import merge_summaries
+from loadtest.report._prometheus import render_prometheus, run_stamp
+from loadtest.report._schema import (
+    CSV_COLUMNS,
+    PERCENTILES,
+    SCHEMA,
+    SUMMARY_METRICS,
+    check_summary,
+)
 from loadtest.report._summary import (
     RunInfo,
     build_summary,
@@ -16,17 +38,33 @@ from loadtest.report._summary import (
     stats_json,
 )
 from loadtest.report._text import fmt_ms, render_text
+from loadtest.report._thresholds import THRESHOLD_NAMES, evaluate_thresholds, thresholds_failed
 
 __all__ = [
     "CSV_COLUMNS",
+    "MIN_RISE_MS",
+    "MIN_SAMPLES",
     "PERCENTILES",
     "SCHEMA",
     "SUMMARY_METRICS",
+    "THRESHOLD_NAMES",
+    "Comparison",
+    "Delta",
     "RunInfo",
+    "ScopeComparison",
     "build_summary",
+    "check_summary",
+    "compare_summaries",
+    "evaluate_thresholds",
     "fmt_ms",
+    "merge_summaries",
     "metric_json",
+    "render_comparison",
+    "render_csv",
+    "render_prometheus",
     "render_text",
+    "run_stamp",
     "stats_from_json",
     "stats_json",
+    "thresholds_failed",
 ]

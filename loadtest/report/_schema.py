@@ -1,22 +1,38 @@
-"""Every output format's names, defined once.
+"""Every output format's names, defined once, and the check of a summary read back.
 
 - The summary document (`summary-<ts>.json`): its schema id, the names of
   its latency-type statistics and the percentiles each holds.
 - The CSV columns of `report-<ts>.csv`.
-- The Prometheus metric names, types and units of `metrics-<ts>.prom`.
+- The Prometheus metric families of `metrics-<ts>.prom`: name, type, help
+  (the help states the unit; times are in seconds, the base unit).
+- `check_summary`: what a reader (`compare`, `merge`) needs from a summary
+  before it trusts one read from disk.
 
 Readers (`compare`, `merge`, `multi-service.py`, other tools) rely on these
-names; changing one is a new schema version.
+names; changing one is a new schema version. Adding a CSV column at the end
+of a group, or a new Prometheus family, is not.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from loadtest.errors import ConfigError
 
 __all__ = [
     "CSV_COLUMNS",
     "PERCENTILES",
     "PERCENTILE_KEYS",
+    "PROM_LATENCY",
+    "PROM_RUN",
+    "PROM_STAGE",
+    "PROM_STATS",
+    "PROM_THRESHOLD",
     "SCHEMA",
     "SUMMARY_METRICS",
+    "PromFamily",
+    "check_summary",
 ]
 
 SCHEMA = "loadtest.summary/1"
@@ -44,6 +60,8 @@ PERCENTILES: dict[float, str] = {
 PERCENTILE_KEYS = ("min", "mean", *PERCENTILES.values(), "max", "count")
 
 #: One row per stage x scenario (and per stage total, scenario "total").
+#: `stage` is 1-based (as in the text report); times in ms; `error_rate` a
+#: fraction; `errors` and `status_codes` are `name=count;name=count`.
 CSV_COLUMNS: tuple[str, ...] = (
     "run_started",
     "profile",
@@ -52,7 +70,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "concurrency",
     "rate",
     "duration_s",
+    "warmup_s",
     "steady_s",
+    "stopped_early",
     "scenario",
     "requests",
     "ok",
@@ -67,6 +87,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "prompt_tokens",
     "completion_tokens",
     "cached_tokens",
+    "estimated_turns",
     *(f"latency_{k}_ms" for k in ("p50", "p90", "p95", "p99", "p999", "max", "mean")),
     *(f"ttft_{k}_ms" for k in ("p50", "p95", "p99")),
     *(f"itl_{k}_ms" for k in ("p50", "p99")),
@@ -75,5 +96,278 @@ CSV_COLUMNS: tuple[str, ...] = (
     *(f"latency_corrected_{k}_ms" for k in ("p50", "p95", "p99")),
     *(f"ttft_corrected_{k}_ms" for k in ("p50", "p95", "p99")),
     "schedule_lag_p99_ms",
+    "status_codes",
     "errors",
 )
+
+
+class PromFamily(NamedTuple):
+    """One Prometheus metric family: exposed name, type and help text."""
+
+    name: str
+    type: str
+    help: str
+
+
+#: Families with one sample per stage x scenario (and stage total), keyed by
+#: what they are read from. Labels: run, profile, stage, mode, scenario
+#: (+ `kind`, `error_class`, `code` or `histogram` where named).
+PROM_STATS: dict[str, PromFamily] = {
+    "requests": PromFamily(
+        "loadtest_requests_total", "counter", "Completed steady turns (ok and failed)."
+    ),
+    "ok": PromFamily("loadtest_ok_total", "counter", "Steady turns that succeeded."),
+    "failed": PromFamily("loadtest_failed_total", "counter", "Steady turns that failed."),
+    "interrupted": PromFamily(
+        "loadtest_interrupted_total", "counter", "Steady turns cut off by the end of the stage."
+    ),
+    "warmup_turns": PromFamily(
+        "loadtest_warmup_turns_total", "counter", "Turns started during warm-up (not measured)."
+    ),
+    "dropped": PromFamily(
+        "loadtest_dropped_total", "counter", "Open-loop arrivals dropped at max_in_flight."
+    ),
+    "estimated_turns": PromFamily(
+        "loadtest_estimated_turns_total", "counter", "Ok turns whose tokens were estimated."
+    ),
+    "tokens": PromFamily(
+        "loadtest_tokens_total", "counter", "Tokens of ok steady turns, by kind (server usage)."
+    ),
+    "errors": PromFamily(
+        "loadtest_errors_total", "counter", "Failed steady turns (and dropped arrivals) by class."
+    ),
+    "status_codes": PromFamily(
+        "loadtest_http_responses_total", "counter", "Steady turns by HTTP status code."
+    ),
+    "overflow": PromFamily(
+        "loadtest_histogram_overflow_total", "counter", "Values outside a histogram's range."
+    ),
+    "throughput_rps": PromFamily(
+        "loadtest_throughput_requests_per_second",
+        "gauge",
+        "Completed steady turns per second of the steady window.",
+    ),
+    "ok_rps": PromFamily(
+        "loadtest_ok_requests_per_second",
+        "gauge",
+        "Successful steady turns per second of the steady window.",
+    ),
+    "output_tokens_per_s": PromFamily(
+        "loadtest_output_tokens_per_second",
+        "gauge",
+        "Completion tokens of ok steady turns per second of the steady window.",
+    ),
+    "error_rate": PromFamily(
+        "loadtest_error_ratio", "gauge", "Failed share of completed steady turns (0 to 1)."
+    ),
+}
+
+#: Latency-type statistics (their summary key) -> a `summary` family in seconds.
+PROM_LATENCY: dict[str, PromFamily] = {
+    key: PromFamily(
+        f"loadtest_{key.removesuffix('_ms')}_seconds",
+        "summary",
+        f"{text}, seconds (HDR histogram quantiles; _sum is mean x count).",
+    )
+    for key, text in (
+        ("latency_ms", "Turn latency of ok turns, measured from the actual send"),
+        ("ttfb_ms", "Time to first response byte of ok turns"),
+        ("ttft_ms", "Time to first content token of ok streamed turns"),
+        ("itl_ms", "Inter-token latency, one value per token after the first"),
+        ("tpot_ms", "Time per output token of ok streamed turns"),
+        ("schedule_lag_ms", "Open loop: actual start minus intended start of steady turns"),
+        ("latency_corrected_ms", "Open loop: latency measured from the intended start"),
+        ("ttft_corrected_ms", "Open loop: TTFT measured from the intended start"),
+    )
+}
+
+#: Stage-level gauges (labels run, profile, stage, mode), keyed by stage field.
+PROM_STAGE: dict[str, PromFamily] = {
+    "duration_s": PromFamily("loadtest_stage_duration_seconds", "gauge", "Planned stage length."),
+    "steady_s": PromFamily(
+        "loadtest_stage_steady_seconds", "gauge", "Steady window that rates are computed over."
+    ),
+    "concurrency": PromFamily(
+        "loadtest_stage_virtual_users", "gauge", "Closed loop: virtual users of the stage."
+    ),
+    "rate": PromFamily(
+        "loadtest_stage_arrival_rate_per_second",
+        "gauge",
+        "Open loop: planned conversation starts per second.",
+    ),
+}
+
+#: Run-level counters (labels run, profile), keyed by `run` field.
+PROM_RUN: dict[str, PromFamily] = {
+    "jsonl_lines": PromFamily(
+        "loadtest_jsonl_lines_total", "counter", "JSONL lines written (one per turn)."
+    ),
+    "sink_overflow": PromFamily(
+        "loadtest_jsonl_dropped_lines_total", "counter", "JSONL lines dropped (buffer full)."
+    ),
+}
+
+#: One sample per threshold result: 1 passed, 0 failed.
+PROM_THRESHOLD = PromFamily(
+    "loadtest_threshold_passed",
+    "gauge",
+    "1 if the threshold held in the stage, 0 if it failed (labels scope, threshold).",
+)
+
+
+# -- reading a summary back --------------------------------------------------
+
+_MAX_PROBLEMS = 10
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number_or_null(value: object) -> bool:
+    return value is None or _number(value)
+
+
+def _counts(value: object) -> bool:
+    return isinstance(value, Mapping) and all(
+        isinstance(n, int) and not isinstance(n, bool) for n in value.values()
+    )
+
+
+def _text_map(value: object) -> bool:
+    return isinstance(value, Mapping) and all(isinstance(t, str) for t in value.values())
+
+
+_Rule = tuple[str, Callable[[object], bool], str]
+
+_RUN_RULES: tuple[_Rule, ...] = (
+    ("profile", lambda v: isinstance(v, str), "a string"),
+    ("started_at", lambda v: isinstance(v, str), "a string"),
+    ("ended_at", lambda v: isinstance(v, str), "a string"),
+    ("started_unix_s", _number, "a number"),
+    ("ended_unix_s", _number, "a number"),
+    ("stopped_early", lambda v: isinstance(v, bool), "true or false"),
+    ("stage_plan", lambda v: isinstance(v, list), "a list"),
+    ("warmup_s", _number, "a number"),
+    ("shards", lambda v: isinstance(v, int), "an integer"),
+)
+_STAGE_RULES: tuple[_Rule, ...] = (
+    ("index", lambda v: isinstance(v, int), "an integer"),
+    ("mode", lambda v: v in ("closed", "open"), '"closed" or "open"'),
+    ("concurrency", _number_or_null, "a number or null"),
+    ("rate", _number_or_null, "a number or null"),
+    ("duration_s", _number, "a number"),
+    ("warmup_s", _number, "a number"),
+    ("steady_s", _number, "a number"),
+    ("started_at", lambda v: isinstance(v, str), "a string"),
+    ("ended_at", lambda v: isinstance(v, str), "a string"),
+    ("scenarios", lambda v: isinstance(v, list), "a list"),
+)
+_METRIC_RULES: tuple[_Rule, ...] = tuple(
+    (key, _number_or_null, "a number or null") for key in PERCENTILE_KEYS
+)
+_STATS_RULES: tuple[_Rule, ...] = (
+    ("label", lambda v: isinstance(v, str), "a string"),
+    *(
+        (key, _number, "a number")
+        for key in (
+            "requests",
+            "ok",
+            "interrupted",
+            "warmup_turns",
+            "dropped",
+            "error_rate",
+            "throughput_rps",
+            "ok_rps",
+            "output_tokens_per_s",
+            "prompt_tokens",
+            "completion_tokens",
+            "cached_tokens",
+            "estimated_turns",
+        )
+    ),
+    ("errors", _counts, "an object of counts"),
+    ("status_codes", _counts, "an object of counts"),
+    *((key, lambda v: isinstance(v, Mapping), "an object") for key in SUMMARY_METRICS.values()),
+)
+_OPTIONAL_STATS_RULES: tuple[_Rule, ...] = (
+    ("histograms", _text_map, "an object of HDR encodings"),
+    ("overflow", _counts, "an object of counts"),
+)
+
+
+def _apply(doc: Mapping[str, Any], rules: tuple[_Rule, ...], where: str) -> list[str]:
+    problems = []
+    for key, test, expected in rules:
+        if key not in doc:
+            problems.append(f"missing key {where}.{key}")
+        elif not test(doc[key]):
+            problems.append(f"{where}.{key}: expected {expected}, got {doc[key]!r:.60}")
+    return problems
+
+
+def _check_stats(doc: Mapping[str, Any], where: str) -> list[str]:
+    problems = _apply(doc, _STATS_RULES, where)
+    optional = [rule for rule in _OPTIONAL_STATS_RULES if rule[0] in doc]
+    problems += _apply(doc, tuple(optional), where)
+    for key in SUMMARY_METRICS.values():
+        if isinstance(doc.get(key), Mapping):
+            problems += _apply(doc[key], _METRIC_RULES, f"{where}.{key}")
+    return problems
+
+
+def _objects(doc: Mapping[str, Any], key: str, where: str) -> list[str]:
+    """The problem with `doc[key]` if present and not an object."""
+    if key in doc and not isinstance(doc[key], Mapping):
+        return [f"{where}.{key}: expected an object"]
+    return []
+
+
+def _check_stage(stage: Mapping[str, Any], where: str) -> list[str]:
+    problems = _apply(stage, _STAGE_RULES, where)
+    if "total" not in stage:
+        problems.append(f"missing key {where}.total")
+    elif isinstance(stage["total"], Mapping):
+        problems += _check_stats(stage["total"], f"{where}.total")
+    else:
+        problems += _objects(stage, "total", where)
+    for i, stats in enumerate(stage.get("scenarios") or []):
+        here = f"{where}.scenarios[{i}]"
+        problems += (
+            _check_stats(stats, here)
+            if isinstance(stats, Mapping)
+            else [f"{here}: expected an object"]
+        )
+    return problems + _objects(stage, "health", where)
+
+
+def check_summary(doc: object) -> None:
+    """Raise ConfigError (one line per problem, at most 10, each naming its
+    `$` path) unless `doc` is a summary of this schema holding every key
+    `compare` and `merge` read, with values of the right types."""
+    if not isinstance(doc, Mapping):
+        raise ConfigError("expected a summary document (a JSON object)")
+    if doc.get("schema") != SCHEMA:
+        raise ConfigError(f"$.schema: expected {SCHEMA!r}, got {doc.get('schema')!r:.60}")
+    problems = _apply(
+        doc,
+        (
+            ("run", lambda v: isinstance(v, Mapping), "an object"),
+            ("stages", lambda v: isinstance(v, list), "a list"),
+        ),
+        "$",
+    )
+    if not problems:
+        problems += _apply(doc["run"], _RUN_RULES, "$.run")
+        for i, stage in enumerate(doc["stages"]):
+            here = f"$.stages[{i}]"
+            problems += (
+                _check_stage(stage, here)
+                if isinstance(stage, Mapping)
+                else [f"{here}: expected an object"]
+            )
+    if len(problems) > _MAX_PROBLEMS:
+        more = len(problems) - _MAX_PROBLEMS
+        problems = [*problems[:_MAX_PROBLEMS], f"... and {more} more"]
+    if problems:
+        raise ConfigError(problems)

@@ -224,12 +224,19 @@ def verdict_lines(summary: Doc) -> list[str]:
     return lines
 
 
+def _seed_text(run: Doc) -> str:
+    if run.get("seed") is not None:
+        return f"seed {run['seed']}"
+    seeds = run.get("seeds") or []
+    return "seeds " + ", ".join(str(s) for s in seeds) if seeds else "seed unknown"
+
+
 def render_text(summary: Doc) -> str:
     """The whole text report of a summary document."""
     run = summary["run"]
     stages = summary["stages"]
     lines = [
-        f"loadtest report: {run['profile']} (seed {run['seed']}), "
+        f"loadtest report: {run['profile']} ({_seed_text(run)}), "
         f"{run['started_at']} to {run['ended_at']}",
         *verdict_lines(summary),
         "",

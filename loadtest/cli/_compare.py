@@ -1,0 +1,118 @@
+"""`loadtest compare` and `loadtest merge`: read summaries, never send load.
+
+Wiring only: read and check each summary (`check_summary`), call
+`loadtest.report`, print or write. A file that cannot be read, is not
+JSON, or is not a `loadtest.summary/1` document is a ConfigError naming
+the file and the key (exit 2); `compare` exits 3 on a regression
+(EXIT_THRESHOLDS) and 2 when no stage could be compared; `merge` writes
+nothing when it refuses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+
+from loadtest.cli._app import DEBUG_OPTION, command
+from loadtest.cli._outputs import write_text
+from loadtest.errors import EXIT_OK, EXIT_THRESHOLDS, ConfigError
+from loadtest.report import (
+    check_summary,
+    compare_summaries,
+    evaluate_thresholds,
+    merge_summaries,
+    render_comparison,
+)
+
+__all__ = ["compare", "merge", "read_summary"]
+
+OLD_ARGUMENT: Any = typer.Argument(..., help="Baseline summary (summary-<ts>.json).")
+NEW_ARGUMENT: Any = typer.Argument(..., help="Summary to check against the baseline.")
+REGRESS_PCT_OPTION: Any = typer.Option(
+    10.0,
+    "--regress-pct",
+    min=0.0,
+    help="Regression if RPS drops, or a latency/TTFT/ITL percentile rises, by more than this %.",
+)
+ERROR_POINTS_OPTION: Any = typer.Option(
+    1.0,
+    "--error-points",
+    min=0.0,
+    help="Regression if the error rate rises by more than this many percentage points.",
+)
+SUMMARIES_ARGUMENT: Any = typer.Argument(..., help="Summaries of the shards of one run.")
+OUTPUT_OPTION: Any = typer.Option(
+    ..., "--output", "-o", help="Where to write the merged summary.", show_default=False
+)
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """The summary document in `path`; ConfigError naming the file otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (invalid UTF-8)") from None
+    try:
+        check_summary(doc)
+    except ConfigError as exc:
+        raise ConfigError([f"{path}: {problem}" for problem in exc.problems]) from None
+    result: dict[str, Any] = doc
+    return result
+
+
+@command
+def compare(
+    old: Path = OLD_ARGUMENT,
+    new: Path = NEW_ARGUMENT,
+    regress_pct: float = REGRESS_PCT_OPTION,
+    error_points: float = ERROR_POINTS_OPTION,
+    debug: bool = DEBUG_OPTION,
+) -> None:
+    """Compare NEW against the baseline OLD, stage by stage; send no load.
+
+    Exit codes: 0 no regression; 3 a regression; 2 a summary is unreadable or
+    invalid, or the two have no stage in common (same index and load).
+    """
+    comparison = compare_summaries(
+        read_summary(old), read_summary(new), regress_pct=regress_pct, error_points=error_points
+    )
+    typer.echo(render_comparison(comparison), nl=False)
+    if not comparison.scopes:
+        raise ConfigError(
+            f"{old} and {new}: no stage in common (same index and load); nothing was compared"
+        )
+    raise typer.Exit(EXIT_THRESHOLDS if comparison.regressed else EXIT_OK)
+
+
+@command
+def merge(
+    summaries: list[Path] = SUMMARIES_ARGUMENT,
+    output: Path = OUTPUT_OPTION,
+    debug: bool = DEBUG_OPTION,
+) -> None:
+    """Merge the summaries of the shards of ONE run into one summary, exactly.
+
+    Refuses (exit 2, nothing written) summaries of different profiles, stage
+    plans or scenarios. Thresholds are checked again on the merged run and
+    reported; they do not change the exit code (0).
+    """
+    docs = [read_summary(path) for path in summaries]
+    merged = merge_summaries(docs, [str(path) for path in summaries])
+    merged["thresholds"] = evaluate_thresholds(merged)
+    write_text(output, orjson.dumps(merged, option=orjson.OPT_INDENT_2).decode() + "\n")
+    failed = sum(not result["passed"] for result in merged["thresholds"])
+    typer.echo(
+        f"merged {len(docs)} summaries ({merged['run']['shards']} shards, "
+        f"{len(merged['stages'])} stages) into {output}"
+        + (f"; {failed} threshold(s) failed in the merged run" if failed else "")
+    )

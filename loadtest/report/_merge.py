@@ -1,0 +1,211 @@
+"""`merge`: the exact merge of the summaries of several shards of ONE run
+(processes or hosts that ran the same plan at the same time).
+
+Rules:
+- Refused (ConfigError naming the difference) unless every summary has
+  the same `schema`, profile name, stage plan (`run.stage_plan`), warm-up,
+  number of stages and scenario names in the same order.
+- Exact where it can be: histograms are decoded from their encodings and
+  added count for count; counters, `overflow`, token and error counts are
+  summed; percentiles and rates are then recomputed by the same code that
+  built the shards' summaries (`stats_from_json`, `merge_stats`,
+  `stats_json`).
+- Windows: shards started together (`--start-at`) share their stages'
+  windows, so their `steady_s` agree; if one differs (a shard stopped
+  early), the merged stage takes the longest, so rates are never
+  overstated. Stage start is the earliest, end the latest;
+  `stopped_early` if any shard's was.
+- Load: a merged stage's `concurrency`, `rate` and `vus` are the sums of
+  the shards' (the load the whole run offered).
+- Run: start = earliest, end = latest; `shards`, `jsonl_lines` and
+  `sink_overflow` summed; `seed` kept if all agree (else null) and every
+  shard's listed in `seeds`; other fields (targets, thresholds, version)
+  from the first summary; `generator` keeps each shard's under `shards`.
+- Generator health: the worst verdict (ok < suspect < generator-bound),
+  each reason prefixed by the summary it came from, and each shard's own
+  health kept under `shards`.
+- Threshold results of the shards are not carried over: evaluate the
+  merged document again (`evaluate_thresholds`).
+
+Pure: summary dicts in, a summary dict out.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from loadtest.errors import ConfigError
+from loadtest.metrics import StatsSnapshot, merge_stats
+from loadtest.report._schema import SCHEMA
+from loadtest.report._summary import stats_from_json, stats_json
+
+__all__ = ["merge_summaries"]
+
+Doc = Mapping[str, Any]
+
+_RANK = {"ok": 0, "suspect": 1, "generator-bound": 2}
+
+
+def _iso(value: datetime.datetime) -> str:
+    return value.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def _iso_unix(unix_s: float) -> str:
+    return _iso(datetime.datetime.fromtimestamp(unix_s, tz=datetime.UTC))
+
+
+def _parse(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text)
+
+
+def _identity(doc: Doc) -> list[tuple[str, object]]:
+    """What must be equal for two summaries to be shards of one run."""
+    run = doc["run"]
+    return [
+        ("schema", doc.get("schema")),
+        ("profile", run["profile"]),
+        ("stage plan", ",".join(run["stage_plan"])),
+        ("warm-up", run["warmup_s"]),
+        ("number of stages", len(doc["stages"])),
+        (
+            "scenarios",
+            [",".join(s["label"] for s in stage["scenarios"]) for stage in doc["stages"]],
+        ),
+    ]
+
+
+def _check_same(docs: Sequence[Doc], names: Sequence[str]) -> None:
+    if docs[0].get("schema") != SCHEMA:
+        raise ConfigError(f"{names[0]}: schema {docs[0].get('schema')!r} is not {SCHEMA!r}")
+    first = _identity(docs[0])
+    for doc, name in zip(docs[1:], names[1:], strict=True):
+        for (what, mine), (_, theirs) in zip(first, _identity(doc), strict=True):
+            if mine != theirs:
+                raise ConfigError(
+                    f"{name}: {what} {theirs!r} differs from {names[0]}'s {mine!r}; "
+                    "only shards of one run merge"
+                )
+
+
+def _stats(docs: Iterable[Doc], where: str, names: Sequence[str]) -> list[StatsSnapshot]:
+    snapshots = []
+    for doc, name in zip(docs, names, strict=True):
+        try:
+            snapshots.append(stats_from_json(doc))
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {where}.histograms: {exc}") from None
+    return snapshots
+
+
+def _merged_stats(
+    docs: Sequence[Doc], where: str, names: Sequence[str], steady_s: float
+) -> dict[str, Any]:
+    try:
+        merged = merge_stats(docs[0]["label"], _stats(docs, where, names))
+    except ValueError as exc:  # histograms of different parameters
+        raise ConfigError(f"{where}.histograms: {exc}") from None
+    return stats_json(merged, steady_s)
+
+
+def _sum_or_none(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def _vus(stages: Sequence[Doc]) -> dict[str, int]:
+    vus: dict[str, int] = {}
+    for stage in stages:
+        for name, count in stage.get("vus", {}).items():
+            vus[name] = vus.get(name, 0) + count
+    return vus
+
+
+def _shard_items(items: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Each shard's own dict; a merged one contributes its `shards` list."""
+    flat: list[Mapping[str, Any]] = []
+    for item in items:
+        flat += item.get("shards", [item])
+    return flat
+
+
+def _merge_health(healths: Sequence[Doc], names: Sequence[str]) -> dict[str, Any]:
+    given = [(name, health) for name, health in zip(names, healths, strict=True) if health]
+    if not given:
+        return {}
+    return {
+        "verdict": max((h["verdict"] for _, h in given), key=lambda v: _RANK.get(v, 1)),
+        "reasons": [f"{name}: {r}" for name, h in given for r in h.get("reasons", [])],
+        "shards": _shard_items(h for _, h in given),
+    }
+
+
+def _merge_stage(stages: Sequence[Doc], index: int, names: Sequence[str]) -> dict[str, Any]:
+    first = stages[0]
+    steady = max(stage["steady_s"] for stage in stages)
+    where = f"$.stages[{index}]"
+    doc: dict[str, Any] = {
+        "index": first["index"],
+        "mode": first["mode"],
+        "concurrency": _sum_or_none(stage["concurrency"] for stage in stages),
+        "rate": _sum_or_none(stage["rate"] for stage in stages),
+        "duration_s": first["duration_s"],
+        "warmup_s": first["warmup_s"],
+        "steady_s": steady,
+        "started_at": _iso(min(_parse(stage["started_at"]) for stage in stages)),
+        "ended_at": _iso(max(_parse(stage["ended_at"]) for stage in stages)),
+        "stopped_early": any(stage.get("stopped_early", False) for stage in stages),
+    }
+    vus = _vus(stages)
+    if vus:
+        doc["vus"] = vus
+    doc["total"] = _merged_stats([s["total"] for s in stages], f"{where}.total", names, steady)
+    doc["scenarios"] = [
+        _merged_stats([s["scenarios"][i] for s in stages], f"{where}.scenarios[{i}]", names, steady)
+        for i in range(len(first["scenarios"]))
+    ]
+    doc["health"] = _merge_health([stage.get("health") or {} for stage in stages], names)
+    return doc
+
+
+def _seeds(runs: Sequence[Doc]) -> list[Any]:
+    return [seed for run in runs for seed in run.get("seeds", [run.get("seed")])]
+
+
+def _merge_run(runs: Sequence[Doc]) -> dict[str, Any]:
+    started = min(run["started_unix_s"] for run in runs)
+    ended = max(run["ended_unix_s"] for run in runs)
+    seeds = _seeds(runs)
+    generators = [run.get("generator") or {} for run in runs]
+    return {
+        **runs[0],
+        "seed": seeds[0] if len(set(map(repr, seeds))) == 1 else None,
+        "seeds": seeds,
+        "started_at": _iso_unix(started),
+        "ended_at": _iso_unix(ended),
+        "started_unix_s": started,
+        "ended_unix_s": ended,
+        "stopped_early": any(run["stopped_early"] for run in runs),
+        "shards": sum(run["shards"] for run in runs),
+        "jsonl_lines": sum(run.get("jsonl_lines", 0) for run in runs),
+        "sink_overflow": sum(run.get("sink_overflow", 0) for run in runs),
+        "generator": {"shards": _shard_items(generators)} if any(generators) else {},
+    }
+
+
+def merge_summaries(docs: Sequence[Doc], names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The summary of the whole run from its shards' summaries (see the
+    module rules). `names` (e.g. file names) label the summaries in errors
+    and in merged health reasons; default "summary 1", "summary 2"...
+
+    Raises ConfigError if no summary is given or they are not shards of one run."""
+    if not docs:
+        raise ConfigError("merge: no summaries given")
+    labels = list(names) if names is not None else [f"summary {i + 1}" for i in range(len(docs))]
+    _check_same(docs, labels)
+    stages = [
+        _merge_stage([doc["stages"][i] for doc in docs], i, labels)
+        for i in range(len(docs[0]["stages"]))
+    ]
+    return {"schema": SCHEMA, "run": _merge_run([doc["run"] for doc in docs]), "stages": stages}

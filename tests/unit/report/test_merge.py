@@ -1,0 +1,186 @@
+"""merge_summaries: exact merge of the shards of one run, refusals otherwise."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from loadtest.errors import ConfigError
+from loadtest.metrics import HISTOGRAMS, Histogram
+from loadtest.report import check_summary, merge_summaries, render_text, stats_from_json
+from tests.unit.report.builders import (
+    START,
+    make_plan,
+    random_turns,
+    snapshot,
+    summary,
+    turn,
+    two_stage_summary,
+)
+
+
+def shard_and_whole(seed: int = 7) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Two shards from disjoint random turns, and one summary of all their turns."""
+    a = [random_turns(seed, 400), random_turns(seed + 1, 300, stage=1, lag=True)]
+    b = [random_turns(seed + 2, 250), random_turns(seed + 3, 350, stage=1, lag=True)]
+
+    def build(parts: list[list[Any]], drops: list[int], share: int) -> dict[str, Any]:
+        return summary(
+            [
+                snapshot(parts[0], concurrency=2 * share),
+                snapshot(parts[1], 1, mode="open", rate=2.5 * share, dropped=drops),
+            ],
+            jsonl_lines=10,
+            sink_overflow=1,
+        )
+
+    whole = [a[0] + b[0], a[1] + b[1]]
+    return build(a, [0], 1), build(b, [1, 1], 1), build(whole, [0, 1, 1], 2)
+
+
+def test_merged_shards_equal_the_summary_of_all_turns() -> None:
+    """Histogram for histogram and counter for counter, merging shards equals building whole."""
+    a, b, whole = shard_and_whole()
+    merged = merge_summaries([a, b])
+    for got, want in zip(merged["stages"], whole["stages"], strict=True):
+        for got_stats, want_stats in zip(
+            [got["total"], *got["scenarios"]], [want["total"], *want["scenarios"]], strict=True
+        ):
+            mine, theirs = stats_from_json(got_stats), stats_from_json(want_stats)
+            assert mine == theirs  # counters and every histogram, slot for slot
+        assert got == want  # every figure, encoding, rate and the summed load
+    assert set(merged["stages"][1]["total"]["histograms"]) == set(HISTOGRAMS)
+    assert merged["stages"][0]["vus"] == {"chat": 2, "batch": 2}
+    assert (merged["stages"][0]["concurrency"], merged["stages"][1]["rate"]) == (4, 5.0)
+    assert "vus" not in merged["stages"][1]
+    check_summary(merged)
+    assert render_text(merged)
+
+
+def test_run_fields_are_combined() -> None:
+    """Start is the earliest, end the latest; shards, JSONL lines and overflow add up."""
+    a, b, _ = shard_and_whole()
+    b["run"]["started_unix_s"] = START - 1.25
+    b["run"]["ended_unix_s"] = START + 99
+    b["run"]["stopped_early"] = True
+    b["run"]["seed"] = 5
+    run = merge_summaries([a, b])["run"]
+    assert (run["started_unix_s"], run["ended_unix_s"]) == (START - 1.25, START + 99)
+    assert run["started_at"] == "2026-11-28T01:58:29.250+00:00"
+    assert (run["shards"], run["jsonl_lines"], run["sink_overflow"]) == (2, 20, 2)
+    assert run["stopped_early"] is True
+    assert (run["seed"], run["seeds"]) == (None, [0, 5])
+    assert run["profile"] == "unit"
+    assert merge_summaries([a, a])["run"]["seed"] == 0
+
+
+def test_the_longest_steady_window_is_used() -> None:
+    """A shard stopped early has a shorter window; the merge takes the longest."""
+    a = summary([snapshot([turn(0)] * 10, steady_s=10.0)])
+    b = summary([snapshot([turn(0)] * 10, steady_s=4.0, stopped_early=True)])
+    stage = merge_summaries([a, b])["stages"][0]
+    assert stage["steady_s"] == 10.0
+    assert stage["total"]["throughput_rps"] == 2.0
+    assert stage["stopped_early"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d.update(schema="loadtest.summary/0"),
+            "b.json: schema 'loadtest.summary/0' differs",
+        ),
+        (
+            lambda d: d["run"].update(profile="other"),
+            "b.json: profile 'other' differs from a.json's 'unit'",
+        ),
+        (lambda d: d["run"].update(stage_plan=["4:10s"]), "stage plan '4:10s' differs"),
+        (lambda d: d["run"].update(warmup_s=5.0), "warm-up 5.0 differs"),
+        (lambda d: d["stages"].pop(), "number of stages 1 differs from a.json's 2"),
+        (lambda d: d["stages"][1]["scenarios"].reverse(), "scenarios ['chat,batch', 'batch,chat']"),
+    ],
+)
+def test_mismatched_summaries_are_refused(change: Any, message: str) -> None:
+    """Different schema, profile, plan, warm-up, stage count or scenarios: refused, named."""
+    a = two_stage_summary()
+    b = copy.deepcopy(a)
+    change(b)
+    with pytest.raises(ConfigError, match="only shards of one run merge") as info:
+        merge_summaries([a, b], ["a.json", "b.json"])
+    assert message in str(info.value)
+
+
+def test_a_first_summary_of_another_schema_is_refused() -> None:
+    """The first summary's schema is checked too (default names in the message)."""
+    a = two_stage_summary()
+    a["schema"] = "x"
+    with pytest.raises(ConfigError, match=r"summary 1: schema 'x' is not 'loadtest\.summary/1'"):
+        merge_summaries([a, two_stage_summary()])
+
+
+def test_nothing_to_merge_is_an_error() -> None:
+    """An empty list is refused."""
+    with pytest.raises(ConfigError, match="no summaries"):
+        merge_summaries([])
+
+
+def test_a_bad_histogram_encoding_is_named() -> None:
+    """An encoding that does not decode is a ConfigError naming the file and the path."""
+    a = two_stage_summary()
+    b = copy.deepcopy(a)
+    b["stages"][0]["scenarios"][1]["histograms"]["latency"] = "not-hdr"
+    with pytest.raises(ConfigError, match=r"b\.json: \$\.stages\[0\]\.scenarios\[1\]\.histograms"):
+        merge_summaries([a, b], ["a.json", "b.json"])
+
+
+def test_histograms_of_other_parameters_are_refused() -> None:
+    """Histograms of different ranges cannot add slot for slot: refused with the path."""
+    a = two_stage_summary()
+    b = copy.deepcopy(a)
+    other = Histogram(highest_us=60_000_000)
+    other.record(1000)
+    b["stages"][0]["total"]["histograms"]["latency"] = other.encode()
+    with pytest.raises(ConfigError, match=r"\$\.stages\[0\]\.total\.histograms: cannot merge"):
+        merge_summaries([a, b])
+
+
+def test_health_keeps_the_worst_verdict_and_every_shard() -> None:
+    """Merged health: the worst verdict, reasons named by shard, each shard's own kept."""
+    suspect = {"verdict": "suspect", "reasons": ["CPU share 80% >= 75%"], "figures": {"x": 1}}
+    bound = {"verdict": "generator-bound", "reasons": ["lag"], "figures": {"x": 2}}
+    ok = {"verdict": "ok", "reasons": [], "figures": {"x": 3}}
+    docs = [summary([snapshot([turn(0)], health=h)]) for h in (suspect, bound, ok)]
+    docs.append(summary([snapshot([turn(0)])]))  # not assessed: left out
+    health = merge_summaries(docs, ["a", "b", "c", "d"])["stages"][0]["health"]
+    assert health == {
+        "verdict": "generator-bound",
+        "reasons": ["a: CPU share 80% >= 75%", "b: lag"],
+        "shards": [suspect, bound, ok],
+    }
+    again = merge_summaries([merge_summaries(docs[:2], ["a", "b"]), docs[2]], ["ab", "c"])
+    assert again["stages"][0]["health"]["shards"] == [suspect, bound, ok]
+    assert again["stages"][0]["health"]["verdict"] == "generator-bound"
+
+
+def test_merging_is_associative() -> None:
+    """merge(merge(a, b), c) has the same stages and counts as merge(a, b, c)."""
+    docs = [summary([snapshot(random_turns(seed, 100))]) for seed in (1, 2, 3)]
+    once = merge_summaries(docs)
+    twice = merge_summaries([merge_summaries(docs[:2]), docs[2]])
+    assert once["stages"] == twice["stages"]
+    assert (once["run"]["shards"], twice["run"]["shards"]) == (3, 3)
+    assert once["run"]["seeds"] == twice["run"]["seeds"] == [0, 0, 0]
+
+
+def test_generator_facts_are_kept_per_shard() -> None:
+    """Each shard's `generator` object is kept under `shards`; none at all stays empty."""
+    a = summary([snapshot([turn(0)])], generator={"host": "h1"})
+    b = summary([snapshot([turn(0)])], generator={"host": "h2"})
+    assert merge_summaries([a, b])["run"]["generator"] == {
+        "shards": [{"host": "h1"}, {"host": "h2"}]
+    }
+    plain = summary([snapshot([turn(0)])], make_plan())
+    assert merge_summaries([plain, plain])["run"]["generator"] == {}
