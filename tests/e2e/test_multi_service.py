@@ -1,0 +1,230 @@
+"""`multi-service.py` end to end: real `loadtest run` processes against real mock
+upstreams on 127.0.0.1, short stages.
+
+The acceptance test: two upstreams whose TTFT differ by 30 ms (100 ms and
+130 ms) behind two "gateways" give a TTFT p50 delta of about 30 ms for the
+slower one and exactly 0 for the faster, in every round and over the rounds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from loadtest.mock import run_mock_process
+from loadtest.multiservice import run_multi_service
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from subprocess import Popen
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).parents[2]
+KEY = "e2e-key-0123456789-not-real"
+PROFILE: dict[str, Any] = {
+    "name": "multi-e2e",
+    "stages": ["4:2s"],
+    "warmup": "0",
+    "graceful_stop": "2s",
+    "cache_mode": "bust",
+    "defaults": {
+        "protocol": "openai-chat",
+        "model": "mock-model",
+        "max_tokens": 8,
+        "stream": True,
+        "content": {"mode": "pool", "prompts": ["How far is the moon?"]},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[tuple[str, str]]:
+    """Two mock upstreams: TTFT 100 ms and 130 ms, 5 ms between tokens."""
+    with (
+        run_mock_process(["--ttft", "100ms", "--itl", "5ms"]) as fast,
+        run_mock_process(["--ttft", "130ms", "--itl", "5ms"]) as slow,
+    ):
+        yield fast, slow
+
+
+def write_inputs(tmp_path: Path, targets: dict[str, str], **profile: Any) -> tuple[Path, Path]:
+    """A services file (the first gateway takes its key from GW_KEY) and the profile."""
+    blocks = [f'[[services]]\nname = "{name}"\ntarget = "{url}"\n' for name, url in targets.items()]
+    blocks[0] += 'key_env = "GW_KEY"\n'
+    services = tmp_path / "services.toml"
+    services.write_text("\n".join(blocks))
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps({**PROFILE, **profile}))
+    return services, path
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def command(services: Path, profile: Path, out: Path, *args: str) -> list[str]:
+    script = str(ROOT / "multi-service.py")
+    return [sys.executable, script, str(services), str(profile), "--out", str(out), *args]
+
+
+def test_a_30ms_slower_upstream_shows_as_a_30ms_delta(
+    tmp_path: Path, upstreams: tuple[str, str]
+) -> None:
+    """TTFT p50 delta of the 130 ms gateway is ~30 ms in each round and over the
+    rounds; the 100 ms gateway's is 0; the key appears in no output."""
+    fast, slow = upstreams
+    services, profile = write_inputs(tmp_path, {"gw-100ms": f"{fast}/v1", "gw-130ms": slow})
+    out, report = tmp_path / "out", tmp_path / "multi.json"
+    args = ["--rounds", "2", "--start-delay", "1.5s", "--json", str(report)]
+    started = time.monotonic()
+    done = subprocess.run(
+        command(services, profile, out, *args),
+        env={**os.environ, "GW_KEY": KEY},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 30
+    doc = json.loads(report.read_text())
+    assert len(doc["rounds"]) == 2
+    for round_ in doc["rounds"]:
+        deltas = {s["name"]: s["delta_ms"] for s in round_["services"]}
+        assert deltas["gw-100ms"] == 0.0
+        assert 25 <= deltas["gw-130ms"] <= 35, round_["table"]
+        assert all(s["figures"]["error_rate"] == 0 for s in round_["services"])
+    final = {s["name"]: s for s in doc["summary"]}
+    assert final["gw-100ms"]["median_delta_ms"] == 0.0
+    assert 25 <= final["gw-130ms"]["median_delta_ms"] <= 35
+    assert 25 <= final["gw-130ms"]["min_delta_ms"] <= final["gw-130ms"]["max_delta_ms"] <= 35
+    for title in ("round 1/2", "round 2/2", "summary over 2 rounds"):
+        assert title in done.stdout
+    written = [p.read_bytes() for p in out.rglob("*") if p.is_file()]
+    assert written
+    assert not any(KEY.encode() in data for data in [*written, report.read_bytes()])
+    assert KEY not in done.stdout + done.stderr
+
+
+def test_a_gateway_on_a_closed_port_keeps_its_row(
+    tmp_path: Path, upstreams: tuple[str, str]
+) -> None:
+    """A gateway nobody listens on is shown with 100% errors (or FAILED), never hidden,
+    and the other gateway's results still count."""
+    fast, _ = upstreams
+    targets = {"up": f"{fast}/v1", "closed": f"http://127.0.0.1:{closed_port()}"}
+    services, profile = write_inputs(tmp_path, targets, stages=["2:1s"])
+    tables: list[str] = []
+    result = run_multi_service(
+        services,
+        profile,
+        rounds=1,
+        out=tmp_path / "out",
+        start_delay_s=1.5,
+        environ={**os.environ, "GW_KEY": KEY},
+        on_table=tables.append,
+    )
+    (round_,) = result.rounds
+    up, closed = round_.services
+    assert up.figures is not None
+    assert up.delta_ms == 0.0
+    assert closed.failure is not None or (closed.figures and closed.figures.error_rate == 1.0)
+    assert closed.delta_ms is None
+    assert any(line.startswith("closed ") for line in tables[0].splitlines())
+    assert "closed: 100.0% errors (conn_refused" in tables[0]
+    assert "no data in round 1" in tables[-1]
+    assert json.loads(result.json_path.read_text())["rounds"][0]["services"][1]["name"] == "closed"
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def long_round(tmp_path: Path, upstreams: tuple[str, str]) -> Iterator[tuple[Popen[str], str]]:
+    """multi-service.py with a 30 s stage, yielded once its two runs are sending
+    load, with the text only its children's command lines hold; killed on exit."""
+    fast, slow = upstreams
+    services, profile = write_inputs(tmp_path, {"a": fast, "b": slow}, stages=["2:30s"])
+    out = tmp_path / "out"
+    children = f"{out}/multi-"
+    with subprocess.Popen(
+        command(services, profile, out, "--rounds", "2", "--start-delay", "1s"),
+        env={**os.environ, "GW_KEY": KEY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            deadline = time.monotonic() + 20
+            while len(list(out.glob("multi-*/round-1/*/results-*.jsonl"))) < 2:
+                assert time.monotonic() < deadline, "the runs did not start"
+                time.sleep(0.1)
+            time.sleep(1.0)
+            assert len(processes_mentioning(children)) == 2
+            yield process, children
+        finally:
+            process.kill()
+            process.communicate()
+            for pid in processes_mentioning(children):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_ctrl_c_ends_the_round_and_leaves_no_process(
+    tmp_path: Path, upstreams: tuple[str, str]
+) -> None:
+    """SIGINT stops every run cleanly (each writes its summary), reports the
+    round as interrupted, exits 130, and no child outlives it."""
+    with long_round(tmp_path, upstreams) as (process, children):
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+        assert process.returncode == 130, stderr
+        assert processes_mentioning(children) == []
+    (report,) = (tmp_path / "out").glob("multi-*.json")
+    doc = json.loads(report.read_text())
+    assert doc["interrupted"] is True
+    (round_,) = doc["rounds"]
+    assert round_["interrupted"] is True
+    assert [s["status"] for s in round_["services"]] == ["ok", "ok"]
+    assert all(s["figures"]["stopped_early"] for s in round_["services"])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_children_stop_by_themselves_when_the_parent_is_killed(
+    tmp_path: Path, upstreams: tuple[str, str]
+) -> None:
+    """SIGKILL to multi-service.py: its children see stdin close, stop their
+    stage, write their outputs and exit (the parent-death watchdog)."""
+    with long_round(tmp_path, upstreams) as (process, children):
+        process.kill()
+        process.communicate(timeout=10)
+        deadline = time.monotonic() + 15
+        while processes_mentioning(children):
+            assert time.monotonic() < deadline, "children outlived their parent"
+            time.sleep(0.1)
+    assert len(list(tmp_path.glob("out/multi-*/round-1/*/summary-*.json"))) == 2
