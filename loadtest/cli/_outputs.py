@@ -53,7 +53,7 @@ def prepare_outputs(directory: Path, started_unix_s: float) -> OutputPaths:
 def write_text(path: Path, text: str) -> Path:
     """Write one output file; a failure is a clear RuntimeFailure."""
     try:
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8", newline="")  # keep the CSV's \r\n as is
     except OSError as exc:
         raise RuntimeFailure(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

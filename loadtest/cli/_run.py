@@ -10,6 +10,7 @@ written even when the run is stopped early.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import signal
 import sys
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import orjson
 import trio
 import typer
@@ -45,7 +47,15 @@ from loadtest.errors import (
     ConfigError,
 )
 from loadtest.mock import run_mock_process
-from loadtest.report import RunInfo, build_summary, render_text
+from loadtest.report import (
+    RunInfo,
+    build_summary,
+    evaluate_thresholds,
+    render_csv,
+    render_prometheus,
+    render_text,
+    thresholds_failed,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -73,6 +83,12 @@ START_AT_OPTION: Any = typer.Option(
     "--start-at",
     help="Unix time (seconds) at which the first stage starts; processes given the same "
     "value start together (multi-service.py uses it). Default: at once.",
+)
+WATCH_STDIN_OPTION: Any = typer.Option(
+    False,
+    "--watch-stdin",
+    help="Stop (as on SIGTERM: end the stage, write outputs) when standard input, a pipe "
+    "held by a supervisor, closes: a child run must not outlive its parent.",
 )
 MOCK_ARGS_OPTION: Any = typer.Option(
     "", "--mock-args", help="Flags for the mock with --mock, e.g. '--ttft 200ms --itl 20ms'."
@@ -109,6 +125,7 @@ def run(
     mock_args: str = MOCK_ARGS_OPTION,
     start_at: float | None = START_AT_OPTION,
     strict_health: bool = STRICT_HEALTH_OPTION,
+    watch_stdin: bool = WATCH_STDIN_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
@@ -132,7 +149,8 @@ def run(
             print(f"loadtest: warning: {warning}", file=sys.stderr)
         paths = prepare_outputs(out, max(time.time(), start_at or 0.0))
         try:
-            result, sink = trio.run(_run_engine, plan, paths, quiet, start_at)
+            options = _RunOptions(quiet=quiet, start_at=start_at, watch_stdin=watch_stdin)
+            result, sink = trio.run(_run_engine, plan, paths, options)
         except KeyboardInterrupt:
             print("loadtest: aborted; the JSONL holds the turns finished so far", file=sys.stderr)
             raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -140,23 +158,58 @@ def run(
     raise typer.Exit(exit_code(summary, strict_health=strict_health))
 
 
+@attrs.frozen
+class _RunOptions:
+    quiet: bool = False
+    start_at: float | None = None
+    watch_stdin: bool = False
+
+
+#: A run starting later than this after --start-at gets a warning.
+_LATE_START_S = 0.1
+
+
 async def _run_engine(
-    plan: RunPlan, paths: OutputPaths, quiet: bool, start_at: float | None
+    plan: RunPlan, paths: OutputPaths, options: _RunOptions
 ) -> tuple[RunResult, JsonlSink]:
     sink = JsonlSink(paths.jsonl)
-    if start_at is not None:
-        await trio.sleep(max(start_at - time.time(), 0.0))
     async with trio.open_nursery() as nursery:
         await nursery.start(sink.serve)
         async with open_engine(plan, sink=sink) as engine:
             for warning in engine.warnings:
                 print(f"loadtest: warning: {warning}", file=sys.stderr)
             nursery.start_soon(_watch_signals, engine)
-            if not quiet:
+            if options.watch_stdin:
+                nursery.start_soon(_watch_stdin, engine)
+            if options.start_at is not None:
+                await _wait_for_start(options.start_at, engine)
+            if not options.quiet:
                 nursery.start_soon(show_progress, engine)
             result = await engine.run()
         nursery.cancel_scope.cancel()
     return result, sink
+
+
+async def _wait_for_start(start_at: float, engine: Engine) -> None:
+    """Sleep until `start_at` (Unix seconds), unless a stop comes first."""
+    late_s = time.time() - start_at
+    if late_s > _LATE_START_S:
+        print(
+            f"loadtest: warning: starting {late_s * 1000:.0f} ms after --start-at "
+            "(a shared start time is only shared when every process is early)",
+            file=sys.stderr,
+        )
+    with trio.move_on_after(max(start_at - time.time(), 0.0)):
+        await engine.wait_stop_requested()
+
+
+async def _watch_stdin(engine: Engine) -> None:
+    """Stop the run when standard input (a supervisor's pipe) closes."""
+    async with trio.lowlevel.FdStream(os.dup(0)) as stdin:
+        while await stdin.receive_some(4096):
+            pass
+    print("loadtest: standard input closed: stopping", file=sys.stderr)
+    engine.request_stop()
 
 
 async def _watch_signals(engine: Engine) -> None:
@@ -177,7 +230,7 @@ def exit_code(summary: dict[str, Any], *, strict_health: bool) -> int:
     """The run's exit code: stopped early, thresholds, then generator health."""
     if summary["run"]["stopped_early"]:
         return EXIT_INTERRUPTED
-    if any(not result["passed"] for result in summary.get("thresholds", [])):
+    if thresholds_failed(summary.get("thresholds", [])):
         return EXIT_THRESHOLDS
     verdicts = {stage.get("health", {}).get("verdict", "ok") for stage in summary["stages"]}
     if strict_health and verdicts - {"ok"}:
@@ -206,6 +259,7 @@ def _write_outputs(
         generator=generator,
     )
     summary = build_summary(plan, result.stages, info)
+    summary["thresholds"] = evaluate_thresholds(summary)
     report = render_text(summary)
     written = [
         paths.jsonl,
@@ -214,6 +268,8 @@ def _write_outputs(
             orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n",
         ),
         write_text(paths.path("report", "txt"), report),
+        write_text(paths.path("report", "csv"), render_csv(summary)),
+        write_text(paths.path("metrics", "prom"), render_prometheus(summary)),
         write_text(paths.path("profile", "toml"), _written_profile(plan)),
     ]
     sys.stdout.write(report)

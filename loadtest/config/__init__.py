@@ -9,7 +9,7 @@ Importing this package imports neither trio nor httpcore.
 from __future__ import annotations
 
 from loadtest.config._describe import describe_plan, mean_turns
-from loadtest.config._load import dump_profile, load_profile, parse_profile
+from loadtest.config._load import dump_profile, load_profile, parse_document, parse_profile
 from loadtest.config._model import (
     Arrival,
     CacheMode,
@@ -81,6 +81,7 @@ __all__ = [
     "mask_header",
     "mask_url",
     "mean_turns",
+    "parse_document",
     "parse_duration",
     "parse_header_flag",
     "parse_profile",

@@ -26,7 +26,7 @@ from loadtest.errors import ConfigError
 if TYPE_CHECKING:
     from loadtest.config._model import Profile
 
-__all__ = ["dump_profile", "load_profile", "parse_profile"]
+__all__ = ["dump_profile", "load_profile", "parse_document", "parse_profile"]
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -46,16 +46,22 @@ def load_profile(path: str | Path) -> Profile:
 
 def parse_profile(raw: bytes | str, fmt: str, source: str = "profile") -> Profile:
     """Parse profile text in `fmt` ("json" or "toml"); errors name `source`."""
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{source}: not UTF-8 (byte {exc.start}): save it as UTF-8") from None
-    data = _parse_json(text, source) if fmt == "json" else _parse_toml(text, source)
+    data = parse_document(raw, fmt, source)
     try:
         profile = structure_profile(data)
     except ValueError as exc:
         raise ConfigError([f"{source}: {line}" for line in exc.args[0]]) from None
     return profile
+
+
+def parse_document(raw: bytes | str, fmt: str, source: str) -> Any:
+    """UTF-8 JSON or TOML text -> plain data; a syntax error names `source`,
+    line and column. Shared by every file format loadtest reads."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 (byte {exc.start}): save it as UTF-8") from None
+    return _parse_json(text, source) if fmt == "json" else _parse_toml(text, source)
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -178,7 +178,7 @@ class Thresholds:
         "Max share of failed turns, 0..1.", default=None, validator=_at_least(0)
     )
     min_rps: float | None = _doc(
-        "Min completed turns per second.", default=None, validator=_at_least(0)
+        "Min successful turns per second (ok_rps).", default=None, validator=_at_least(0)
     )
 
     def __attrs_post_init__(self) -> None:
@@ -348,6 +348,10 @@ def _check_scenarios(scenarios: tuple[Scenario, ...]) -> None:
     for index, scenario in enumerate(scenarios):
         if not scenario.name.strip():
             raise FieldError(f"scenarios[{index}].name", "must not be empty")
+        if scenario.name == "total":
+            raise FieldError(
+                f"scenarios[{index}].name", '"total" is reserved for the stage totals in reports'
+            )
         if scenario.name in seen:
             raise FieldError(
                 f"scenarios[{index}].name",

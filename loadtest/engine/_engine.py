@@ -123,7 +123,7 @@ class Engine:
         self._monitor: LoopMonitor | None = None
         self._cpu = CpuMeter()
         self._stage_scope: trio.CancelScope | None = None
-        self.stop_requested = False
+        self._stop_event = trio.Event()
 
     @property
     def warnings(self) -> list[str]:
@@ -258,9 +258,17 @@ class Engine:
             fd_limits=self.fd_limits,
         )
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_event.is_set()
+
+    async def wait_stop_requested(self) -> None:
+        """Return once `request_stop` has been called. A checkpoint."""
+        await self._stop_event.wait()
+
     def request_stop(self) -> None:
         """End the current stage now and start no other (sync; idempotent)."""
-        self.stop_requested = True
+        self._stop_event.set()
         if self._stage_scope is not None:
             self._stage_scope.cancel()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -156,3 +157,55 @@ def test_shared_prefix_mode_hits_the_cache_on_first_turns(tmp_path: Path) -> Non
     assert all(line["cached_tokens"] > 0 for line in firsts[2:])
     _, bust, _ = run_cli(tmp_path / "bust", {**profile, "cache_mode": "bust"})
     assert {line["cached_tokens"] for line in bust} == {0}
+
+
+def test_failed_threshold_exits_3_and_every_output_is_written(tmp_path: Path) -> None:
+    """An error-rate threshold failed by injected 500s: exit 3, the verdict
+    says FAIL in the report's first lines, and all six outputs exist."""
+    profile = {**PROFILE, "stages": ["2:1s"], "warmup": "0s", "thresholds": {"error_rate": 0.01}}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(profile))
+    cmd = [sys.executable, "-c", "from loadtest.cli import main; main()", "run", str(path)]
+    done = subprocess.run(
+        [*cmd, "--mock", "--mock-args", "--error-rate 0.5", "--out", str(tmp_path / "o"), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    kinds = sorted(p.name.split("-")[0] + p.suffix for p in (tmp_path / "o").iterdir())
+    assert kinds == [
+        "metrics.prom",
+        "profile.toml",
+        "report.csv",
+        "report.txt",
+        "results.jsonl",
+        "summary.json",
+    ]
+    assert done.stdout.splitlines()[1] == "verdict: FAIL"
+    assert "threshold failed: stage 1 total error_rate" in done.stdout.splitlines()[2]
+
+
+def test_closing_stdin_stops_a_watching_run(tmp_path: Path) -> None:
+    """--watch-stdin: when the supervisor's pipe closes, the run ends its stage,
+    writes its outputs and exits 130."""
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({**PROFILE, "stages": ["2:60s"]}))
+    cmd = [sys.executable, "-c", "from loadtest.cli import main; main()", "run", str(path)]
+    process = subprocess.Popen(
+        [*cmd, "--mock", "--watch-stdin", "--out", str(tmp_path / "o"), "-q"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)
+        assert process.stdin is not None
+        process.stdin.close()
+        assert process.wait(timeout=30) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+    (summary,) = (tmp_path / "o").glob("summary-*.json")
+    assert json.loads(summary.read_text())["run"]["stopped_early"] is True

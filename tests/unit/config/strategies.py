@@ -90,7 +90,8 @@ defaults = st.builds(
 
 @st.composite
 def scenario_lists(draw: st.DrawFn) -> tuple[Scenario, ...] | None:
-    chosen = draw(st.none() | st.lists(names, min_size=1, max_size=4, unique=True))
+    scenario_names = names.filter(lambda n: n != "total")  # reserved
+    chosen = draw(st.none() | st.lists(scenario_names, min_size=1, max_size=4, unique=True))
     if chosen is None:
         return None
     out = []

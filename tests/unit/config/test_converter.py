@@ -301,3 +301,10 @@ def test_dump_refuses_what_toml_cannot_hold() -> None:
     profile = structure_profile({**BASE, "defaults": {"extra_body": {"stop": None}}})
     with pytest.raises(ConfigError, match="cannot be written as TOML"):
         dump_profile(profile)
+
+
+def test_total_is_a_reserved_scenario_name() -> None:
+    """A scenario cannot be named "total": reports use it for stage totals."""
+    assert one_problem({**BASE, "scenarios": [{"name": "total"}]}) == (
+        '$.scenarios[0].name: "total" is reserved for the stage totals in reports'
+    )

@@ -13,7 +13,11 @@ from loadtest.errors import ConfigError
 
 PROFILES = Path(__file__).parents[3] / "profiles"
 SHIPPED = sorted(
-    p for p in PROFILES.iterdir() if p.suffix in (".json", ".toml") and p.name != "schema.json"
+    p
+    for p in PROFILES.iterdir()
+    if p.suffix in (".json", ".toml")
+    and p.name != "schema.json"
+    and not p.name.startswith("services.")
 )
 
 
