@@ -22,9 +22,8 @@ Rules (SPEC 2, STYLE 7):
 
 from __future__ import annotations
 
-import uuid
+import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -38,6 +37,7 @@ from loadtest.engine._content import (
     draw_turns,
     first_system,
     place_uuid,
+    random_uuid,
     user_text,
 )
 from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
@@ -45,9 +45,6 @@ from loadtest.engine._transport import ConnectionPool
 from loadtest.engine._turn import ScenarioRuntime, TurnResult, TurnSpec, run_turn
 from loadtest.metrics import StageRecorder, TurnRecord
 from loadtest.protocol import Conversation, Message
-
-if TYPE_CHECKING:
-    import random
 
 __all__ = ["RunContext", "StageContext", "StageStats", "run_closed_stage", "run_open_stage"]
 
@@ -109,6 +106,8 @@ class StageContext:
     arrivals: int = 0
     started_conversations: int = 0
     dropped: int = 0
+    #: Conversation ids: seeded from os.urandom, different in every run.
+    ids: random.Random = attrs.Factory(random.Random)
 
     def record(self, record: TurnRecord) -> None:
         self.recorder.record(record)
@@ -131,13 +130,14 @@ async def run_conversation(
     ctx: StageContext,
     scenario: ScenarioRuntime,
     rng: random.Random,
+    conversation_id: str,
     intended: float | None = None,
 ) -> str | None:
     """Run one conversation; return the error class of the turn that ended
-    it early, or None. `intended` (open loop) is the first turn's planned start."""
+    it early, or None. `rng` draws its plan; `intended` (open loop) is the
+    first turn's planned start."""
     plan = scenario.plan
     run_plan = ctx.run.plan
-    conversation_id = str(uuid.uuid4())
     system = first_system(plan.system, run_plan.cache_mode, conversation_id)
     messages: list[Message] = []
     for turn_index in range(draw_turns(plan.turns, rng)):
@@ -217,12 +217,12 @@ async def run_closed_stage(ctx: StageContext, vus_per_scenario: tuple[int, ...])
 
 
 async def _virtual_user(ctx: StageContext, scenario: ScenarioRuntime, vu: int) -> None:
-    seed = ctx.run.plan.seed
-    for number in range(1 << 62):
-        if trio.current_time() >= ctx.stop_at:
-            return
-        rng = conversation_rng(seed, ctx.index, "vu", vu, number)
-        failed = await run_conversation(ctx, scenario, rng)
+    # One seeded RNG per VU: its conversations follow one another, so the
+    # plan is the same sequence in every run. Ids come from a fresh RNG.
+    rng = conversation_rng(ctx.run.plan.seed, ctx.index, "vu", vu)
+    ids = random.Random()
+    while trio.current_time() < ctx.stop_at:
+        failed = await run_conversation(ctx, scenario, rng, random_uuid(ids))
         if failed in _NO_REQUEST_SENT:
             await trio.sleep_until(min(trio.current_time() + _CONNECT_BACKOFF_S, ctx.stop_at))
 
@@ -263,6 +263,6 @@ async def _arrival(
         if trio.current_time() < ctx.stop_at:
             ctx.started_conversations += 1
         rng = conversation_rng(ctx.run.plan.seed, ctx.index, "conv", number)
-        await run_conversation(ctx, scenario, rng, intended)
+        await run_conversation(ctx, scenario, rng, random_uuid(ctx.ids), intended)
     finally:
         ctx.conversations -= 1

@@ -40,11 +40,16 @@ class Phases:
     transfer_us: int | None = None
 
     def to_json(self) -> dict[str, float]:
-        return {
-            name[:-3] + "_ms": value / 1000
-            for name, value in attrs.asdict(self).items()
-            if value is not None
-        }
+        # Written out by hand: attrs.asdict costs ~2 µs per turn on the hot path.
+        pairs = (
+            ("dns_ms", self.dns_us),
+            ("connect_ms", self.connect_us),
+            ("tls_ms", self.tls_us),
+            ("write_ms", self.write_us),
+            ("wait_ms", self.wait_us),
+            ("transfer_ms", self.transfer_us),
+        )
+        return {name: value / 1000 for name, value in pairs if value is not None}
 
 
 def _ms(value_us: int | None) -> float | None:

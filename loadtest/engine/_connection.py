@@ -1,0 +1,201 @@
+"""One connection: opening it (DNS, TCP, TLS) and moving bytes over it, with
+every OS, trio and httpcore exception translated into the taxonomy here.
+
+Rules:
+- Connections are opened through an httpcore `AsyncNetworkBackend`: the real
+  one (trio TCP/TLS) by default, an injected one in tests. With the real
+  backend, DNS is resolved separately so a turn can report DNS, connect and
+  TLS times apart.
+- Plain-TCP connections of the real backend move bytes with the raw trio
+  socket's `send`/`recv`: httpcore's stream wraps every call in an exception
+  map and a `fail_after` scope (~10 µs per request measured, bench/README.md).
+  Timeouts are the caller's one cancel scope per exchange instead. TLS and
+  injected backends use the httpcore stream.
+- `TransportFailure(error_class)` is the only exception that leaves this
+  module and `_transport` for a failed request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+import ssl
+
+import attrs
+import httpcore
+import trio
+
+from loadtest import taxonomy
+
+__all__ = [
+    "Connection",
+    "Origin",
+    "TransportConfig",
+    "TransportFailure",
+    "classify_connect_error",
+    "is_ip_literal",
+    "resolve_host",
+    "ssl_context",
+]
+
+Origin = tuple[str, str, int]
+READ_SIZE = 65536
+#: A connection idle for less than this is reused without polling it: a
+#: server closes idle connections after seconds, and a lost race is retried.
+FRESH_IDLE_S = 1.0
+
+
+@attrs.frozen
+class TransportConfig:
+    """Connection behaviour, from the profile's `timeouts` and `http` blocks."""
+
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+    keepalive: bool = True
+    verify: bool = True
+    ca_bundle: str | None = None
+    max_connections: int | None = None
+
+
+class TransportFailure(Exception):
+    """A request failed in transport; `error_class` is from the taxonomy."""
+
+    def __init__(self, error_class: str, detail: str, *, response_started: bool = False) -> None:
+        super().__init__(detail)
+        self.error_class = error_class
+        self.detail = detail
+        self.response_started = response_started
+
+
+class Connection:
+    """One open connection to one origin."""
+
+    __slots__ = ("idle_since", "origin", "sock", "stream", "turns")
+
+    def __init__(
+        self, origin: Origin, stream: httpcore.AsyncNetworkStream, raw: bool = False
+    ) -> None:
+        self.origin = origin
+        self.stream = stream
+        self.sock: trio.socket.SocketType | None = stream.get_extra_info("socket") if raw else None
+        self.turns = 0
+        self.idle_since = 0.0
+
+    async def send_all(self, data: bytes) -> None:
+        """Write all of `data`. A checkpoint; raises OSError/httpcore errors."""
+        sock = self.sock
+        if sock is None:
+            await self.stream.write(data)
+            return
+        view = memoryview(data)
+        sent = await sock.send(view)
+        while sent < len(view):
+            sent += await sock.send(view[sent:])
+
+    async def receive(self) -> bytes:
+        """The next bytes read (b"" at end of stream). A checkpoint."""
+        sock = self.sock
+        if sock is None:
+            return await self.stream.read(READ_SIZE)
+        return await sock.recv(READ_SIZE)
+
+    def looks_closed(self, now: float) -> bool:
+        """Whether an idle connection turned readable (the server closed it);
+        connections idle for less than FRESH_IDLE_S are not polled."""
+        if now - self.idle_since < FRESH_IDLE_S:
+            return False
+        if self.sock is not None:
+            return bool(self.sock.is_readable())
+        return bool(self.stream.get_extra_info("is_readable"))
+
+    async def aclose(self) -> None:
+        # Shielded: a cancelled turn still closes its socket. Closing a broken
+        # socket may fail; it is gone either way.
+        with trio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await self.stream.aclose()
+
+
+# --- exception mapping (the one boundary) -----------------------------------
+
+_ERRNO_CLASSES = {
+    errno.ECONNREFUSED: taxonomy.CONN_REFUSED,
+    errno.ECONNRESET: taxonomy.CONN_RESET,
+    errno.EPIPE: taxonomy.CONN_RESET,
+    errno.ECONNABORTED: taxonomy.CONN_RESET,
+    errno.EADDRNOTAVAIL: taxonomy.GEN_PORT_EXHAUSTION,
+    errno.EADDRINUSE: taxonomy.GEN_PORT_EXHAUSTION,
+    errno.EMFILE: taxonomy.GEN_FD_EXHAUSTION,
+    errno.ENFILE: taxonomy.GEN_FD_EXHAUSTION,
+    errno.ETIMEDOUT: taxonomy.TIMEOUT_CONNECT,
+}
+
+#: What a failed read or write on an open connection can raise.
+IO_ERRORS = (OSError, httpcore.ReadError, httpcore.WriteError, trio.BrokenResourceError)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and everything it was raised from, depth first."""
+    seen: list[BaseException] = []
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        stack.extend(getattr(current, "exceptions", ()))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                stack.append(linked)
+    return seen
+
+
+def classify_connect_error(exc: BaseException, where: str) -> TransportFailure:
+    """The taxonomy class of a failure to open a connection."""
+    causes = _causes(exc)
+    for cause in causes:
+        if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+            return TransportFailure(taxonomy.TLS, f"TLS handshake with {where} failed: {cause}")
+        if isinstance(cause, socket.gaierror):
+            return TransportFailure(taxonomy.DNS, f"cannot resolve {where}: {cause}")
+    for cause in causes:
+        if isinstance(cause, httpcore.ConnectTimeout | trio.TooSlowError):
+            return TransportFailure(taxonomy.TIMEOUT_CONNECT, f"connecting to {where} timed out")
+        code = getattr(cause, "errno", None)
+        if code in _ERRNO_CLASSES:
+            return TransportFailure(_ERRNO_CLASSES[code], f"connecting to {where}: {cause}")
+    return TransportFailure(taxonomy.CONN_REFUSED, f"cannot connect to {where}: {exc}")
+
+
+def read_failure(exc: BaseException, response_started: bool) -> TransportFailure:
+    """A connection lost while reading: truncation once the answer began."""
+    error_class = taxonomy.STREAM_TRUNCATED if response_started else taxonomy.CONN_RESET
+    return TransportFailure(
+        error_class, f"connection lost while reading: {exc}", response_started=response_started
+    )
+
+
+# --- resolving and connecting -----------------------------------------------
+
+
+def is_ip_literal(host: str) -> bool:
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+    except OSError:
+        return False
+    return True
+
+
+async def resolve_host(host: str, port: int) -> str:
+    """The first address `host` resolves to."""
+    infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return str(infos[0][4][0])
+
+
+def ssl_context(config: TransportConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=config.ca_bundle)
+    if not config.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
