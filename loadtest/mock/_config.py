@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import orjson
 
+from loadtest.config import parse_duration as parse_profile_duration
 from loadtest.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ __all__ = [
 #: Answer length when neither the request (max_tokens) nor `--output-tokens` sets one.
 DEFAULT_OUTPUT_TOKENS = 128
 
-_DURATION = re.compile(r"(?P<num>\d+(?:\.\d*)?|\.\d+)(?P<unit>ms|s)")
 
 
 def _ms(value_s: float) -> str:
@@ -132,19 +132,14 @@ Timing = Fixed | Normal | LogNormal | Uniform | Exponential
 
 
 def parse_duration(text: str, flag: str) -> float:
-    """Seconds in a DURATION (`200ms`, `0.2s`, `0`); `ConfigError` naming `flag`
-    when it is not one."""
-    stripped = text.strip()
-    if stripped == "0":
-        return 0.0
-    match = _DURATION.fullmatch(stripped)
-    if match is None:
-        hint = " (add a unit: ms or s)" if re.fullmatch(r"[\d.]+", stripped) else ""
-        raise ConfigError(
-            f"{flag}: expected a duration such as 200ms, 0.2s or 0, got {text!r}{hint}"
-        )
-    value = float(match["num"])
-    return value / 1000 if match["unit"] == "ms" else value
+    """Seconds in a DURATION (`200ms`, `0.2s`, `0`; the profile grammar of
+    `loadtest.config.parse_duration`); `ConfigError` naming `flag` when it is
+    not one."""
+    try:
+        return parse_profile_duration(text).seconds
+    except ValueError as exc:
+        hint = " (add a unit: ms or s)" if re.fullmatch(r"[\d.]+", text.strip()) else ""
+        raise ConfigError(f"{flag}: {exc}{hint}") from None
 
 
 def _two(flag: str, kind: str, args: str) -> tuple[str, str]:

@@ -144,7 +144,10 @@ def test_run_mock_process_reports_a_failed_start() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--ttft", "soon"], "--ttft: expected a duration such as 200ms, 0.2s or 0, got 'soon'"),
+        (
+            ["--ttft", "soon"],
+            '--ttft: expected a duration like "250ms", "1.5s", "2m" or "1h"; got "soon"',
+        ),
         (["--itl", "normal:5ms"], "--itl: normal:MEAN,STDDEV takes two values"),
         (["--error-rate", "2"], "--error-rate: expected a probability between 0 and 1, got 2.0"),
         (["--workers", "0"], "--workers: expected an integer >= 1, got 0"),
