@@ -205,10 +205,12 @@ def verdict_lines(summary: Doc) -> list[str]:
         for s in stages
         if s.get("health", {}).get("verdict", "ok") != "ok"
     ]
-    verdict = "FAIL" if failed else "PASS"
+    results = summary.get("thresholds", [])
+    verdict = "FAIL" if failed else "PASS" if results else "no thresholds set"
     lines = [
         f"verdict: {verdict}" + (" (run stopped early)" if summary["run"]["stopped_early"] else "")
     ]
+    lines.extend(_failure_lines(stages))
     for r in failed:
         lines.append(
             f"  threshold failed: stage {r['stage'] + 1} {r['scope']} {r['name']} = "
@@ -221,6 +223,22 @@ def verdict_lines(summary: Doc) -> list[str]:
         )
     if not unhealthy and any(s.get("health") for s in stages):
         lines.append("  generator: healthy in every stage")
+    return lines
+
+
+def _failure_lines(stages: Sequence[Doc]) -> list[str]:
+    """One line per stage whose turns failed: a run without thresholds must
+    not hide that every request was refused."""
+    lines = []
+    for stage in stages:
+        total = stage["total"]
+        if total["failed"]:
+            share = 100 * total["failed"] / total["requests"]
+            errors = _errors_text(total["errors"])
+            lines.append(
+                f"  errors in stage {stage['index'] + 1}: {total['failed']:,} of "
+                f"{total['requests']:,} turns failed ({share:.1f}%): {errors}"
+            )
     return lines
 
 

@@ -137,3 +137,13 @@ def test_results_render_in_the_text_report() -> None:
     text = render_text(doc)
     assert "verdict: FAIL" in text
     assert "FAIL  stage 1 total: p95_ms = 312 ms (limit <= 300 ms)" in text
+
+
+def test_verdict_without_thresholds_still_shows_failures() -> None:
+    """No thresholds: the verdict says so, and a stage whose turns failed is
+    named in the first lines with its share and error classes."""
+    doc = summary([snapshot([turn(0)] + [failed(0)] * 3)])
+    doc["thresholds"] = []
+    lines = render_text(doc).splitlines()
+    assert lines[1] == "verdict: no thresholds set"
+    assert lines[2].startswith("  errors in stage 1: 3 of 4 turns failed (75.0%): ")
