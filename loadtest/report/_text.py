@@ -210,12 +210,12 @@ def verdict_lines(summary: Doc) -> list[str]:
     lines = [
         f"verdict: {verdict}" + (" (run stopped early)" if summary["run"]["stopped_early"] else "")
     ]
-    lines.extend(_failure_lines(stages))
     for r in failed:
         lines.append(
             f"  threshold failed: stage {r['stage'] + 1} {r['scope']} {r['name']} = "
             f"{r['actual_text']} (limit {r['limit_text']})"
         )
+    lines.extend(_failure_lines(stages))
     for index, health in unhealthy:
         lines.append(
             f"  generator {health['verdict']} in stage {index + 1}: "
