@@ -15,6 +15,7 @@ Pure: summary dict in, text out.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,16 @@ from loadtest.taxonomy import is_generator_class
 __all__ = ["fmt_ms", "render_text"]
 
 Doc = Mapping[str, Any]
+
+
+WIDTH = 100
+
+
+def _wrap(line: str, indent: str) -> list[str]:
+    """A long free-text line folded to the report's width."""
+    if len(line) <= WIDTH:
+        return [line]
+    return textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False)
 
 
 def fmt_ms(value: float | None) -> str:
@@ -154,10 +165,10 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
         health = stage.get("health") or {}
         verdict = health.get("verdict", "not assessed")
         reasons = "; ".join(health.get("reasons", [])) or "-"
-        lines.append(f"  stage {stage['index'] + 1}: {verdict}  ({reasons})")
+        lines += _wrap(f"  stage {stage['index'] + 1}: {verdict}  ({reasons})", "    ")
         figures = health.get("figures") or {}
         if figures:
-            lines.append("    " + _figures_text(figures))
+            lines += _wrap("    " + _figures_text(figures), "    ")
     lines.append(
         f"  JSONL: {run.get('jsonl_lines', 0):,} lines written, "
         f"{run.get('sink_overflow', 0):,} dropped (buffer full)"
@@ -217,10 +228,8 @@ def verdict_lines(summary: Doc) -> list[str]:
         )
     lines.extend(_failure_lines(stages))
     for index, health in unhealthy:
-        lines.append(
-            f"  generator {health['verdict']} in stage {index + 1}: "
-            + "; ".join(health.get("reasons", []))
-        )
+        reasons = "; ".join(health.get("reasons", []))
+        lines += _wrap(f"  generator {health['verdict']} in stage {index + 1}: {reasons}", "    ")
     if not unhealthy and any(s.get("health") for s in stages):
         lines.append("  generator: healthy in every stage")
     return lines

@@ -147,3 +147,29 @@ def test_verdict_without_thresholds_still_shows_failures() -> None:
     lines = render_text(doc).splitlines()
     assert lines[1] == "verdict: no thresholds set"
     assert lines[2].startswith("  errors in stage 1: 3 of 4 turns failed (75.0%): ")
+
+
+def test_report_fits_100_columns() -> None:
+    """Closed and open stages, health reasons and thresholds: no line of the
+    text report is wider than 100 columns."""
+    health = {
+        "verdict": "generator-bound",
+        "reasons": [f"reason number {i} with a fair amount of explanatory text" for i in range(4)],
+        "figures": {
+            "cpu_share": 0.97,
+            "loop_lag_p99_ms": 61.2,
+            "loop_lag_max_ms": 300.5,
+            "peak_in_flight": 1200,
+            "target_rate": 3000.0,
+            "achieved_rate": 822.0,
+            "schedule_lag_p99_ms": 1435.6,
+            "dropped": 12345,
+        },
+    }
+    turns = [turn(0, lag_us=5000), turn(1, lag_us=900), failed(1, "gen_port_exhaustion")]
+    doc = summary([snapshot(turns), snapshot(turns, index=1)], make_plan(thresholds={"p95_ms": 1}))
+    for stage in doc["stages"]:
+        stage["health"] = health
+    doc["thresholds"] = evaluate_thresholds(doc)
+    widths = [len(line) for line in render_text(doc).splitlines()]
+    assert max(widths) <= 100
