@@ -53,7 +53,6 @@ __all__ = [
 DEFAULT_OUTPUT_TOKENS = 128
 
 
-
 def _ms(value_s: float) -> str:
     """A duration in the grammar: seconds from 1 s up, else milliseconds."""
     value, unit = (value_s, "s") if value_s >= 1 else (value_s * 1000, "ms")
