@@ -966,13 +966,15 @@ def check_cores(args: argparse.Namespace) -> None:
         raise BenchError("taskset not found (Debian: util-linux)")
 
 
-def derived_profile(mode: str, workdir: Path) -> Path:
-    """A copy of profiles/perf-128-<mode>.json with no warm-up and a 1 s graceful stop."""
+def derived_profile(mode: str, workdir: Path, overrides: dict[str, Any] | None = None) -> Path:
+    """A copy of profiles/perf-128-<mode>.json with no warm-up and a 1 s graceful stop
+    (top-level keys in `overrides` replace those; bench/open_loop.py uses it)."""
     source = ROOT / "profiles" / MODES[mode][0]
     profile = json.loads(source.read_text())
     profile.pop("$schema", None)
     profile["warmup"] = "0s"
     profile["graceful_stop"] = "1s"
+    profile.update(overrides or {})
     path = workdir / f"profile-{mode}.json"
     path.write_text(json.dumps(profile, indent=2))
     return path

@@ -56,6 +56,12 @@ class TextPool:
         self._text = ""
         self._starts: list[int] = []
 
+    def build(self) -> None:
+        """Build the pool now (~30 ms), e.g. before a stage starts, so the
+        first sized turn does not stall the event loop mid-stage."""
+        if not self._starts:
+            self._build()
+
     def _build(self) -> None:
         text = word_stream(random.Random(f"{self._seed}:sized-text"), self._size)
         starts = [0]

@@ -44,6 +44,11 @@ def test_comfortable_stage_is_ok() -> None:
         ({"dropped": 3}, "suspect", "3 arrivals dropped at max_in_flight"),
         ({"schedule_lag_p99_ms": 25.0}, "suspect", "schedule lag p99 25.0 ms > 10 ms"),
         (
+            {"schedule_lag_p99_ms": 130.0},
+            "generator-bound",
+            "schedule lag p99 130.0 ms > 50 ms",
+        ),
+        (
             {"generator_errors": {"gen_port_exhaustion": 2}},
             "generator-bound",
             "generator-side errors: gen_port_exhaustion 2",
