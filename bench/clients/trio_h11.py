@@ -25,70 +25,20 @@ the start-up baseline.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import sys
 import urllib.parse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
 import orjson
 import trio
+from _shared import SSECounter, Tally, check_json_answer, parse_args
+
+if TYPE_CHECKING:
+    import argparse
 
 _READ_SIZE = 65536
-
-
-class Tally:
-    """Counters shared by all tasks (one thread: no locks)."""
-
-    def __init__(self) -> None:
-        self.completed = 0
-        self.errors = 0
-        self.content_deltas = 0
-        self.usage = 0
-
-
-class SSECounter:
-    """Splits a streamed body into SSE events and looks at each JSON chunk."""
-
-    __slots__ = ("buf", "deltas", "done", "usage")
-
-    def __init__(self) -> None:
-        self.buf = b""
-        self.deltas = 0
-        self.usage = False
-        self.done = False
-
-    def feed(self, data: bytes) -> None:
-        buf = self.buf + data if self.buf else data
-        start = 0
-        while True:
-            end = buf.find(b"\n\n", start)
-            if end < 0:
-                break
-            event = buf[start:end]
-            start = end + 2
-            if not event.startswith(b"data: "):
-                continue
-            payload = event[6:]
-            if payload == b"[DONE]":
-                self.done = True
-                continue
-            chunk = orjson.loads(payload)
-            choices = chunk.get("choices")
-            if choices:
-                if choices[0].get("delta", {}).get("content"):
-                    self.deltas += 1
-            elif chunk.get("usage"):
-                self.usage = True
-        self.buf = buf[start:]
-
-
-def check_json_answer(body: bytes) -> int:
-    """Content deltas in a non-streamed answer: 1 if it has content and usage."""
-    answer = orjson.loads(body)
-    content = answer["choices"][0]["message"].get("content")
-    return 1 if content and answer.get("usage") else 0
 
 
 async def worker(
@@ -167,19 +117,8 @@ async def main(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, obje
     }
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Minimal trio + h11 chat-completions load client (bench reference)."
-    )
-    parser.add_argument("--request", required=True, help="REQUEST.json: url, headers, body")
-    parser.add_argument("--connections", type=int, default=64, help="tasks/connections")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load")
-    parser.add_argument("--stream", action="store_true", help="parse answers as SSE streams")
-    return parser.parse_args(argv)
-
-
 if __name__ == "__main__":
-    arguments = parse_args()
+    arguments = parse_args("Minimal trio + h11 chat-completions load client (bench reference).")
     with open(arguments.request, "rb") as file:
         request_spec = orjson.loads(file.read())
     result = trio.run(main, arguments, request_spec)

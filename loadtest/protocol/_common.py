@@ -50,6 +50,7 @@ __all__ = [
     "open_parser",
     "openai_error_body",
     "reported_error",
+    "request_headers",
     "require",
     "snippet",
     "sse_frame",
@@ -358,3 +359,13 @@ def open_parser(
         expected = "application/json (no stream was asked for)"
         return WrongContentTypeParser(protocol, expected, headers["content-type"])
     return make_body_parser()
+
+
+_STREAM_HEADERS: Final = (("content-type", "application/json"), ("accept", "text/event-stream"))
+_BODY_HEADERS: Final = (("content-type", "application/json"), ("accept", "application/json"))
+
+
+def request_headers(stream: bool) -> tuple[tuple[str, str], ...]:
+    """The headers every JSON-over-HTTP protocol here sends: a JSON body, and
+    SSE or JSON accepted back."""
+    return _STREAM_HEADERS if stream else _BODY_HEADERS

@@ -66,6 +66,7 @@ from loadtest.protocol._common import (
     load_request,
     open_parser,
     reported_error,
+    request_headers,
     require,
     sse_frame,
 )
@@ -80,8 +81,6 @@ __all__ = ["AnthropicAdapter", "AnthropicCodec"]
 PROTOCOL: Final = "anthropic"
 #: The Messages API requires max_tokens; sent when the conversation sets none.
 DEFAULT_MAX_TOKENS: Final = 1024
-_STREAM_HEADERS: Final = (("content-type", "application/json"), ("accept", "text/event-stream"))
-_BODY_HEADERS: Final = (("content-type", "application/json"), ("accept", "application/json"))
 
 
 # --- client ------------------------------------------------------------------
@@ -107,7 +106,7 @@ class AnthropicAdapter(Adapter):
         if conversation.temperature is not None:
             body["temperature"] = conversation.temperature
         body.update(conversation.extra_body)
-        headers = _STREAM_HEADERS if conversation.stream else _BODY_HEADERS
+        headers = request_headers(conversation.stream)
         return Request(headers, orjson.dumps(body))
 
     def open_response(

@@ -61,6 +61,7 @@ from loadtest.protocol._common import (
     open_parser,
     openai_error_body,
     reported_error,
+    request_headers,
     require,
     sse_frame,
 )
@@ -73,8 +74,6 @@ if TYPE_CHECKING:
 __all__ = ["OpenAIChatAdapter", "OpenAIChatCodec"]
 
 PROTOCOL: Final = "openai-chat"
-_STREAM_HEADERS: Final = (("content-type", "application/json"), ("accept", "text/event-stream"))
-_BODY_HEADERS: Final = (("content-type", "application/json"), ("accept", "application/json"))
 _DONE: Final = b"[DONE]"
 
 
@@ -100,7 +99,7 @@ class OpenAIChatAdapter(Adapter):
         if conversation.temperature is not None:
             body["temperature"] = conversation.temperature
         body.update(conversation.extra_body)
-        headers = _STREAM_HEADERS if conversation.stream else _BODY_HEADERS
+        headers = request_headers(conversation.stream)
         return Request(headers, orjson.dumps(body))
 
     def open_response(

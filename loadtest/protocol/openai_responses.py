@@ -61,6 +61,7 @@ from loadtest.protocol._common import (
     open_parser,
     openai_error_body,
     reported_error,
+    request_headers,
     require,
     sse_frame,
 )
@@ -73,8 +74,6 @@ if TYPE_CHECKING:
 __all__ = ["OpenAIResponsesAdapter", "OpenAIResponsesCodec"]
 
 PROTOCOL: Final = "openai-responses"
-_STREAM_HEADERS: Final = (("content-type", "application/json"), ("accept", "text/event-stream"))
-_BODY_HEADERS: Final = (("content-type", "application/json"), ("accept", "application/json"))
 _REASONING_DELTAS: Final = frozenset(
     {"response.reasoning_text.delta", "response.reasoning_summary_text.delta"}
 )
@@ -102,7 +101,7 @@ class OpenAIResponsesAdapter(Adapter):
         if conversation.temperature is not None:
             body["temperature"] = conversation.temperature
         body.update(conversation.extra_body)
-        headers = _STREAM_HEADERS if conversation.stream else _BODY_HEADERS
+        headers = request_headers(conversation.stream)
         return Request(headers, orjson.dumps(body))
 
     def open_response(
