@@ -16,7 +16,6 @@ its intended time or drops it (never shifts it).
 from __future__ import annotations
 
 import bisect
-import itertools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,11 +32,11 @@ def arrival_offsets(
 ) -> Iterator[float]:
     """Intended start offsets (seconds from the stage's start), in order."""
     if process == "constant":
-        for n in itertools.count():
-            offset = n / rate
-            if offset >= duration_s:
-                return
-            yield offset
+        n = 0
+        while n / rate < duration_s:
+            yield n / rate
+            n += 1
+        return
     offset = 0.0
     while True:
         offset += rng.expovariate(rate)

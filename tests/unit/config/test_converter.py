@@ -308,3 +308,56 @@ def test_total_is_a_reserved_scenario_name() -> None:
     assert one_problem({**BASE, "scenarios": [{"name": "total"}]}) == (
         '$.scenarios[0].name: "total" is reserved for the stage totals in reports'
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            {"stages": [{"concurrency": None, "duration": "1s"}]},
+            "$.stages[0].concurrency: expected an integer, got null",
+        ),
+        (
+            {"stages": [{"concurrency": False, "duration": "1s"}]},
+            "$.stages[0].concurrency: expected an integer, got false",
+        ),
+        (
+            {"stages": [{"concurrency": [1], "duration": "1s"}]},
+            "$.stages[0].concurrency: expected an integer, got a list",
+        ),
+        (
+            {"stages": [{"concurrency": {"n": 1}, "duration": "1s"}]},
+            "$.stages[0].concurrency: expected an integer, got an object",
+        ),
+        (
+            {**BASE, "think_time": {"min": "1s", "max": "soon"}},
+            '$.think_time.max: expected a duration like "250ms", "1.5s", "2m" or "1h"; got "soon"',
+        ),
+        (
+            {**BASE, "defaults": {"content": {"mode": "pool", "prompts": []}}},
+            "$.defaults.content.prompts: must hold at least one text",
+        ),
+        ({**BASE, "scenarios": [{"name": "  "}]}, "$.scenarios[0].name: must not be empty"),
+        (
+            {"stages": ["0:10s"]},
+            '$.stages[0]: concurrency must be a whole number of at least 1, got "0"',
+        ),
+        ({"stages": ["1:0s"]}, "$.stages[0]: duration must be longer than 0"),
+        (
+            {"stages": ["1:soon"]},
+            '$.stages[0]: duration: expected a duration like "250ms", "1.5s", "2m" or "1h"; '
+            'got "soon"',
+        ),
+    ],
+)
+def test_more_bad_values(data: dict[str, Any], expected: str) -> None:
+    """Every JSON spelling of a wrong value, and the remaining invariants."""
+    assert one_problem(data) == expected
+
+
+def test_schema_builder_refuses_an_unknown_type() -> None:
+    """A model field of a type the schema has no rule for fails loudly."""
+    from loadtest.config._schema import _Builder
+
+    with pytest.raises(TypeError, match="no schema rule"):
+        _Builder().of(complex)

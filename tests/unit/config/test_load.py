@@ -117,3 +117,10 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
     for bad in ({"stages": ["1:1s"], "wat": 1}, {"cache_mode": "cold"}, {"stages": ["1"]}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
+
+
+def test_unreadable_profile(tmp_path: Path) -> None:
+    """A path that cannot be read (here a directory) is a clear error."""
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(ConfigError, match=r"dir\.json: cannot read"):
+        load_profile(tmp_path / "dir.json")

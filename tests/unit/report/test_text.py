@@ -1,0 +1,93 @@
+"""The text report's health and header lines, and summary round trips."""
+
+from __future__ import annotations
+
+from loadtest.metrics import StageRecorder
+from loadtest.report import render_text, stats_from_json, stats_json
+from tests.unit.report.builders import snapshot, summary, turn
+
+HEALTHY = {
+    "verdict": "ok",
+    "reasons": [],
+    "figures": {
+        "cpu_share": 0.2,
+        "loop_lag_p99_ms": 1.0,
+        "loop_lag_max_ms": 2.0,
+        "peak_in_flight": 3,
+        "target_in_flight": 4,
+        "dropped": 0,
+    },
+}
+
+
+def test_healthy_closed_stage_lines() -> None:
+    """A healthy run says so in its first lines; closed-stage figures show
+    in-flight against the VUs and no rate or schedule lag."""
+    text = render_text(summary([snapshot([turn(0)], health=HEALTHY)]))
+    assert "  generator: healthy in every stage" in text.splitlines()[:5]
+    assert (
+        "    CPU 20%, loop lag p99 1.00 ms (max 2.00), peak in flight 3 of 4 VUs, dropped 0" in text
+    )
+
+
+def test_open_stage_figures_without_vus() -> None:
+    """Open-stage figures show the rate and schedule lag, in-flight without VUs."""
+    figures = {
+        **HEALTHY["figures"],  # type: ignore[dict-item]
+        "target_in_flight": None,
+        "target_rate": 5.0,
+        "achieved_rate": 5.0,
+        "schedule_lag_p99_ms": 1.5,
+    }
+    health = {**HEALTHY, "figures": figures}
+    text = render_text(summary([snapshot([turn(0)], mode="open", health=health)]))
+    folded = " ".join(text.split())  # the figures line is folded to 100 columns
+    assert "peak in flight 3, rate 5/s of 5/s, schedule lag p99 1.50 ms, dropped 0" in folded
+
+
+def test_header_shows_every_seed_of_a_merge() -> None:
+    """A merged run whose shards had different seeds lists them; none known: says so."""
+    doc = summary([snapshot([turn(0)])])
+    doc["run"]["seed"] = None
+    doc["run"]["seeds"] = [1, 2]
+    assert "(seeds 1, 2)" in render_text(doc).splitlines()[0]
+    doc["run"]["seeds"] = []
+    assert "(seed unknown)" in render_text(doc).splitlines()[0]
+
+
+def test_overflow_survives_the_summary_round_trip() -> None:
+    """Out-of-range values counted in `overflow` come back from the JSON, even
+    for a histogram that holds no in-range value."""
+    recorder = StageRecorder(["a"])
+    recorder.record(turn(0, latency_us=-5, ttft_us=None, itl_gaps_us=()))
+    stats = recorder.freeze(
+        index=0,
+        mode="closed",
+        duration_s=1,
+        warmup_s=0,
+        steady_s=1,
+        started_unix_s=0,
+        ended_unix_s=1,
+    ).total
+    doc = stats_json(stats, 1.0)
+    assert doc["overflow"] == {"latency": 1}
+    back = stats_from_json(doc)
+    assert back.histogram("latency").overflow == 1
+    assert back.histogram("latency").count == 0
+
+
+def test_an_ok_turn_without_latency_is_still_counted() -> None:
+    """Histograms skip a missing timing instead of failing the recorder."""
+    recorder = StageRecorder(["a"])
+    recorder.record(turn(0, latency_us=None))
+    stats = recorder.freeze(
+        index=0,
+        mode="closed",
+        duration_s=1,
+        warmup_s=0,
+        steady_s=1,
+        started_unix_s=0,
+        ended_unix_s=1,
+    ).total
+    assert stats.ok == 1
+    assert stats.histogram("latency").count == 0
