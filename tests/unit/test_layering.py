@@ -57,3 +57,17 @@ def test_all_lists_real_names(name: str) -> None:
     assert len(exported) == len(set(exported))
     missing = [n for n in exported if not hasattr(module, n)]
     assert not missing
+
+
+def test_report_uses_no_event_loop_or_engine() -> None:
+    """`loadtest.report` renders from data: no trio, httpcore, engine or CLI."""
+    code = "import sys, loadtest.report; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    bad = sorted(
+        m
+        for m in loaded
+        if m.split(".")[0] in ("trio", "httpcore")
+        or m.startswith(("loadtest.engine", "loadtest.cli"))
+    )
+    assert not bad
