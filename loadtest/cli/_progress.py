@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import trio
 
+from loadtest.config import ClosedStage
 from loadtest.report import fmt_ms
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def progress_line(engine: Engine, stats: EngineStats, rps: float) -> str:
     if stage is None or live is None:
         return "between stages"
     spec = engine.plan.stages[stage.index]
-    load = f"{spec.concurrency} VUs" if hasattr(spec, "concurrency") else f"@{spec.rate:g}/s"
+    load = f"{spec.concurrency} VUs" if isinstance(spec, ClosedStage) else f"@{spec.rate:g}/s"
     ttft = engine.live_percentiles("ttft")
     latency = engine.live_percentiles("latency")
     errors = ", ".join(f"{k} {v}" for k, v in sorted(live.errors.items())[:3])

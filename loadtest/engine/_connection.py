@@ -71,7 +71,7 @@ class TransportFailure(Exception):
 class Connection:
     """One open connection to one origin."""
 
-    __slots__ = ("idle_since", "origin", "sock", "stream", "turns")
+    __slots__ = ("idle_since", "origin", "sock", "stream")
 
     def __init__(
         self, origin: Origin, stream: httpcore.AsyncNetworkStream, raw: bool = False
@@ -79,7 +79,6 @@ class Connection:
         self.origin = origin
         self.stream = stream
         self.sock: trio.socket.SocketType | None = stream.get_extra_info("socket") if raw else None
-        self.turns = 0
         self.idle_since = 0.0
 
     async def send_all(self, data: bytes) -> None:

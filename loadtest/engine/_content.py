@@ -75,8 +75,7 @@ class TextPool:
 
     def take(self, rng: random.Random, count: int) -> str:
         """`count` words (repeating the pool when `count` exceeds it)."""
-        if not self._starts:
-            self._build()
+        self.build()
         total = len(self._starts) - 1
         if count > total:
             whole, rest = divmod(count, total)

@@ -172,7 +172,6 @@ class ConnectionPool:
             await self._discard(conn)
             raise
         if reusable:
-            conn.turns += 1
             conn.idle_since = self._now()
             self._idle.setdefault(origin, []).append(conn)
         else:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import attrs
 import trio
 
-from loadtest import taxonomy
+from loadtest import __version__, taxonomy
 from loadtest.config import ScenarioPlan
 from loadtest.engine._http1 import build_request_head
 from loadtest.engine._transport import Exchange, TransportFailure
@@ -58,7 +58,7 @@ __all__ = [
     "run_turn",
 ]
 
-_USER_AGENT = "loadtest/0.1"
+_USER_AGENT = f"loadtest/{__version__}"
 _DETAIL_CHARS = 300
 
 

@@ -31,24 +31,6 @@ __all__ = ["render_csv"]
 
 Doc = Mapping[str, Any]
 
-_STAGE_FIELDS = ("mode", "concurrency", "rate", "duration_s", "warmup_s", "steady_s")
-_STATS_FIELDS = (
-    "requests",
-    "ok",
-    "failed",
-    "interrupted",
-    "warmup_turns",
-    "dropped",
-    "error_rate",
-    "throughput_rps",
-    "ok_rps",
-    "output_tokens_per_s",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "estimated_turns",
-)
-
 
 def _cell(value: object) -> str:
     """One cell: plain numbers, `true`/`false`, empty for None."""
@@ -77,6 +59,9 @@ def _metric_cells(stats: Doc) -> dict[str, Any]:
 
 
 def _row(run: Doc, stage: Doc, stats: Doc) -> dict[str, str]:
+    """One row: a few derived cells, metric cells, and every other column read
+    by its name from the statistics object or the stage (CSV_COLUMNS is the
+    only list of names)."""
     cells: dict[str, Any] = {
         "run_started": run["started_at"],
         "profile": run["profile"],
@@ -86,9 +71,10 @@ def _row(run: Doc, stage: Doc, stats: Doc) -> dict[str, str]:
         "status_codes": _counts_text(stats["status_codes"]),
         "errors": _counts_text(stats["errors"]),
     }
-    cells.update({name: stage[name] for name in _STAGE_FIELDS})
-    cells.update({name: stats[name] for name in _STATS_FIELDS})
     cells.update(_metric_cells(stats))
+    for column in CSV_COLUMNS:
+        if column not in cells:
+            cells[column] = stats[column] if column in stats else stage[column]
     return {column: _cell(cells[column]) for column in CSV_COLUMNS}
 
 
