@@ -69,6 +69,12 @@ _STALL_RATE: Any = typer.Option(
     0.0, "--stall-rate", help="Probability that an answer pauses once, mid-stream, for --stall."
 )
 _STALL: Any = typer.Option("2s", "--stall", help=f"Length of a stall. {_TIMING_HELP}")
+_DONE_DELAY: Any = typer.Option(
+    "0",
+    "--done-delay",
+    help="Streams: hold the closing events (finish, usage, [DONE] / message_stop / "
+    f"response.completed) this long after the last content event. {_TIMING_HELP}",
+)
 _SEED: Any = typer.Option(
     None,
     "--seed",
@@ -91,6 +97,12 @@ _CACHE_BLOCK_CHARS: Any = typer.Option(
 )
 _CACHE_ENTRIES: Any = typer.Option(
     100_000, "--cache-entries", help="Prefix cache capacity, in blocks (least recently used go)."
+)
+_CACHE_SKIP_CHARS: Any = typer.Option(
+    0,
+    "--cache-skip-chars",
+    help="Prefix cache: ignore the first N characters of each prompt, so a nonce there "
+    "(cache busting's UUID) does not stop hits.",
 )
 _MODEL: Any = typer.Option(
     None,
@@ -123,11 +135,13 @@ def mock(
     stream_error_rate: float = _STREAM_ERROR_RATE,
     stall_rate: float = _STALL_RATE,
     stall: str = _STALL,
+    done_delay: str = _DONE_DELAY,
     seed: int | None = _SEED,
     echo_header: str = _ECHO_HEADER,
     cache: bool = _CACHE,
     cache_block_chars: int = _CACHE_BLOCK_CHARS,
     cache_entries: int = _CACHE_ENTRIES,
+    cache_skip_chars: int = _CACHE_SKIP_CHARS,
     model: list[str] | None = _MODEL,
     watch_stdin: bool = _WATCH_STDIN,
     debug: bool = DEBUG_OPTION,
@@ -139,7 +153,7 @@ def mock(
     stdout is the base URL (e.g. http://127.0.0.1:8000); a summary follows on
     stderr. SIGINT / SIGTERM stop it (exit 0).
 
-    TIMING (--ttft, --itl, --stall) is a fixed duration, 200ms, 0.2s or 0, or
+    TIMING (--ttft, --itl, --stall, --done-delay) is a fixed duration, 200ms, 0.2s or 0, or
     a distribution: normal:MEAN,STDDEV | lognormal:MEDIAN,SIGMA (SIGMA
     unitless) | uniform:LOW,HIGH | exp:MEAN, with durations in ms or s, e.g.
     --itl normal:20ms,5ms. Samples below 0 count as 0. Deadlines are absolute,
@@ -164,11 +178,13 @@ def mock(
         stream_error_rate=stream_error_rate,
         stall_rate=stall_rate,
         stall=parse_timing(stall, "--stall"),
+        done_delay=parse_timing(done_delay, "--done-delay"),
         seed=seed,
         echo_header=echo_header,
         cache=cache,
         cache_block_chars=cache_block_chars,
         cache_entries=cache_entries,
+        cache_skip_chars=cache_skip_chars,
         models=tuple(model) if model else ("mock-model",),
     )
     run_mock(config, watch_stdin=watch_stdin)

@@ -7,6 +7,10 @@ Rules (docs/metrics.md defines each measure):
   content-bearing event (streamed turns only); every later content-bearing
   event adds one inter-token gap. Events read in one socket read share its
   time stamp.
+- A streamed turn has two end points, both stamped in `_stream_end` only:
+  the last content token, and the end of the stream (the protocol's end
+  event or the body end, whichever the turn ends on). TPOT ends at the last
+  token; the stream tail runs from it to the end of the stream.
 - A chunk carrying k tokens adds its gap once and k-1 zero gaps. When the
   protocol does not say per chunk, the zero gaps total completion_tokens
   minus content chunks (from the server's usage).
@@ -303,9 +307,10 @@ def _record(
         else None
     )
     latency_us = _us(started, ended)
+    generation_us, tail_us = _stream_end(listener, conversation, ended, failure)
     tpot_us = None
-    if ok and ttft_us is not None and completion is not None and completion >= 2:
-        tpot_us = (latency_us - ttft_us) // (completion - 1)
+    if ok and generation_us is not None and completion is not None and completion >= 2:
+        tpot_us = generation_us // (completion - 1)
     zeros = listener.token_extra
     if zeros is None:
         reported = listener.completion
@@ -330,6 +335,7 @@ def _record(
         tpot_us=tpot_us,
         itl_gaps_us=tuple(listener.gaps_us) if conversation.stream else (),
         itl_zeros=zeros if conversation.stream and listener.chunks else 0,
+        tail_us=tail_us,
         chunks=listener.chunks,
         prompt_tokens=prompt,
         completion_tokens=completion,
@@ -346,6 +352,23 @@ def _record(
         ),
         lag_us=spec.lag_us,
     )
+
+
+def _stream_end(
+    listener: _Listener,
+    conversation: Conversation,
+    ended: float,
+    failure: TransportFailure | None,
+) -> tuple[int | None, int | None]:
+    """(first to last content token, last content token to the end of the
+    stream) in µs, for a streamed turn that carried content; the tail only
+    when the stream ended rather than failed. `ended` is the end of the
+    stream: the protocol's end event or the body end, whichever the turn
+    ended on."""
+    if not conversation.stream or listener.ttft_at is None:
+        return None, None
+    generation_us = _us(listener.ttft_at, listener.last_content)
+    return generation_us, _us(listener.last_content, ended) if failure is None else None
 
 
 def _tokens(

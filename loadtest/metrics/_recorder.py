@@ -37,10 +37,15 @@ class _Tally:
 
     __slots__ = (
         "cached_tokens",
+        "cached_turns",
         "completion_tokens",
         "dropped",
         "errors",
         "estimated_turns",
+        "first_turn_cached_tokens",
+        "first_turn_prompt_tokens",
+        "first_turns",
+        "first_turns_cached",
         "hists",
         "interrupted",
         "ok",
@@ -53,7 +58,9 @@ class _Tally:
     def __init__(self) -> None:
         self.requests = self.ok = self.interrupted = self.warmup_turns = self.dropped = 0
         self.prompt_tokens = self.completion_tokens = self.cached_tokens = 0
-        self.estimated_turns = 0
+        self.estimated_turns = self.cached_turns = 0
+        self.first_turns = self.first_turns_cached = 0
+        self.first_turn_prompt_tokens = self.first_turn_cached_tokens = 0
         self.errors: dict[str, int] = {}
         self.status_codes: dict[int, int] = {}
         self.hists = {name: Histogram() for name in HISTOGRAMS}
@@ -72,6 +79,11 @@ class _Tally:
             completion_tokens=self.completion_tokens,
             cached_tokens=self.cached_tokens,
             estimated_turns=self.estimated_turns,
+            cached_turns=self.cached_turns,
+            first_turns=self.first_turns,
+            first_turns_cached=self.first_turns_cached,
+            first_turn_prompt_tokens=self.first_turn_prompt_tokens,
+            first_turn_cached_tokens=self.first_turn_cached_tokens,
             histograms={name: hist.copy() for name, hist in self.hists.items()},
         )
 
@@ -136,13 +148,26 @@ class StageRecorder:
             hists["tpot"].record(turn.tpot_us)
         if turn.itl_gaps_us:
             record = hists["itl"].record
+            record_chunk = hists["chunk_gap"].record
             for gap_us in turn.itl_gaps_us:
                 record(gap_us)
+                record_chunk(gap_us)
         if turn.itl_zeros:
             hists["itl"].record(0, turn.itl_zeros)
-        tally.prompt_tokens += turn.prompt_tokens or 0
+        if turn.tail_us is not None:
+            hists["stream_tail"].record(turn.tail_us)
+        prompt, cached = turn.prompt_tokens or 0, turn.cached_tokens or 0
+        tally.prompt_tokens += prompt
         tally.completion_tokens += turn.completion_tokens or 0
-        tally.cached_tokens += turn.cached_tokens or 0
+        tally.cached_tokens += cached
+        if cached:
+            tally.cached_turns += 1
+        if turn.turn == 1:
+            tally.first_turns += 1
+            tally.first_turn_prompt_tokens += prompt
+            tally.first_turn_cached_tokens += cached
+            if cached:
+                tally.first_turns_cached += 1
         if turn.tokens_estimated:
             tally.estimated_turns += 1
 

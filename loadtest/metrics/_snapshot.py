@@ -33,6 +33,8 @@ HISTOGRAMS: tuple[str, ...] = (
     "lag",
     "latency_corrected",
     "ttft_corrected",
+    "chunk_gap",
+    "stream_tail",
 )
 
 
@@ -45,6 +47,12 @@ class StatsSnapshot:
     end; `warmup_turns` the turns that started during warm-up (all
     outcomes), kept out of everything else. Histograms hold ok turns only,
     except `lag`, which holds every steady turn's schedule lag.
+
+    Prompt cache, over ok turns: `cached_turns` counts those that reported
+    any cached token; `first_turns` the ok first turns of conversations, of
+    which `first_turns_cached` reported cached tokens, with their own
+    `first_turn_prompt_tokens` and `first_turn_cached_tokens` (later turns
+    are the rest of the totals).
     """
 
     label: str
@@ -59,6 +67,11 @@ class StatsSnapshot:
     completion_tokens: int = 0
     cached_tokens: int = 0
     estimated_turns: int = 0
+    cached_turns: int = 0
+    first_turns: int = 0
+    first_turns_cached: int = 0
+    first_turn_prompt_tokens: int = 0
+    first_turn_cached_tokens: int = 0
     histograms: Mapping[str, Histogram] = attrs.field(factory=dict)
 
     @property
@@ -104,6 +117,11 @@ _COUNTERS = (
     "completion_tokens",
     "cached_tokens",
     "estimated_turns",
+    "cached_turns",
+    "first_turns",
+    "first_turns_cached",
+    "first_turn_prompt_tokens",
+    "first_turn_cached_tokens",
 )
 
 

@@ -3,14 +3,18 @@ JSONL line is written from.
 
 Rules:
 - Times are integer microseconds from the turn's start (`latency_us`,
-  `ttfb_us`, `ttft_us`) or between events (`itl_gaps_us`), read from one
-  monotonic clock by the engine. A field the turn did not reach is None.
+  `ttfb_us`, `ttft_us`) or between events (`itl_gaps_us`, `tail_us`), read
+  from one monotonic clock by the engine. A field the turn did not reach is
+  None.
 - `outcome` is "ok", "error" (then `error_class` is one of
   `loadtest.taxonomy`) or "interrupted" (cut off by the end of its stage:
   never an error, never in latency statistics).
 - `itl_gaps_us` holds one gap per content-bearing chunk after the first;
   `itl_zeros` counts the extra zero gaps of chunks that carried several
-  tokens (see docs/metrics.md, "ITL per token").
+  tokens (see docs/metrics.md, "ITL per token"). The JSONL line gives both
+  readings under two names: `itl_*` per token (as the summary's ITL) and
+  `chunk_gap_*` per content chunk.
+- `tail_us` is the stream tail: last content event to the end of the stream.
 - `to_json()` is the JSONL line format, defined here and nowhere else.
 
 Pure; no I/O.
@@ -79,6 +83,8 @@ class TurnRecord:
     tpot_us: int | None = None
     itl_gaps_us: tuple[int, ...] = ()
     itl_zeros: int = 0
+    #: Streamed turns: last content event to the end of the stream.
+    tail_us: int | None = None
     chunks: int = 0
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
@@ -92,6 +98,7 @@ class TurnRecord:
     def to_json(self) -> dict[str, Any]:
         """The JSONL line of this turn (see docs/metrics.md for each field)."""
         gaps = self.itl_gaps_us
+        tokens_after_first = len(gaps) + self.itl_zeros
         return {
             "ts": round(self.start_unix_s, 6),
             "stage": self.stage,
@@ -109,8 +116,11 @@ class TurnRecord:
             "ttfb_ms": _ms(self.ttfb_us),
             "ttft_ms": _ms(self.ttft_us),
             "tpot_ms": _ms(self.tpot_us),
-            "itl_mean_ms": (sum(gaps) / len(gaps) / 1000) if gaps else None,
-            "itl_max_ms": (max(gaps) / 1000) if gaps else None,
+            "itl_mean_ms": (sum(gaps) / tokens_after_first / 1000) if tokens_after_first else None,
+            "itl_max_ms": (max(gaps, default=0) / 1000) if tokens_after_first else None,
+            "chunk_gap_mean_ms": (sum(gaps) / len(gaps) / 1000) if gaps else None,
+            "chunk_gap_max_ms": (max(gaps) / 1000) if gaps else None,
+            "stream_tail_ms": _ms(self.tail_us),
             "chunks": self.chunks,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,

@@ -132,6 +132,7 @@ class AnswerPlan:
     stall_at: int | None = None
     stall_s: float = 0.0
     cut_mid_body: bool = False
+    done_delay_s: float = 0.0
 
 
 class Planner:
@@ -171,6 +172,7 @@ class Planner:
             stall_at=stall_at,
             stall_s=cfg.stall.sample(rng) if stall_at is not None else 0.0,
             cut_mid_body=cut_mid_body,
+            done_delay_s=cfg.done_delay.sample(rng) if served.stream else 0.0,
         )
 
     def _terminal_fault(self, stream: bool, events: int) -> tuple[Fault, int, bool]:
@@ -185,6 +187,11 @@ class Planner:
         """(prompt tokens, cached tokens) of a prompt, through the cache if any."""
         if self.cache is None:
             return estimate_tokens(prompt_text), 0
+        skip = self.config.cache_skip_chars
+        if skip:
+            cached_tokens, _ = self.cache.lookup(prompt_text[skip:])
+            prompt_tokens = estimate_tokens(prompt_text)
+            return prompt_tokens, min(cached_tokens, prompt_tokens)
         cached_tokens, prompt_tokens = self.cache.lookup(prompt_text)
         return prompt_tokens, cached_tokens
 

@@ -1,6 +1,6 @@
 """The mock upstream's knobs: the frozen `MockConfig`, and the timing grammar.
 
-Timing grammar (for `--ttft`, `--itl` and `--stall`):
+Timing grammar (for `--ttft`, `--itl`, `--stall` and `--done-delay`):
 
     DURATION  := NUMBER UNIT | "0"             UNIT := "ms" | "s"
     TIMING    := DURATION                      a fixed duration
@@ -214,6 +214,10 @@ def _stall(value: str | Timing) -> Timing:
     return parse_timing(value, "--stall") if isinstance(value, str) else value
 
 
+def _done_delay(value: str | Timing) -> Timing:
+    return parse_timing(value, "--done-delay") if isinstance(value, str) else value
+
+
 def _models(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
@@ -273,11 +277,13 @@ class MockConfig:
     stream_error_rate: float = _rate("--stream-error-rate")
     stall_rate: float = _rate("--stall-rate")
     stall: Timing = attrs.field(default=Fixed(2.0), converter=_stall)
+    done_delay: Timing = attrs.field(default=Fixed(0.0), converter=_done_delay)
     seed: int | None = None
     echo_header: str = attrs.field(default="x-request-id", validator=_validate_header)
     cache: bool = True
     cache_block_chars: int = _at_least("--cache-block-chars", 1, 64)
     cache_entries: int = _at_least("--cache-entries", 1, 100_000)
+    cache_skip_chars: int = _at_least("--cache-skip-chars", 0, 0)
     models: tuple[str, ...] = attrs.field(
         default=("mock-model",), converter=_models, validator=_validate_models
     )
@@ -285,7 +291,7 @@ class MockConfig:
     def to_json(self) -> bytes:
         """The config as JSON (timings in their grammar), for `from_json`."""
         doc = attrs.asdict(self, recurse=False)
-        for name in ("ttft", "itl", "stall"):
+        for name in ("ttft", "itl", "stall", "done_delay"):
             doc[name] = str(doc[name])
         return orjson.dumps(doc)
 
@@ -307,8 +313,11 @@ class MockConfig:
             if self.cache
             else "off"
         )
+        if self.cache and self.cache_skip_chars:
+            cache += f", first {self.cache_skip_chars} chars ignored"
         return [
-            f"workers {self.workers}; ttft {self.ttft}; itl {self.itl}",
+            f"workers {self.workers}; ttft {self.ttft}; itl {self.itl}; "
+            f"done delay {self.done_delay}",
             f"output tokens {length}; {self.tokens_per_chunk} per chunk; "
             f"usage {'on' if self.usage else 'off'}",
             f"faults: {faults}; seed {'random' if self.seed is None else self.seed}",

@@ -156,6 +156,8 @@ async def write_stream(ex: Exchange) -> bool:
     else:
         if plan.stall_at is not None and plan.stall_at >= plan.events:
             await out.wait_until(deadline_s + plan.stall_s)
+        if plan.done_delay_s:  # held after the last content event, however late it went
+            await out.wait_until(max(deadline_s, trio.current_time()) + plan.done_delay_s)
         out.events(renderer.tail(plan.finish_reason, planner.usage(plan, served.include_usage)))
     if ex.chunked:
         out.raw(LAST_CHUNK)

@@ -22,6 +22,7 @@ from loadtest.errors import ConfigError
 
 __all__ = [
     "CSV_COLUMNS",
+    "LATER_METRICS",
     "PERCENTILES",
     "PERCENTILE_KEYS",
     "PROM_LATENCY",
@@ -47,7 +48,12 @@ SUMMARY_METRICS: dict[str, str] = {
     "lag": "schedule_lag_ms",
     "latency_corrected": "latency_corrected_ms",
     "ttft_corrected": "ttft_corrected_ms",
+    "chunk_gap": "chunk_gap_ms",
+    "stream_tail": "stream_tail_ms",
 }
+
+#: Metrics a summary written before they existed lacks: checked when present.
+LATER_METRICS: tuple[str, ...] = ("chunk_gap_ms", "stream_tail_ms")
 
 #: Percentile -> its key in a statistics object.
 PERCENTILES: dict[float, str] = {
@@ -98,6 +104,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "schedule_lag_p99_ms",
     "status_codes",
     "errors",
+    *(f"stream_tail_{k}_ms" for k in ("p50", "p95", "p99", "max")),
+    *(f"chunk_gap_{k}_ms" for k in ("p50", "p99")),
 )
 
 
@@ -178,6 +186,8 @@ PROM_LATENCY: dict[str, PromFamily] = {
         ("schedule_lag_ms", "Open loop: actual start minus intended start of steady turns"),
         ("latency_corrected_ms", "Open loop: latency measured from the intended start"),
         ("ttft_corrected_ms", "Open loop: TTFT measured from the intended start"),
+        ("chunk_gap_ms", "Gap between content chunks of ok streamed turns, one per chunk"),
+        ("stream_tail_ms", "Last content token to the end of the stream, ok streamed turns"),
     )
 }
 
@@ -288,11 +298,17 @@ _STATS_RULES: tuple[_Rule, ...] = (
     ),
     ("errors", _counts, "an object of counts"),
     ("status_codes", _counts, "an object of counts"),
-    *((key, lambda v: isinstance(v, Mapping), "an object") for key in SUMMARY_METRICS.values()),
+    *(
+        (key, lambda v: isinstance(v, Mapping), "an object")
+        for key in SUMMARY_METRICS.values()
+        if key not in LATER_METRICS
+    ),
 )
 _OPTIONAL_STATS_RULES: tuple[_Rule, ...] = (
     ("histograms", _text_map, "an object of HDR encodings"),
     ("overflow", _counts, "an object of counts"),
+    ("cache", lambda v: isinstance(v, Mapping), "an object"),
+    *((key, lambda v: isinstance(v, Mapping), "an object") for key in LATER_METRICS),
 )
 
 
@@ -306,10 +322,29 @@ def _apply(doc: Mapping[str, Any], rules: tuple[_Rule, ...], where: str) -> list
     return problems
 
 
+_CACHE_PART_RULES: tuple[_Rule, ...] = tuple(
+    (key, _number, "a number")
+    for key in ("turns", "prompt_tokens", "cached_tokens", "cached_turns")
+)
+
+
+def _check_cache(cache: Mapping[str, Any], where: str) -> list[str]:
+    problems = []
+    for part in ("first_turns", "later_turns"):
+        here = f"{where}.{part}"
+        if not isinstance(cache.get(part), Mapping):
+            problems.append(f"{here}: expected an object")
+        else:
+            problems += _apply(cache[part], _CACHE_PART_RULES, here)
+    return problems
+
+
 def _check_stats(doc: Mapping[str, Any], where: str) -> list[str]:
     problems = _apply(doc, _STATS_RULES, where)
     optional = [rule for rule in _OPTIONAL_STATS_RULES if rule[0] in doc]
     problems += _apply(doc, tuple(optional), where)
+    if isinstance(doc.get("cache"), Mapping):
+        problems += _check_cache(doc["cache"], f"{where}.cache")
     for key in SUMMARY_METRICS.values():
         if isinstance(doc.get(key), Mapping):
             problems += _apply(doc[key], _METRIC_RULES, f"{where}.{key}")

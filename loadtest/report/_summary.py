@@ -7,6 +7,10 @@ Rules:
   milliseconds, computed from its HDR histogram; the histogram itself is
   embedded in the standard compressed HDR encoding, so summaries of several
   shards merge exactly (`stats_from_json` decodes them back).
+- `cache` splits the prompt cache's figures into first turns of
+  conversations and later turns: turns, prompt and cached tokens, the
+  cached share (cached / prompt tokens, null without prompt tokens) and the
+  turns that reported any cached token.
 - Secrets never enter the document: targets are masked.
 
 Pure: builds and reads dicts.
@@ -29,7 +33,14 @@ from loadtest.taxonomy import GEN_DROPPED
 if TYPE_CHECKING:
     from loadtest.config import RunPlan, Thresholds
 
-__all__ = ["RunInfo", "build_summary", "metric_json", "stats_from_json", "stats_json"]
+__all__ = [
+    "RunInfo",
+    "build_summary",
+    "cache_json",
+    "metric_json",
+    "stats_from_json",
+    "stats_json",
+]
 
 
 @attrs.frozen
@@ -66,6 +77,32 @@ def metric_json(hist: Histogram) -> dict[str, Any]:
     return doc
 
 
+def _cache_part(turns: int, prompt: int, cached: int, cached_turns: int) -> dict[str, Any]:
+    return {
+        "turns": turns,
+        "prompt_tokens": prompt,
+        "cached_tokens": cached,
+        "cached_share": round(cached / prompt, 6) if prompt else None,
+        "cached_turns": cached_turns,
+    }
+
+
+def cache_json(stats: StatsSnapshot) -> dict[str, Any]:
+    """The prompt cache's figures, first turns and later turns apart."""
+    first_prompt, first_cached = stats.first_turn_prompt_tokens, stats.first_turn_cached_tokens
+    return {
+        "first_turns": _cache_part(
+            stats.first_turns, first_prompt, first_cached, stats.first_turns_cached
+        ),
+        "later_turns": _cache_part(
+            stats.ok - stats.first_turns,
+            stats.prompt_tokens - first_prompt,
+            stats.cached_tokens - first_cached,
+            stats.cached_turns - stats.first_turns_cached,
+        ),
+    }
+
+
 def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
     """One statistics object of the summary (a scenario or a stage total)."""
     per_s = (lambda n: round(n / steady_s, 3)) if steady_s > 0 else (lambda n: 0.0)
@@ -88,6 +125,7 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
         "completion_tokens": stats.completion_tokens,
         "cached_tokens": stats.cached_tokens,
         "estimated_turns": stats.estimated_turns,
+        "cache": cache_json(stats),
         "errors": errors,
         "status_codes": {str(code): n for code, n in sorted(stats.status_codes.items())},
     }
@@ -106,6 +144,8 @@ def stats_from_json(doc: Mapping[str, Any]) -> StatsSnapshot:
     for name, count in doc.get("overflow", {}).items():
         hists.setdefault(name, Histogram()).merge(_overflow_only(count))
     errors = {k: v for k, v in doc["errors"].items() if k != GEN_DROPPED}
+    cache = doc.get("cache", {})  # absent in summaries written before it existed
+    first, later = cache.get("first_turns", {}), cache.get("later_turns", {})
     return StatsSnapshot(
         label=doc["label"],
         requests=doc["requests"],
@@ -119,6 +159,11 @@ def stats_from_json(doc: Mapping[str, Any]) -> StatsSnapshot:
         completion_tokens=doc["completion_tokens"],
         cached_tokens=doc["cached_tokens"],
         estimated_turns=doc["estimated_turns"],
+        cached_turns=first.get("cached_turns", 0) + later.get("cached_turns", 0),
+        first_turns=first.get("turns", 0),
+        first_turns_cached=first.get("cached_turns", 0),
+        first_turn_prompt_tokens=first.get("prompt_tokens", 0),
+        first_turn_cached_tokens=first.get("cached_tokens", 0),
         histograms=hists,
     )
 

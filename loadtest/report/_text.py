@@ -2,10 +2,13 @@
 
 Layout, for a 100-column terminal:
 1. the run's verdict first: thresholds and generator health, with reasons;
-2. per stage, two tables of scenarios plus the stage total: throughput and
-   latency percentiles; then TTFT, ITL, TPOT, output tokens/s and errors.
-   Open stages add the coordinated-omission-corrected latency and TTFT
-   (measured from each turn's intended start) and the schedule lag;
+2. per stage, tables of scenarios plus the stage total: throughput and
+   latency percentiles; TTFT, ITL, TPOT, output tokens/s and errors; the
+   chunk gap, the stream tail and the prompt cache's cached share (first
+   turns and later turns apart). Open stages add the
+   coordinated-omission-corrected latency and TTFT (measured from each
+   turn's intended start) and the schedule lag. Metric names in headings
+   are those of the definitions table in docs/metrics.md (`LEGEND`);
 3. run totals (server-side and generator-side errors apart);
 4. generator health per stage; 5. threshold verdicts.
 Closed-loop percentiles are service times (each VU waits for its answer).
@@ -21,12 +24,19 @@ from typing import Any
 
 from loadtest.taxonomy import is_generator_class
 
-__all__ = ["fmt_ms", "render_text"]
+__all__ = ["LEGEND", "fmt_ms", "render_text"]
 
 Doc = Mapping[str, Any]
 
 
 WIDTH = 100
+
+#: Where the headings' metric names are defined, printed under each stage.
+LEGEND = (
+    "names as defined in docs/metrics.md#definitions: TTFT, ITL (per token), "
+    "TPOT (to the last token), chunk gap, stream tail (last token to end of stream), "
+    "cached share"
+)
 
 
 def _wrap(line: str, indent: str) -> list[str]:
@@ -92,6 +102,24 @@ def _stream_rows(stats: Sequence[Doc]) -> list[list[str]]:
     return rows
 
 
+def _share(part: Doc | None) -> str:
+    """A cached share as a percentage ("-" when there were no prompt tokens)."""
+    share = part.get("cached_share") if part else None
+    return "-" if share is None else f"{100 * share:.1f}%"
+
+
+def _tail_rows(stats: Sequence[Doc]) -> list[list[str]]:
+    rows = []
+    for s in stats:
+        gap, tail, cache = s.get("chunk_gap_ms") or {}, s.get("stream_tail_ms") or {}, s.get("cache")
+        rows.append(
+            [s["label"], fmt_ms(gap.get("p50")), fmt_ms(gap.get("p99"))]
+            + [fmt_ms(tail.get(k)) for k in ("p50", "p99", "max")]
+            + [_share(cache and cache["first_turns"]), _share(cache and cache["later_turns"])]
+        )
+    return rows
+
+
 def _corrected_rows(stats: Sequence[Doc]) -> list[list[str]]:
     rows = []
     for s in stats:
@@ -126,8 +154,22 @@ def _stage_lines(stage: Doc, count: int) -> list[str]:
     )
     lines.append("streaming (ms) and output")
     lines += _table(
-        ["scenario", "ttft p50", "p95", "p99", "itl p50", "p99", "tpot p50", "out tok/s", "errors"],
+        ["scenario", "TTFT p50", "p95", "p99", "ITL p50", "p99", "TPOT p50", "out tok/s", "errors"],
         _stream_rows(stats),
+    )
+    lines.append("end of stream (ms) and prompt cache (cached share of prompt tokens)")
+    lines += _table(
+        [
+            "scenario",
+            "chunk gap p50",
+            "p99",
+            "stream tail p50",
+            "p99",
+            "max",
+            "cached 1st turns",
+            "later turns",
+        ],
+        _tail_rows(stats),
     )
     if stage["mode"] == "open":
         lines.append("corrected for coordinated omission (from intended start, ms)")
@@ -135,6 +177,7 @@ def _stage_lines(stage: Doc, count: int) -> list[str]:
             ["scenario", "lat p50", "p95", "p99", "ttft p50", "p95", "p99", "lag p99", "lag max"],
             _corrected_rows(stats),
         )
+    lines += _wrap(LEGEND, "  ")
     return lines
 
 
@@ -227,6 +270,7 @@ def verdict_lines(summary: Doc) -> list[str]:
             f"{r['actual_text']} (limit {r['limit_text']})"
         )
     lines.extend(_failure_lines(stages))
+    lines.extend(_cache_lines(summary["run"].get("cache_mode"), stages))
     for index, health in unhealthy:
         reasons = "; ".join(health.get("reasons", []))
         lines += _wrap(f"  generator {health['verdict']} in stage {index + 1}: {reasons}", "    ")
@@ -249,6 +293,37 @@ def _failure_lines(stages: Sequence[Doc]) -> list[str]:
                 f"{total['requests']:,} turns failed ({share:.1f}%): {errors}"
             )
     return lines
+
+
+def _cache_lines(mode: str | None, stages: Sequence[Doc]) -> list[str]:
+    """`bust`: a warning when any first turn came back with cached tokens
+    (the busting did not hold). Other modes: the cached share reached."""
+    parts: dict[str, list[int]] = {"first_turns": [0, 0, 0], "later_turns": [0, 0, 0]}
+    for stage in stages:
+        cache = stage["total"].get("cache") or {}
+        for name, sums in parts.items():
+            part = cache.get(name) or {}
+            sums[0] += part.get("prompt_tokens", 0)
+            sums[1] += part.get("cached_tokens", 0)
+            sums[2] += part.get("cached_turns", 0)
+    if mode == "bust":
+        hits = parts["first_turns"][2]
+        if not hits:
+            return []
+        return [
+            f"  warning: cache busting did not hold: {hits:,} first "
+            f"turn{'s were' if hits != 1 else ' was'} served from cache"
+        ]
+    if mode is None:
+        return []
+    shares = {
+        name: _share({"cached_share": cached / prompt if prompt else None})
+        for name, (prompt, cached, _) in parts.items()
+    }
+    return [
+        f"  prompt cache ({mode}): cached share {shares['first_turns']} on first turns, "
+        f"{shares['later_turns']} on later turns"
+    ]
 
 
 def _seed_text(run: Doc) -> str:

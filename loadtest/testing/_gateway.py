@@ -47,6 +47,11 @@ class Script:
     disconnect_after: int | None = None
     #: Pause this long once, after the first content event.
     stall_s: float = 0.0
+    #: Streamed: hold the closing events (finish, usage, end event) this long
+    #: after the last content event, as a gateway that holds `[DONE]`.
+    done_delay_s: float = 0.0
+    #: Cached prompt tokens to report in usage (capped at the prompt's).
+    cached_tokens: int = 0
 
 
 @attrs.frozen
@@ -163,7 +168,8 @@ class FakeGateway:
         per = script.tokens_per_chunk
         pieces = [" " + " ".join(words[i : i + per]) for i in range(0, count, per)]
         prompt = estimate_tokens(served.prompt_text)
-        usage = Usage(prompt, count, 0) if script.usage else None
+        cached = min(script.cached_tokens, prompt)
+        usage = Usage(prompt, count, cached) if script.usage else None
         reply_id = f"fake-{next(self._ids)}"
         if not served.stream:
             await trio.sleep_until(started + script.ttft_s + script.itl_s * (len(pieces) - 1))
@@ -190,7 +196,7 @@ class FakeGateway:
             status_code=200,
             headers=[("content-type", "text/event-stream"), ("transfer-encoding", "chunked")],
         )
-        prompt_usage = Usage(usage.prompt_tokens, None, 0) if usage else None
+        prompt_usage = Usage(usage.prompt_tokens, None, usage.cached_tokens) if usage else None
         renderer = codec.open_stream(reply_id, served.model, 0, prompt_usage)
         await stream.send_all(conn.send(head) + conn.send(h11.Data(data=renderer.head())))
         deadline = started + script.ttft_s
@@ -204,6 +210,8 @@ class FakeGateway:
                 deadline += script.stall_s
         if not pieces:
             await trio.sleep_until(deadline)  # an answer without content still takes its TTFT
+        elif script.done_delay_s:
+            await trio.sleep(script.done_delay_s)
         tail = renderer.tail("length", usage)
         await stream.send_all(conn.send(h11.Data(data=tail)) + conn.send(h11.EndOfMessage()))
         return True

@@ -123,5 +123,45 @@ def test_jsonl_line_has_the_documented_fields() -> None:
     assert line["latency_ms"] == 1.0
     assert line["phases"] == {"connect_ms": 1.5, "write_ms": 0.02}
     assert line["request_id"] == "c-t1"
-    assert line["itl_mean_ms"] == 0.015
     assert line["lag_ms"] is None
+
+
+def test_jsonl_itl_is_per_token_and_chunk_gap_per_chunk() -> None:
+    """Gaps (10, 20) µs plus 3 zero gaps: ITL per token averages 30 µs over 5
+    gaps, as the summary's ITL histogram does; the chunk gap over 2 chunks."""
+    record = turn(tail_us=400)
+    line = record.to_json()
+    recorder = StageRecorder(["a"])
+    recorder.record(record)
+    stats = freeze(recorder).scenarios[0]
+    assert line["itl_mean_ms"] == 0.006 == stats.histogram("itl").mean / 1000
+    assert line["itl_max_ms"] == 0.02
+    assert line["chunk_gap_mean_ms"] == 0.015 == stats.histogram("chunk_gap").mean / 1000
+    assert line["chunk_gap_max_ms"] == 0.02
+    assert line["stream_tail_ms"] == 0.4
+    assert stats.histogram("stream_tail").count == 1
+
+
+def test_jsonl_itl_of_one_chunk_of_several_tokens_is_zero() -> None:
+    """One content chunk of 4 tokens: three zero gaps, no chunk gap."""
+    line = turn(itl_gaps_us=(), itl_zeros=3).to_json()
+    assert (line["itl_mean_ms"], line["itl_max_ms"]) == (0.0, 0.0)
+    assert (line["chunk_gap_mean_ms"], line["chunk_gap_max_ms"]) == (None, None)
+    empty = turn(itl_gaps_us=(), itl_zeros=0).to_json()
+    assert (empty["itl_mean_ms"], empty["stream_tail_ms"]) == (None, None)
+
+
+def test_cache_split_into_first_and_later_turns() -> None:
+    """Cached tokens are tallied apart for first turns; a turn without cached
+    tokens is not a cached turn."""
+    recorder = StageRecorder(["a"])
+    recorder.record(turn(turn=1, prompt_tokens=10, cached_tokens=4))
+    recorder.record(turn(turn=1, prompt_tokens=10, cached_tokens=0))
+    recorder.record(turn(turn=2, prompt_tokens=30, cached_tokens=20))
+    recorder.record(turn(turn=2, prompt_tokens=30, cached_tokens=None))
+    stats = freeze(recorder).scenarios[0]
+    assert (stats.first_turns, stats.first_turns_cached, stats.cached_turns) == (2, 1, 2)
+    assert (stats.first_turn_prompt_tokens, stats.first_turn_cached_tokens) == (20, 4)
+    assert (stats.prompt_tokens, stats.cached_tokens) == (80, 24)
+    merged = merge_stats("t", [stats, stats])
+    assert (merged.first_turns, merged.first_turn_cached_tokens) == (4, 8)

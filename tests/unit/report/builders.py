@@ -102,6 +102,7 @@ def random_turns(seed: int, count: int, stage: int = 0, lag: bool = False) -> li
                     latency_us=latency,
                     ttfb_us=latency // 10,
                     ttft_us=latency // 5 if index == 0 else None,
+                    tail_us=latency // 20 if index == 0 else None,
                     itl_gaps_us=tuple(rng.randrange(0, 80_000) for _ in range(rng.randrange(5))),
                     itl_zeros=rng.randrange(3),
                     completion_tokens=rng.randrange(1, 500),
