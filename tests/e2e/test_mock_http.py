@@ -377,6 +377,20 @@ async def test_stall_pauses_once(mock_at: MockFactory) -> None:
     assert gaps[-2] < 0.1
 
 
+async def test_done_delay_holds_the_end_of_the_stream(mock_at: MockFactory) -> None:
+    """--done-delay 300ms: the closing events and `[DONE]` come ~300 ms after
+    the last content event, in the stream's last chunks."""
+    client = await mock_at(done_delay=parse_timing("300ms", "--done-delay"))
+    answer = await client.request("POST", CHAT, _chat(max_tokens=5, stream=True))
+    times = [t for t, data in answer.chunks if data]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    held = max(range(len(gaps)), key=gaps.__getitem__)
+    assert 0.28 <= gaps[held] <= 0.6
+    assert b'"content"' in answer.chunks[held][1]
+    assert b"[DONE]" not in b"".join(data for _, data in answer.chunks[: held + 1])
+    assert answer.body.endswith(b"data: [DONE]\n\n")
+
+
 async def test_http10_stream_is_close_delimited(mock_at: MockFactory) -> None:
     """An HTTP/1.0 client gets an unchunked stream ended by closing the
     connection, even when it asked for keep-alive."""

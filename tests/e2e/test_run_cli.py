@@ -52,13 +52,13 @@ PROFILE: dict[str, Any] = {
 
 
 def run_cli(
-    tmp_path: Path, profile: dict[str, Any], *args: str
+    tmp_path: Path, profile: dict[str, Any], *args: str, mock_extra: str = ""
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "profile.json"
     path.write_text(json.dumps(profile))
     out = tmp_path / "out"
-    mock = f"--ttft {MOCK_TTFT_MS}ms --itl 5ms"
+    mock = f"--ttft {MOCK_TTFT_MS}ms --itl 5ms {mock_extra}".strip()
     cmd = [sys.executable, "-c", "from loadtest.cli import main; main()", "run", str(path)]
     done = subprocess.run(
         [*cmd, "--mock", "--mock-args", mock, "--out", str(out), "--quiet", *args],
@@ -158,6 +158,38 @@ def test_shared_prefix_mode_hits_the_cache_on_first_turns(tmp_path: Path) -> Non
     assert all(line["cached_tokens"] > 0 for line in firsts[2:])
     _, bust, _ = run_cli(tmp_path / "bust", {**profile, "cache_mode": "bust"})
     assert {line["cached_tokens"] for line in bust} == {0}
+
+
+def test_stream_tail_shows_a_held_done(tmp_path: Path) -> None:
+    """A mock that holds `[DONE]` 300 ms after the last token: the stream
+    tail shows it in the JSONL, summary and report; TPOT (to the last
+    token) does not absorb it. Bounds are loose: the host may be busy."""
+    scenario = {"name": "chat", "turns": 1, "content": {"mode": "pool", "prompts": ["hi"]}}
+    profile = {**PROFILE, "stages": ["2:2s"], "warmup": "0s", "scenarios": [scenario]}
+    summary, lines, report = run_cli(tmp_path, profile, mock_extra="--done-delay 300ms")
+    total = summary["stages"][0]["total"]
+    assert total["stream_tail_ms"]["count"] == total["ok"] > 0
+    assert total["stream_tail_ms"]["p50"] >= 150
+    assert total["tpot_ms"]["p50"] < total["stream_tail_ms"]["p50"] / 11
+    ok = [line for line in lines if line["outcome"] == "ok"]
+    assert all(line["stream_tail_ms"] >= 150 for line in ok)
+    assert "stream tail p50" in report
+
+
+def test_bust_warns_when_the_cache_hits_first_turns(tmp_path: Path) -> None:
+    """A mock whose prefix cache ignores the busting UUID (the first 37
+    characters: UUID and newline) serves first turns from cache: the
+    verdict warns. The same run against a normal mock does not."""
+    opening = "Review this design for a rate limiter shared by forty gateway instances. " * 3
+    scenario = {"name": "chat", "turns": 1, "content": {"mode": "pool", "prompts": [opening]}}
+    profile = {**PROFILE, "stages": ["2:2s"], "warmup": "0s", "scenarios": [scenario]}
+    profile["cache_mode"] = "bust"
+    summary, _, report = run_cli(tmp_path / "hit", profile, mock_extra="--cache-skip-chars 37")
+    hits = summary["stages"][0]["total"]["cache"]["first_turns"]["cached_turns"]
+    assert hits > 0
+    assert f"cache busting did not hold: {hits} first turns were served from cache" in report
+    _, _, held = run_cli(tmp_path / "held", profile)
+    assert "cache busting did not hold" not in held
 
 
 def test_failed_threshold_exits_3_and_every_output_is_written(tmp_path: Path) -> None:

@@ -153,3 +153,25 @@ def test_generation_time_of_a_whole_answer() -> None:
     random_gaps = Planner(MockConfig(seed=1, itl=parse_timing("uniform:10ms,30ms", "--itl")))
     plan = random_gaps.plan(_served(max_tokens=1001))
     assert random_gaps.generation_s(plan) == pytest.approx(1000 * 0.02, rel=0.05)
+
+
+def test_done_delay_is_planned_for_streams_only() -> None:
+    """--done-delay holds a stream's closing events; a whole answer has none."""
+    planner = Planner(MockConfig(seed=1, done_delay=parse_timing("300ms", "--done-delay")))
+    assert planner.plan(_served(stream=True)).done_delay_s == 0.3
+    assert planner.plan(_served(stream=False)).done_delay_s == 0.0
+
+
+def test_cache_skip_chars_lets_a_leading_nonce_hit() -> None:
+    """--cache-skip-chars N: two prompts that differ only in their first N
+    characters hit the cache; prompt tokens still count the whole prompt."""
+    body = "lorem ipsum. " * 20
+    first, second = "a" * 36 + "\n" + body, "b" * 36 + "\n" + body
+    plain = Planner(MockConfig(seed=1))
+    plain.plan(_served(prompt=first))
+    assert plain.plan(_served(prompt=second)).cached_tokens == 0
+    skipping = Planner(MockConfig(seed=1, cache_skip_chars=37))
+    skipping.plan(_served(prompt=first))
+    again = skipping.plan(_served(prompt=second))
+    assert estimate_tokens(body) - 4 <= again.cached_tokens < estimate_tokens(body)
+    assert again.prompt_tokens == estimate_tokens(second)

@@ -167,6 +167,8 @@ def test_config_defaults_and_string_timings() -> None:
         ("ttft", "soon", "--ttft"),
         ("itl", "normal:1ms", "--itl"),
         ("stall", "-1s", "--stall"),
+        ("done_delay", "soon", "--done-delay"),
+        ("cache_skip_chars", -1, "--cache-skip-chars"),
     ],
 )
 def test_invalid_knobs_name_their_flag(field: str, value: object, flag: str) -> None:
@@ -187,6 +189,7 @@ def test_json_round_trip() -> None:
         error_rate=0.25,
         error_status=429,
         stall=parse_timing("exp:1s", "--stall"),
+        done_delay=parse_timing("uniform:50ms,1s", "--done-delay"),
         seed=5,
         echo_header="",
         cache=False,
@@ -201,3 +204,7 @@ def test_summary_mentions_the_knobs() -> None:
     assert "ttft 200ms" in text
     assert "error 0.1 (status 500)" in text
     assert "64-char blocks" in text
+    assert "done delay 0" in text
+    held = "\n".join(MockConfig(done_delay="300ms", cache_skip_chars=37).summary())  # type: ignore[arg-type]
+    assert "done delay 300ms" in held
+    assert "first 37 chars ignored" in held

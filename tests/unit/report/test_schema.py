@@ -74,12 +74,44 @@ def test_missing_or_mistyped_top_level() -> None:
             lambda d: d["stages"][0]["total"].update(histograms={"latency": 1}),
             "$.stages[0].total.histograms: expected an object of HDR encodings",
         ),
+        (
+            lambda d: d["stages"][0]["total"].update(cache=[]),
+            "$.stages[0].total.cache: expected an object",
+        ),
+        (
+            lambda d: d["stages"][0]["total"]["cache"].pop("later_turns"),
+            "$.stages[0].total.cache.later_turns: expected an object",
+        ),
+        (
+            lambda d: d["stages"][0]["total"]["cache"]["first_turns"].update(turns=None),
+            "$.stages[0].total.cache.first_turns.turns: expected a number, got None",
+        ),
+        (
+            lambda d: d["stages"][0]["total"]["stream_tail_ms"].update(p50="1"),
+            "$.stages[0].total.stream_tail_ms.p50: expected a number or null",
+        ),
     ],
 )
 def test_each_problem_names_its_path(change: Any, problem: str) -> None:
     """A missing or mistyped key is reported with its `$` path and what was expected."""
     found = problems(edited(change))
     assert any(p.startswith(problem) for p in found), found
+
+
+def test_a_summary_from_before_the_stream_tail_and_cache_split_is_read() -> None:
+    """Summaries written before `chunk_gap_ms`, `stream_tail_ms` and `cache`
+    existed still pass, and merge (their cache counters read as 0)."""
+
+    def strip(doc: dict[str, Any]) -> None:
+        for stage in doc["stages"]:
+            for stats in (stage["total"], *stage["scenarios"]):
+                for key in ("chunk_gap_ms", "stream_tail_ms", "cache"):
+                    stats.pop(key)
+
+    old = edited(strip)
+    check_summary(old)
+    merged = merge_summaries([old, old])
+    assert merged["stages"][0]["total"]["cache"]["first_turns"]["turns"] == 0
 
 
 def test_at_most_ten_problems_are_listed() -> None:

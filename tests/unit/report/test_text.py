@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from loadtest.metrics import StageRecorder
 from loadtest.report import render_text, stats_from_json, stats_json
-from tests.unit.report.builders import snapshot, summary, turn
+from loadtest.report._text import LEGEND
+from tests.unit.report.builders import make_plan, snapshot, summary, turn
 
 HEALTHY = {
     "verdict": "ok",
@@ -91,3 +92,47 @@ def test_an_ok_turn_without_latency_is_still_counted() -> None:
     ).total
     assert stats.ok == 1
     assert stats.histogram("latency").count == 0
+
+
+def test_stream_end_and_cache_table() -> None:
+    """Each stage shows the chunk gap, the stream tail and the cached share of
+    first and later turns, with the legend naming docs/metrics.md."""
+    turns = [turn(0, tail_us=40_000, prompt_tokens=10, cached_tokens=0)]
+    turns += [turn(0, turn=2, tail_us=60_000, prompt_tokens=40, cached_tokens=30)]
+    text = render_text(summary([snapshot(turns)]))
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("scenario") and "stream tail" in line)
+    assert header.split() == (
+        "scenario chunk gap p50 p99 stream tail p50 p99 max cached 1st turns later turns".split()
+    )
+    row = lines[lines.index(header) + 1]
+    assert row.split()[-5:] == ["40.0", "60.0", "60.0", "0.0%", "75.0%"]
+    assert "docs/metrics.md#definitions" in " ".join(text.split())
+    assert LEGEND.startswith("names as defined in docs/metrics.md#definitions")
+
+
+def test_cache_share_reached_is_stated_outside_bust() -> None:
+    """shared-prefix and natural state the cached share they reached; a
+    summary without a cache mode (or without prompt tokens) says nothing
+    wrong."""
+    turns = [turn(0, prompt_tokens=10, cached_tokens=5), turn(0, turn=2, cached_tokens=None)]
+    doc = summary([snapshot(turns)], plan=make_plan(cache_mode="shared-prefix"))
+    assert (
+        "  prompt cache (shared-prefix): cached share 50.0% on first turns, 0.0% on later turns"
+        in render_text(doc).splitlines()
+    )
+    del doc["run"]["cache_mode"]
+    assert "on first turns" not in render_text(doc)
+    none = summary([snapshot([turn(0, prompt_tokens=0)])], plan=make_plan(cache_mode="natural"))
+    assert "cached share - on first turns, - on later turns" in render_text(none)
+
+
+def test_bust_warning_counts_first_turns_served_from_cache() -> None:
+    """bust: one first turn with cached tokens is named in the verdict; later
+    turns with cached tokens are expected (their own history) and are not."""
+    doc = summary([snapshot([turn(0, cached_tokens=3), turn(0, turn=2, cached_tokens=9)])])
+    assert doc["run"]["cache_mode"] == "bust"
+    verdict = render_text(doc).split("\n\n")[0]
+    assert "  warning: cache busting did not hold: 1 first turn was served from cache" in verdict
+    held = summary([snapshot([turn(0, cached_tokens=0), turn(0, turn=2, cached_tokens=9)])])
+    assert "cache busting" not in render_text(held)
