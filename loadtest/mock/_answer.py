@@ -18,7 +18,10 @@ Rules:
 - At most one of error / disconnect / stream error happens to a request
   (decided in that order); a stall combines with any non-error answer.
 - An injected error skips the prefix cache (a server that refuses a request
-  never reads its prompt); every other answer looks its prompt up.
+  never reads its prompt); every other answer looks its prompt up, from
+  its `cache_skip_chars`-th character on (prompt tokens count it whole).
+- A streamed answer's `done_delay_s` (sampled from `--done-delay`) holds its
+  closing events after the last content event.
 
 Pure and sync: no I/O, no clock.
 """

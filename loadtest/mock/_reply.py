@@ -4,6 +4,8 @@ Rules:
 - Deadlines are absolute: the first content event is due at the request's
   arrival + TTFT, each later one at the previous deadline + a sampled gap (+
   the stall, once). Time spent sending therefore never accumulates as drift.
+  The closing events follow the last content event at once, or
+  `done_delay_s` after it (after its deadline, or its sending if later).
 - Bytes wait in an `Outbox` until a deadline lies in the future; then they go
   out in one socket write and the task sleeps. With TTFT and ITL at 0 a whole
   answer leaves in one write (flushed every `FLUSH_BYTES` on long answers).
