@@ -275,6 +275,7 @@ def _one_round(
         stage_plan=setup.stage_plan,
         services=with_deltas(rows, setup.metric),
         interrupted=run.interrupted,
+        host_cores=os.cpu_count(),
     )
     return round_, run.interrupted
 

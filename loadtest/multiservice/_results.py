@@ -9,6 +9,11 @@ Rules:
   has `stream = true`), else the latency p50 (non-streamed answers have no
   TTFT). A gateway's delta is its value minus the round's lowest value among
   gateways that have one; the fastest gets exactly 0.0.
+- A gateway's generator CPU for a round is its run's process CPU share
+  (CPU time / elapsed, from each stage's health figures), averaged over its
+  stages weighted by their length: the cores its `loadtest run` used. A
+  round's generator CPU is the sum over its gateways: what the generator's
+  processes together took from the host.
 - A gateway that FAILED in a round (its process did not give a summary) keeps
   its row with the reason; it has no delta for that round, and the summary
   over rounds says in which rounds it failed.
@@ -66,6 +71,8 @@ class Figures:
     started_unix_s: float
     stopped_early: bool = False
     generator: str = "ok"
+    #: Cores the run's process used (CPU time / elapsed); None if not reported.
+    cpu_share: float | None = None
 
     @property
     def rps(self) -> float:
@@ -95,6 +102,7 @@ def figures_from_summary(doc: Mapping[str, Any]) -> Figures:
         merged = merge_stats("all", (stats_from_json(stage["total"]) for stage in stages))
         steady_s = sum(float(stage["steady_s"]) for stage in stages)
         verdicts = [str(stage.get("health", {}).get("verdict", "ok")) for stage in stages]
+        cpu_share = _cpu_share(stages)
         run = doc["run"]
         started, stopped = float(run["started_unix_s"]), bool(run["stopped_early"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -116,7 +124,21 @@ def figures_from_summary(doc: Mapping[str, Any]) -> Figures:
         started_unix_s=started,
         stopped_early=stopped,
         generator=max(verdicts, key=_verdict_rank, default="ok"),
+        cpu_share=cpu_share,
     )
+
+
+def _cpu_share(stages: Sequence[Mapping[str, Any]]) -> float | None:
+    """The stages' CPU shares averaged, weighted by stage length (None if
+    no stage reports one)."""
+    weighted, total_s = 0.0, 0.0
+    for stage in stages:
+        figures = stage.get("health", {}).get("figures") or {}
+        if "cpu_share" in figures:
+            length_s = float(stage.get("duration_s", stage["steady_s"]))
+            weighted += float(figures["cpu_share"]) * length_s
+            total_s += length_s
+    return round(weighted / total_s, 3) if total_s > 0 else None
 
 
 def _verdict_rank(verdict: str) -> int:
@@ -168,6 +190,18 @@ class RoundResult:
     stage_plan: tuple[str, ...]
     services: tuple[ServiceRound, ...]
     interrupted: bool = False
+    #: The generator host's cores (`os.cpu_count()`), None when unknown.
+    host_cores: int | None = None
+
+    @property
+    def generator_cpu(self) -> float | None:
+        """Cores the generator's processes used together (None if none reported)."""
+        shares = [
+            s.figures.cpu_share
+            for s in self.services
+            if s.figures is not None and s.figures.cpu_share is not None
+        ]
+        return round(sum(shares), 3) if shares else None
 
     @property
     def start_spread_ms(self) -> float | None:
@@ -181,6 +215,8 @@ class RoundResult:
             "start_at_unix_s": round(self.start_at_unix_s, 3),
             "start_spread_ms": _round3(self.start_spread_ms),
             "interrupted": self.interrupted,
+            "generator_cpu_cores": self.generator_cpu,
+            "host_cores": self.host_cores,
             "services": [s.to_json() for s in self.services],
         }
 

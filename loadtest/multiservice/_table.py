@@ -7,7 +7,9 @@ Rules:
   are signed (`+0.0 ms` for the fastest); "-" means no value.
 - A FAILED gateway keeps its row, with the reason in place of its figures.
   Notes under a table explain anything that makes a row less comparable:
-  errors, a run stopped early, an unhealthy generator, a late start.
+  errors, a run stopped early, an unhealthy generator, a late start, and
+  generator processes that together used more than `HOST_SHARE_WARN` of
+  the host's cores (gateways on the same host then had less CPU).
 
 Pure: values in, text out.
 """
@@ -27,13 +29,23 @@ if TYPE_CHECKING:
         ServiceRound,
     )
 
-__all__ = ["SKEW_WARN_MS", "WIDTH", "render_round", "render_summary"]
+__all__ = ["HOST_SHARE_WARN", "SKEW_WARN_MS", "WIDTH", "render_round", "render_summary"]
 
 WIDTH = 100
 #: Runs of one round that started further apart than this get a note.
 SKEW_WARN_MS = 100.0
+#: A round whose generator processes together used more than this share of
+#: the host's cores gets a warning: gateways sharing the host lost CPU to them.
+HOST_SHARE_WARN = 0.25
 _NAME = 25  # names are at most 24 characters: one space always follows
-_ROUND_COLUMNS = (("TTFT p50", 10), ("TTFT p95", 10), ("lat p95", 10), ("RPS", 9), ("err %", 8))
+_ROUND_COLUMNS = (
+    ("TTFT p50", 10),
+    ("TTFT p95", 10),
+    ("lat p95", 10),
+    ("RPS", 9),
+    ("err %", 8),
+    ("gen CPU", 9),
+)
 _LABEL = {"ttft": "TTFT p50", "latency": "lat p50"}
 
 
@@ -73,6 +85,7 @@ def _figure_cells(figures: Figures) -> list[str]:
         fmt_ms(figures.latency_p95_ms),
         _rps(figures.rps),
         f"{figures.error_rate * 100:.1f}%",
+        "-" if figures.cpu_share is None else f"{figures.cpu_share:.0%}",
     ]
 
 
@@ -114,9 +127,13 @@ def render_round(round_: RoundResult) -> str:
     if round_.interrupted:
         title += " · INTERRUPTED"
     header_cells = [*_ROUND_COLUMNS, (f"Δ {_LABEL[round_.metric]}", 13)]
-    lines = [_fit(title), _row("gateway", header_cells), "-" * 85]
+    lines = [_fit(title), _row("gateway", header_cells), "-" * 94]
     lines += [_service_line(service) for service in round_.services]
-    lines.append(f"times in ms; Δ = {_LABEL[round_.metric]} minus this round's fastest")
+    lines.append(
+        f"times in ms; Δ = {_LABEL[round_.metric]} minus this round's fastest; "
+        "gen CPU = cores used by its loadtest"
+    )
+    lines += _host_lines(round_)
     for service in round_.services:
         lines += _service_notes(service, round_.metric)
     if spread is not None and spread > SKEW_WARN_MS:
@@ -124,6 +141,21 @@ def render_round(round_: RoundResult) -> str:
             _fit(f"  runs started {spread:.0f} ms apart: raise --start-delay for a common start")
         )
     return "\n".join(lines) + "\n"
+
+
+def _host_lines(round_: RoundResult) -> list[str]:
+    """The generator's CPU on its host, and a warning past `HOST_SHARE_WARN`."""
+    used, cores = round_.generator_cpu, round_.host_cores
+    if used is None or not cores:
+        return []
+    share = used / cores
+    lines = [f"generator CPU: {used:.2f} of {cores} cores ({share:.0%} of this host)"]
+    if share > HOST_SHARE_WARN:
+        lines += [
+            f"  warning: the generator used over {HOST_SHARE_WARN:.0%} of this host's cores;",
+            "  gateways on this host had less CPU than in separate runs (see docs/multi-service.md)",
+        ]
+    return lines
 
 
 def _rounds_list(numbers: Sequence[int]) -> str:

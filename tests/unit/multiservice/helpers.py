@@ -28,6 +28,8 @@ def stage(
     failed: int = 0,
     steady_s: float = 10.0,
     verdict: str = "ok",
+    cpu_share: float | None = None,
+    duration_s: float | None = None,
 ) -> dict[str, Any]:
     """One stage of a summary: `len(ttft_us)` ok turns plus `failed` errors."""
     hists = {"ttft": histogram(ttft_us)} if ttft_us else {}
@@ -40,11 +42,13 @@ def stage(
         errors={"conn_refused": failed} if failed else {},
         histograms=hists,
     )
-    return {
-        "steady_s": steady_s,
-        "total": stats_json(stats, steady_s),
-        "health": {"verdict": verdict},
-    }
+    health: dict[str, Any] = {"verdict": verdict}
+    if cpu_share is not None:
+        health["figures"] = {"cpu_share": cpu_share}
+    doc = {"steady_s": steady_s, "total": stats_json(stats, steady_s), "health": health}
+    if duration_s is not None:
+        doc["duration_s"] = duration_s
+    return doc
 
 
 def summary(

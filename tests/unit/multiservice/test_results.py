@@ -68,6 +68,18 @@ def test_the_worst_generator_verdict_and_the_run_facts_are_kept() -> None:
     )
 
 
+def test_generator_cpu_is_the_stages_cpu_share_weighted_by_length() -> None:
+    """A 30 s stage at 40% and a 10 s one at 80% of a core: 50% over the run;
+    a stage without figures is left out; none at all gives None."""
+    doc = summary(
+        stage([MS], cpu_share=0.4, duration_s=30.0),
+        stage([MS], cpu_share=0.8, duration_s=10.0),
+        stage([MS]),
+    )
+    assert figures_from_summary(doc).cpu_share == 0.5
+    assert figures_from_summary(summary(stage([MS]))).cpu_share is None
+
+
 def test_a_document_of_another_kind_is_refused() -> None:
     """Another schema, or a broken document, is a ValueError naming the problem."""
     with pytest.raises(ValueError, match=r"not a loadtest.summary/1 document"):

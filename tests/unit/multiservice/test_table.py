@@ -36,9 +36,9 @@ def test_round_table_shows_every_gateway_with_its_delta() -> None:
     """One row per gateway in file order; the fastest reads +0.0 ms; ms to one decimal."""
     lines = render_round(sample_round()).splitlines()
     assert lines[0] == "round 2/3 · stages 4:10s (1 stage) · runs started within 1.5 ms"
-    assert words(lines[1]) == "gateway TTFT p50 TTFT p95 lat p95 RPS err % Δ TTFT p50"
-    assert words(lines[3]) == f"{LONG_NAME} 101.2 106.2 141.2 10.0 0.0% +0.0 ms"
-    assert words(lines[4]) == "slow 131.5 136.5 171.5 12.0 16.7% +30.3 ms"
+    assert words(lines[1]) == "gateway TTFT p50 TTFT p95 lat p95 RPS err % gen CPU Δ TTFT p50"
+    assert words(lines[3]) == f"{LONG_NAME} 101.2 106.2 141.2 10.0 0.0% - +0.0 ms"
+    assert words(lines[4]) == "slow 131.5 136.5 171.5 12.0 16.7% - +30.3 ms"
 
 
 def test_failed_and_errored_gateways_stay_visible() -> None:
@@ -47,7 +47,7 @@ def test_failed_and_errored_gateways_stay_visible() -> None:
     lines = text.splitlines()
     assert lines[5].startswith("broken                   FAILED: exit 1: loadtest: error: yyy")
     assert lines[5].endswith("…")
-    assert words(lines[6]) == "down - - - 5.0 100.0% -"
+    assert words(lines[6]) == "down - - - 5.0 100.0% - -"
     assert "  slow: 16.7% errors (http_5xx 15, timeout_read 5)" in lines
     assert "  down: 100.0% errors (conn_refused 50)" in lines
     assert "  down: no successful turn: no latency figures" in lines
@@ -79,6 +79,25 @@ def test_notes_flag_a_late_start_an_early_stop_and_an_unhealthy_generator() -> N
     assert "  a: run stopped early" in text
     assert "  a: generator generator-bound (see its report)" in text
     assert "  runs started 398 ms apart: raise --start-delay for a common start" in text
+
+
+def test_generator_cpu_per_gateway_and_a_warning_past_the_host_share() -> None:
+    """Each row shows the cores its loadtest used; the round sums them against
+    the host's cores and warns past HOST_SHARE_WARN of them."""
+    rows = with_deltas([row("a", 100.0, cpu_share=0.3), row("b", 120.0, cpu_share=0.25)], "ttft")
+    busy = attrs.evolve(round_of(1, *rows), host_cores=2)
+    text = render_round(busy)
+    assert words(text.splitlines()[3]).split()[6] == "30%"
+    assert "generator CPU: 0.55 of 2 cores (28% of this host)" in text
+    assert "  warning: the generator used over 25% of this host's cores;" in text
+    assert "  gateways on this host had less CPU than in separate runs" in text
+    assert all(len(line) <= WIDTH for line in text.splitlines())
+    quiet = render_round(attrs.evolve(round_of(1, *rows), host_cores=4))
+    assert "generator CPU: 0.55 of 4 cores (14% of this host)" in quiet
+    assert "warning" not in quiet
+    assert "generator CPU" not in render_round(round_of(1, *rows))  # host cores unknown
+    assert busy.to_json()["generator_cpu_cores"] == 0.55
+    assert round_of(1, row("c", 1.0)).generator_cpu is None
 
 
 def test_latency_is_compared_when_the_profile_does_not_stream() -> None:
