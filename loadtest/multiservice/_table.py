@@ -153,7 +153,7 @@ def _host_lines(round_: RoundResult) -> list[str]:
     if share > HOST_SHARE_WARN:
         lines += [
             f"  warning: the generator used over {HOST_SHARE_WARN:.0%} of this host's cores;",
-            "  gateways on this host had less CPU than in separate runs (see docs/multi-service.md)",
+            "  gateways on this host had less CPU than in separate runs (docs/multi-service.md)",
         ]
     return lines
 

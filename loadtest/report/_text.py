@@ -111,7 +111,11 @@ def _share(part: Doc | None) -> str:
 def _tail_rows(stats: Sequence[Doc]) -> list[list[str]]:
     rows = []
     for s in stats:
-        gap, tail, cache = s.get("chunk_gap_ms") or {}, s.get("stream_tail_ms") or {}, s.get("cache")
+        gap, tail, cache = (
+            s.get("chunk_gap_ms") or {},
+            s.get("stream_tail_ms") or {},
+            s.get("cache"),
+        )
         rows.append(
             [s["label"], fmt_ms(gap.get("p50")), fmt_ms(gap.get("p99"))]
             + [fmt_ms(tail.get(k)) for k in ("p50", "p99", "max")]

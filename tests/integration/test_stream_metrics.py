@@ -118,9 +118,7 @@ async def test_cache_busting_that_did_not_hold_is_a_warning(
     assert cache["first_turns"]["cached_tokens"] == 2 * len(firsts)
     assert cache["later_turns"]["cached_turns"] == cache["later_turns"]["turns"] > 0
     text = render_text(summary)
-    assert (
-        f"cache busting did not hold: {len(firsts)} first turns were served from cache" in text
-    )
+    assert f"cache busting did not hold: {len(firsts)} first turns were served from cache" in text
 
 
 async def test_cache_busting_that_held_is_no_warning(

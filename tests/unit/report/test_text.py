@@ -102,8 +102,8 @@ def test_stream_end_and_cache_table() -> None:
     text = render_text(summary([snapshot(turns)]))
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("scenario") and "stream tail" in line)
-    assert header.split() == (
-        "scenario chunk gap p50 p99 stream tail p50 p99 max cached 1st turns later turns".split()
+    assert " ".join(header.split()) == (
+        "scenario chunk gap p50 p99 stream tail p50 p99 max cached 1st turns later turns"
     )
     row = lines[lines.index(header) + 1]
     assert row.split()[-5:] == ["40.0", "60.0", "60.0", "0.0%", "75.0%"]
