@@ -29,6 +29,7 @@ import trio
 from loadtest import taxonomy
 
 __all__ = [
+    "MAX_RESPONSE_BYTES",
     "Connection",
     "Origin",
     "TransportConfig",
@@ -41,9 +42,8 @@ __all__ = [
 
 Origin = tuple[str, str, int]
 READ_SIZE = 65536
-#: A connection idle for less than this is reused without polling it: a
-#: server closes idle connections after seconds, and a lost race is retried.
-FRESH_IDLE_S = 1.0
+#: The default of `http.max_response_bytes`: body bytes one response may carry.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 
 @attrs.frozen
@@ -56,6 +56,7 @@ class TransportConfig:
     verify: bool = True
     ca_bundle: str | None = None
     max_connections: int | None = None
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
 
 class TransportFailure(Exception):
@@ -71,7 +72,7 @@ class TransportFailure(Exception):
 class Connection:
     """One open connection to one origin."""
 
-    __slots__ = ("idle_since", "origin", "sock", "stream")
+    __slots__ = ("origin", "sock", "stream")
 
     def __init__(
         self, origin: Origin, stream: httpcore.AsyncNetworkStream, raw: bool = False
@@ -79,7 +80,6 @@ class Connection:
         self.origin = origin
         self.stream = stream
         self.sock: trio.socket.SocketType | None = stream.get_extra_info("socket") if raw else None
-        self.idle_since = 0.0
 
     async def send_all(self, data: bytes) -> None:
         """Write all of `data`. A checkpoint; raises OSError/httpcore errors."""
@@ -99,11 +99,9 @@ class Connection:
             return await self.stream.read(READ_SIZE)
         return await sock.recv(READ_SIZE)
 
-    def looks_closed(self, now: float) -> bool:
-        """Whether an idle connection turned readable (the server closed it);
-        connections idle for less than FRESH_IDLE_S are not polled."""
-        if now - self.idle_since < FRESH_IDLE_S:
-            return False
+    def looks_closed(self) -> bool:
+        """Whether an idle connection turned readable: the server closed it
+        (or sent bytes no request asked for). One poll, no wait."""
         if self.sock is not None:
             return bool(self.sock.is_readable())
         return bool(self.stream.get_extra_info("is_readable"))

@@ -9,6 +9,7 @@ Rules:
   hands each turn the recorder of its stage, and marks warm-up turns.
 - Warm-up turns are only counted (`warmup_turns`); interrupted turns are
   only counted (`interrupted`); latency-type histograms take ok turns only.
+  `retries` sums the resends of the completed steady turns.
 - `freeze()` copies everything into a `StageSnapshot`; after it, the
   recorder is not used again.
 
@@ -46,6 +47,7 @@ class _Tally:
         "ok",
         "prompt_tokens",
         "requests",
+        "retries",
         "status_codes",
         "warmup_turns",
     )
@@ -53,7 +55,7 @@ class _Tally:
     def __init__(self) -> None:
         self.requests = self.ok = self.interrupted = self.warmup_turns = self.dropped = 0
         self.prompt_tokens = self.completion_tokens = self.cached_tokens = 0
-        self.estimated_turns = 0
+        self.estimated_turns = self.retries = 0
         self.errors: dict[str, int] = {}
         self.status_codes: dict[int, int] = {}
         self.hists = {name: Histogram() for name in HISTOGRAMS}
@@ -72,6 +74,7 @@ class _Tally:
             completion_tokens=self.completion_tokens,
             cached_tokens=self.cached_tokens,
             estimated_turns=self.estimated_turns,
+            retries=self.retries,
             histograms={name: hist.copy() for name, hist in self.hists.items()},
         )
 
@@ -107,6 +110,7 @@ class StageRecorder:
             tally.interrupted += 1
             return
         tally.requests += 1
+        tally.retries += turn.retries
         if turn.status is not None:
             tally.status_codes[turn.status] = tally.status_codes.get(turn.status, 0) + 1
         hists = tally.hists

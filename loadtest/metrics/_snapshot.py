@@ -43,7 +43,8 @@ class StatsSnapshot:
     `requests` counts turns that started in the steady window and completed
     (ok or failed); `interrupted` the steady turns cut off by the stage's
     end; `warmup_turns` the turns that started during warm-up (all
-    outcomes), kept out of everything else. Histograms hold ok turns only,
+    outcomes), kept out of everything else; `retries` the requests the
+    completed steady turns resent. Histograms hold ok turns only,
     except `lag`, which holds every steady turn's schedule lag.
     """
 
@@ -59,6 +60,7 @@ class StatsSnapshot:
     completion_tokens: int = 0
     cached_tokens: int = 0
     estimated_turns: int = 0
+    retries: int = 0
     histograms: Mapping[str, Histogram] = attrs.field(factory=dict)
 
     @property
@@ -104,6 +106,7 @@ _COUNTERS = (
     "completion_tokens",
     "cached_tokens",
     "estimated_turns",
+    "retries",
 )
 
 

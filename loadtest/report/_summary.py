@@ -88,6 +88,7 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
         "completion_tokens": stats.completion_tokens,
         "cached_tokens": stats.cached_tokens,
         "estimated_turns": stats.estimated_turns,
+        "retries": stats.retries,
         "errors": errors,
         "status_codes": {str(code): n for code, n in sorted(stats.status_codes.items())},
     }
@@ -119,6 +120,7 @@ def stats_from_json(doc: Mapping[str, Any]) -> StatsSnapshot:
         completion_tokens=doc["completion_tokens"],
         cached_tokens=doc["cached_tokens"],
         estimated_turns=doc["estimated_turns"],
+        retries=doc.get("retries", 0),
         histograms=hists,
     )
 
@@ -199,6 +201,7 @@ def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo)
             "shards": info.shards,
             "jsonl_lines": info.jsonl_lines,
             "sink_overflow": info.sink_overflow,
+            "retries": sum(stage.total.retries for stage in stages),
             "generator": dict(info.generator),
         },
         "stages": [_stage_json(stage, names) for stage in stages],
