@@ -76,6 +76,26 @@ async def test_failed_write_on_a_reused_connection_is_resent_once_and_counted(
     assert summary["run"]["retries"] == len(records) - 1
 
 
+@pytest.mark.parametrize("stream", [False, True])
+async def test_response_over_max_response_bytes_fails_and_closes(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, stream: bool
+) -> None:
+    """A body over `http.max_response_bytes` (a 3000-token answer against a
+    1 KiB cap) fails as response_too_large; its connection is not reused."""
+    gateway = FakeGateway(Script(ttft_s=TTFT_S, itl_s=0.0, output_tokens=3000))
+    records, stage, _ = await run(
+        nursery,
+        gateway,
+        stages=["1:1s"],
+        http={"max_response_bytes": 1024},
+        defaults={"stream": stream, "max_tokens": 3000},
+    )
+    assert records[0].error_class == "response_too_large"
+    assert "1024" in (records[0].error_detail or "")
+    assert set(stage.total.errors) == {"response_too_large"}
+    assert gateway.connections == len(records)
+
+
 async def test_ttfb_is_the_final_response_not_100_continue(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
