@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import select
 import socket
 import ssl
 
@@ -72,7 +73,7 @@ class TransportFailure(Exception):
 class Connection:
     """One open connection to one origin."""
 
-    __slots__ = ("origin", "sock", "stream")
+    __slots__ = ("_poller", "origin", "sock", "stream")
 
     def __init__(
         self, origin: Origin, stream: httpcore.AsyncNetworkStream, raw: bool = False
@@ -80,6 +81,7 @@ class Connection:
         self.origin = origin
         self.stream = stream
         self.sock: trio.socket.SocketType | None = stream.get_extra_info("socket") if raw else None
+        self._poller: select.poll | None = None
 
     async def send_all(self, data: bytes) -> None:
         """Write all of `data`. A checkpoint; raises OSError/httpcore errors."""
@@ -101,9 +103,16 @@ class Connection:
 
     def looks_closed(self) -> bool:
         """Whether an idle connection turned readable: the server closed it
-        (or sent bytes no request asked for). One poll, no wait."""
-        if self.sock is not None:
-            return bool(self.sock.is_readable())
+        (or sent bytes no request asked for). One poll syscall, no wait; the
+        raw socket's poll object is made once per connection, where trio's
+        `is_readable` makes one per call."""
+        sock = self.sock
+        if sock is not None:
+            poller = self._poller
+            if poller is None:
+                poller = self._poller = select.poll()
+                poller.register(sock.fileno(), select.POLLIN)
+            return bool(poller.poll(0))
         return bool(self.stream.get_extra_info("is_readable"))
 
     async def aclose(self) -> None:
