@@ -20,16 +20,19 @@ REQUEST = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
 
 
 class Collect:
-    def __init__(self) -> None:
+    """A handler that calls the answer complete once `complete_at` arrived."""
+
+    def __init__(self, complete_at: bytes | None = None) -> None:
         self.status: int | None = None
         self.body = b""
+        self.complete_at = complete_at
 
     def on_head(self, head: Any, now: float) -> None:
         self.status = head.status
 
     def on_body(self, data: bytes, now: float) -> bool:
         self.body += data
-        return False
+        return self.complete_at is not None and self.complete_at in self.body
 
 
 async def serve(nursery: trio.Nursery, handler: Any) -> int:
@@ -39,9 +42,9 @@ async def serve(nursery: trio.Nursery, handler: Any) -> int:
 
 
 async def send_timed(
-    pool: ConnectionPool, port: int, deadline_s: float = 30.0
+    pool: ConnectionPool, port: int, deadline_s: float = 30.0, complete_at: bytes | None = None
 ) -> tuple[Collect, Exchange]:
-    collect = Collect()
+    collect = Collect(complete_at)
     now = trio.current_time()
     exchange = Exchange(started=now)
     await pool.send(("http", "127.0.0.1", port), REQUEST, collect, exchange, now + deadline_s)
@@ -151,6 +154,34 @@ async def test_read_and_total_timeouts_on_a_real_socket(nursery: trio.Nursery) -
     with pytest.raises(TransportFailure) as total:
         await send(pool, await serve(nursery, trickle), deadline_s=0.5)
     assert total.value.error_class == "timeout_total"
+    assert pool.open_connections == 0
+
+
+STREAM_HEAD = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+DONE_CHUNK = b"e\r\ndata: [DONE]\n\n\r\n"
+
+
+@pytest.mark.parametrize("after_done", ["close", "hang"])
+async def test_answer_complete_before_the_body_ends(nursery: trio.Nursery, after_done: str) -> None:
+    """The protocol's last event arrives, then the server closes without the
+    last chunk, or never sends it: the response is complete (no failure), it
+    ends at the last event, and the connection is closed, not reused."""
+
+    async def done_then(stream: trio.SocketStream) -> None:
+        await stream.receive_some(65536)
+        await stream.send_all(STREAM_HEAD + DONE_CHUNK)
+        if after_done == "close":
+            await stream.aclose()
+        else:
+            await trio.sleep(30)
+
+    pool = ConnectionPool(TransportConfig(read_timeout_s=20))
+    collect, exchange = await send_timed(
+        pool, await serve(nursery, done_then), complete_at=b"[DONE]"
+    )
+    assert collect.body == b"data: [DONE]\n\n"
+    assert exchange.completed > 0
+    assert exchange.ended == exchange.completed
     assert pool.open_connections == 0
 
 
