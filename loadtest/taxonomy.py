@@ -24,6 +24,7 @@ __all__ = [
     "HTTP_4XX",
     "HTTP_5XX",
     "HTTP_429",
+    "RESPONSE_TOO_LARGE",
     "SERVER_CLASSES",
     "STREAM_TRUNCATED",
     "TIMEOUT_CONNECT",
@@ -49,6 +50,8 @@ TLS = "tls"
 BAD_RESPONSE = "bad_response"
 #: HTTP 200 with no content at all: a silent failure.
 EMPTY_COMPLETION = "empty_completion"
+#: A response body over `http.max_response_bytes` (the connection is closed).
+RESPONSE_TOO_LARGE = "response_too_large"
 
 GEN_PORT_EXHAUSTION = "gen_port_exhaustion"
 GEN_FD_EXHAUSTION = "gen_fd_exhaustion"
@@ -69,6 +72,7 @@ SERVER_CLASSES: tuple[str, ...] = (
     TLS,
     BAD_RESPONSE,
     EMPTY_COMPLETION,
+    RESPONSE_TOO_LARGE,
 )
 GENERATOR_CLASSES: tuple[str, ...] = (GEN_PORT_EXHAUSTION, GEN_FD_EXHAUSTION, GEN_DROPPED)
 ALL_CLASSES: tuple[str, ...] = SERVER_CLASSES + GENERATOR_CLASSES

@@ -232,6 +232,11 @@ class HttpOptions:
         default=None,
         validator=_at_least(1),
     )
+    max_response_bytes: int = _doc(
+        "Largest response body, streamed or not (bytes); a larger one fails as response_too_large.",
+        default=16 * 1024 * 1024,
+        validator=_at_least(1024),
+    )
 
 
 @attrs.frozen

@@ -304,6 +304,7 @@ def transport_config(plan: RunPlan) -> TransportConfig:
         verify=plan.http.verify,
         ca_bundle=plan.http.ca_bundle,
         max_connections=plan.http.max_connections,
+        max_response_bytes=plan.http.max_response_bytes,
     )
 
 

@@ -14,7 +14,9 @@ Rules (RFC 9112, RFC 9110):
   line as well as CRLF does, in the head and in trailers (as in h11) and also in chunk
   size lines and after chunk data (where h11 insists on CRLF; we accept it because the
   framing stays unambiguous). Values are decoded as Latin-1, so no byte is lost.
-- Framing: 1xx interim responses (except 101) are skipped with their headers. A HEAD
+- Framing: 1xx interim responses (except 101) are skipped with their headers;
+  `head_began` tells the caller which read carried the first byte of the final
+  head, so a time to first byte is never taken from an interim response. A HEAD
   request, 204 and 304 have no body. `Transfer-Encoding: chunked` (extensions ignored,
   trailers parsed and dropped) beats Content-Length; Content-Length may repeat one
   value; otherwise the body runs until the peer closes.
@@ -251,8 +253,10 @@ def _chunk_size(line: bytes, body_offset: int) -> int:
 class ResponseReader:
     """De-frames one response, fed the bytes read from the connection in any split.
 
-    `head` is None until the final (non-1xx) head has arrived; `done` turns true when
-    the body is complete; `keep_alive` says whether the connection may carry another
+    `head` is None until the final (non-1xx) head has arrived; `head_began` is true
+    when the last `feed()` carried the first byte of the head being read (of the final
+    head, once `head` is set; never of a 1xx head already skipped); `done` turns true
+    when the body is complete; `keep_alive` says whether the connection may carry another
     request once `done` (see the module rules); `trailing` holds bytes that arrived
     after the response. After an `Http1Error` every further call raises it again.
     """
@@ -270,6 +274,7 @@ class ResponseReader:
         "_state",
         "done",
         "head",
+        "head_began",
         "keep_alive",
         "trailing",
     )
@@ -286,6 +291,7 @@ class ResponseReader:
         self._chunk_phase = _SIZE_LINE
         self._error: Http1Error | None = None
         self.head: ResponseHead | None = None
+        self.head_began = False
         self.done = False
         self.keep_alive = True
         self.trailing = b""
@@ -368,6 +374,7 @@ class ResponseReader:
 
     def _feed_head(self, data: bytes) -> bytes:
         """Collect head bytes; skip 1xx heads; start the body once the final head is in."""
+        self.head_began = bool(data) and not self._pending
         buffer = self._pending + data if self._pending else data
         while True:
             match = _BLANK_LINE_RE.search(buffer, max(0, self._scan_from - 2))
@@ -384,6 +391,7 @@ class ResponseReader:
                 self.head = head
                 self._start_body(head)
                 return self.feed(buffer) if buffer else b""
+            self.head_began = bool(buffer)  # the next head starts in this read, or later
 
     def _wait_for_head(self, buffer: bytes) -> None:
         """Keep an incomplete head, refusing it early if it cannot become one."""

@@ -1,19 +1,31 @@
 """The transport: the only module (with `_connection`) that touches sockets.
 
 Rules:
-- No `httpcore.AsyncConnectionPool` (NOTES.md: O(N²) per request). Idle
+- No `httpcore.AsyncConnectionPool` (O(N²) per request). Idle
   connections wait on a LIFO stack per origin: taking and returning one is
   O(1). A connection is reused only when the last response said it may be,
-  and not when it turned readable while idle (the server closed it).
+  and not when it is readable just before the request is written (the
+  server closed it while it was idle: it is closed, a new one is opened).
 - HTTP/1.1 framing is `_http1`'s (a sans-IO reader); this module moves
-  bytes and stamps times with trio's clock.
+  bytes and stamps times with trio's clock. TTFB is the read that carried
+  the first byte of the final head: a `100 Continue` before it is not the
+  answer.
 - One cancel scope per exchange enforces both timeouts: its deadline is
   the turn's total deadline or the read timeout after the last read,
   whichever is sooner, moved forward after every read (one attribute set,
   not a scope per read).
-- A request that fails on a reused connection before any response byte
-  arrived is retried once on a fresh connection: that is a keep-alive race
-  with the server's idle timeout, not a failure.
+- A request is sent twice only when the first copy provably did not reach
+  the server: its write failed on a reused connection. It is then resent
+  once on a new connection and counted (`Exchange.retries`). A request
+  that was written is never resent, whatever happens next: the server may
+  have started a paid generation.
+- When the handler says the protocol's answer is complete (its terminal or
+  error event) before the body ended, the rest of the body gets
+  `COMPLETION_GRACE_S`; if it does not end by then (or the connection
+  breaks, or the framing goes wrong) the response still counts as complete
+  and the connection is closed, never reused.
+- At most `max_response_bytes` body bytes per response: one more fails the
+  request with `response_too_large` and closes the connection.
 - Cancellation (the stage's end) closes the connection in a shielded scope
   and propagates.
 """
@@ -55,22 +67,36 @@ __all__ = [
 ]
 
 
+#: How long the rest of a body may take once the protocol's answer is complete.
+COMPLETION_GRACE_S = 1.0
+
+
 class ResponseHandler(Protocol):
     """Receives one response as it arrives (sync: it must not block)."""
 
     def on_head(self, head: ResponseHead, now: float) -> None: ...
 
-    def on_body(self, data: bytes, now: float) -> None: ...
+    def on_body(self, data: bytes, now: float) -> bool:
+        """Take body bytes; return whether the answer is complete as the
+        protocol defines it (nothing later can change it)."""
+        ...
 
 
 @attrs.define
 class Exchange:
-    """Times of one request/response, trio clock seconds (µs for phases)."""
+    """Times of one request/response, trio clock seconds (µs for phases).
+
+    `first_byte` is the read that began the final head; `completed` the read
+    that completed the protocol's answer before the body ended (0 if none);
+    `ended` the read that ended the body, or `completed` when the body did
+    not end properly after it. `retries` counts resends (0 or 1)."""
 
     started: float = 0.0
     sent: float = 0.0
     first_byte: float = 0.0
+    completed: float = 0.0
     ended: float = 0.0
+    retries: int = 0
     dns_us: int | None = None
     connect_us: int | None = None
     tls_us: int | None = None
@@ -78,7 +104,7 @@ class Exchange:
 
 
 class _StaleConnection(Exception):
-    """A reused connection failed before any response byte: retry on a new one."""
+    """Writing to a reused connection failed: the server never got the request."""
 
 
 def _timed_out(deadline: float, now: float, read_timeout_s: float) -> TransportFailure:
@@ -165,24 +191,25 @@ class ConnectionPool:
             try:
                 reusable = await self._exchange(conn, payload, handler, exchange, fresh, deadline)
             except _StaleConnection:
-                await self._discard(conn)
+                stale, conn = conn, None
+                await self._discard(stale)
+                exchange.retries += 1
                 conn = await self._open(origin, exchange, deadline)
                 reusable = await self._exchange(conn, payload, handler, exchange, True, deadline)
         except BaseException:
-            await self._discard(conn)
+            if conn is not None:
+                await self._discard(conn)
             raise
         if reusable:
-            conn.idle_since = self._now()
             self._idle.setdefault(origin, []).append(conn)
         else:
             await self._discard(conn)
 
     async def _take_idle(self, origin: Origin) -> Connection | None:
         stack = self._idle.get(origin)
-        now = self._now()
         while stack:
             conn = stack.pop()
-            if not conn.looks_closed(now):
+            if not conn.looks_closed():
                 return conn
             await self._discard(conn)
         return None
@@ -245,51 +272,73 @@ class ConnectionPool:
                 ) from None
             exchange.sent = now()
             exchange.write_us = round((exchange.sent - started) * 1e6)
-            return await self._read_response(conn, handler, exchange, fresh, scope, deadline)
+            try:
+                return await self._read_response(conn, handler, exchange, scope, deadline)
+            except TransportFailure:
+                if not exchange.completed:
+                    raise
+                return self._complete_early(exchange)
+        if exchange.completed:
+            return self._complete_early(exchange)
         raise _timed_out(deadline, now(), read_s)
+
+    @staticmethod
+    def _complete_early(exchange: Exchange) -> bool:
+        """The answer was complete but its body did not end properly: the
+        response ends at its completion, and the connection is not reused."""
+        exchange.ended = exchange.completed
+        return False
 
     async def _read_response(
         self,
         conn: Connection,
         handler: ResponseHandler,
         exchange: Exchange,
-        fresh: bool,
         scope: trio.CancelScope,
         deadline: float,
     ) -> bool:
         now = self._now
         read_s = self._config.read_timeout_s
+        max_bytes = self._config.max_response_bytes
         receive = conn.receive
         reader = ResponseReader()
-        head_seen = got_bytes = False
+        head_seen = False
+        body_bytes = 0
+        limit = deadline  # moved closer once the answer is complete
         while True:
             try:
                 data = await receive()
             except IO_ERRORS as exc:
-                if not got_bytes and not fresh:
-                    raise _StaleConnection from exc
-                raise read_failure(exc, got_bytes) from None
+                raise read_failure(exc, head_seen) from None
             stamp = now()
-            scope.deadline = min(deadline, stamp + read_s)
-            if not got_bytes:
-                if not data and not fresh:
-                    raise _StaleConnection
-                exchange.first_byte = stamp
-                got_bytes = True
+            scope.deadline = min(limit, stamp + read_s)
             try:
                 body = reader.feed(data) if data else reader.feed_eof()
             except IncompleteResponse as exc:
                 cls = taxonomy.STREAM_TRUNCATED if head_seen else taxonomy.CONN_RESET
-                raise TransportFailure(cls, str(exc), response_started=True) from None
+                raise TransportFailure(cls, str(exc), response_started=head_seen) from None
             except Http1Error as exc:
                 raise TransportFailure(
                     taxonomy.BAD_RESPONSE, f"malformed HTTP response: {exc}", response_started=True
                 ) from None
-            if not head_seen and reader.head is not None:
-                head_seen = True
-                handler.on_head(reader.head, stamp)
+            if not head_seen:
+                if reader.head_began:
+                    exchange.first_byte = stamp
+                if reader.head is not None:
+                    head_seen = True
+                    handler.on_head(reader.head, stamp)
             if body:
-                handler.on_body(body, stamp)
+                body_bytes += len(body)
+                if body_bytes > max_bytes:
+                    raise TransportFailure(
+                        taxonomy.RESPONSE_TOO_LARGE,
+                        f"the response body exceeded http.max_response_bytes ({max_bytes} bytes)",
+                        response_started=True,
+                    )
+                if handler.on_body(body, stamp) and not exchange.completed:
+                    exchange.completed = stamp
+                    limit = min(deadline, stamp + COMPLETION_GRACE_S)
+                    scope.deadline = min(limit, scope.deadline)
             if reader.done or not data:
                 exchange.ended = stamp
                 return reader.keep_alive and self._config.keepalive

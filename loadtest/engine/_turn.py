@@ -142,10 +142,12 @@ class _Listener:
         self.status = head.status
         self.parser = self.adapter.open_response(head.status, head.headers, self.stream)
 
-    def on_body(self, data: bytes, now: float) -> None:
-        assert self.parser is not None
-        for event in self.parser.feed(data):
+    def on_body(self, data: bytes, now: float) -> bool:
+        parser = self.parser
+        assert parser is not None
+        for event in parser.feed(data):
             self._event(event, now)
+        return parser.complete
 
     def end(self, now: float) -> None:
         if self.parser is not None:
@@ -262,6 +264,7 @@ def _interrupted(
         request_id=request_id,
         latency_us=_us(exchange.started, ended),
         lag_us=spec.lag_us,
+        retries=exchange.retries,
     )
 
 
@@ -351,6 +354,7 @@ def _record(
             transfer_us=_us(first_byte, ended) if first_byte is not None else None,
         ),
         lag_us=spec.lag_us,
+        retries=exchange.retries,
     )
 
 

@@ -9,6 +9,7 @@ Rules:
   hands each turn the recorder of its stage, and marks warm-up turns.
 - Warm-up turns are only counted (`warmup_turns`); interrupted turns are
   only counted (`interrupted`); latency-type histograms take ok turns only.
+  `retries` sums the resends of the completed steady turns.
 - `freeze()` copies everything into a `StageSnapshot`; after it, the
   recorder is not used again.
 
@@ -51,6 +52,7 @@ class _Tally:
         "ok",
         "prompt_tokens",
         "requests",
+        "retries",
         "status_codes",
         "warmup_turns",
     )
@@ -58,7 +60,7 @@ class _Tally:
     def __init__(self) -> None:
         self.requests = self.ok = self.interrupted = self.warmup_turns = self.dropped = 0
         self.prompt_tokens = self.completion_tokens = self.cached_tokens = 0
-        self.estimated_turns = self.cached_turns = 0
+        self.estimated_turns = self.cached_turns = self.retries = 0
         self.first_turns = self.first_turns_cached = 0
         self.first_turn_prompt_tokens = self.first_turn_cached_tokens = 0
         self.errors: dict[str, int] = {}
@@ -84,6 +86,7 @@ class _Tally:
             first_turns_cached=self.first_turns_cached,
             first_turn_prompt_tokens=self.first_turn_prompt_tokens,
             first_turn_cached_tokens=self.first_turn_cached_tokens,
+            retries=self.retries,
             histograms={name: hist.copy() for name, hist in self.hists.items()},
         )
 
@@ -119,6 +122,7 @@ class StageRecorder:
             tally.interrupted += 1
             return
         tally.requests += 1
+        tally.retries += turn.retries
         if turn.status is not None:
             tally.status_codes[turn.status] = tally.status_codes.get(turn.status, 0) + 1
         hists = tally.hists

@@ -45,7 +45,8 @@ class StatsSnapshot:
     `requests` counts turns that started in the steady window and completed
     (ok or failed); `interrupted` the steady turns cut off by the stage's
     end; `warmup_turns` the turns that started during warm-up (all
-    outcomes), kept out of everything else. Histograms hold ok turns only,
+    outcomes), kept out of everything else; `retries` the requests the
+    completed steady turns resent. Histograms hold ok turns only,
     except `lag`, which holds every steady turn's schedule lag.
 
     Prompt cache, over ok turns: `cached_turns` counts those that reported
@@ -72,6 +73,7 @@ class StatsSnapshot:
     first_turns_cached: int = 0
     first_turn_prompt_tokens: int = 0
     first_turn_cached_tokens: int = 0
+    retries: int = 0
     histograms: Mapping[str, Histogram] = attrs.field(factory=dict)
 
     @property
@@ -122,6 +124,7 @@ _COUNTERS = (
     "first_turns_cached",
     "first_turn_prompt_tokens",
     "first_turn_cached_tokens",
+    "retries",
 )
 
 

@@ -94,6 +94,8 @@ class TurnRecord:
     phases: Phases | None = None
     #: Open loop only: actual start minus intended start.
     lag_us: int | None = None
+    #: Times the request was resent (its write failed on a reused connection).
+    retries: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The JSONL line of this turn (see docs/metrics.md for each field)."""
@@ -129,4 +131,5 @@ class TurnRecord:
             "content_chars": self.content_chars,
             "phases": self.phases.to_json() if self.phases is not None else None,
             "lag_ms": _ms(self.lag_us),
+            "retries": self.retries,
         }

@@ -140,7 +140,8 @@ class ResponseParser(abc.ABC):
     """Turns the bytes of one response body into events.
 
     `feed()` is called with each piece of the body as it arrives; `end()`
-    once the body is complete (the HTTP layer saw its proper end). A parser
+    once the body is complete (the HTTP layer saw its proper end), or once
+    the engine stops reading a body after `complete` turned true. A parser
     that has yielded a `ResponseError` yields nothing more.
     """
 
@@ -153,6 +154,14 @@ class ResponseParser(abc.ABC):
         """The body ended: return the remaining events, including a
         `stream_truncated` or `bad_response` error if the body was not a
         complete, well-formed answer."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether the answer is already complete as the protocol defines it
+        (a stream's terminal event or error event, or malformed input): the
+        parser yields nothing more, whatever the rest of the body holds.
+        False by default: the answer is complete when the body ends."""
+        return False
 
 
 class Adapter(abc.ABC):

@@ -20,7 +20,9 @@ step, and the event name is compared as bytes (`b""` when the event had no
 common cases (`data: {...}` alone, or after one `event:` line) cost a few
 single-byte `find`s (memchr), `startswith`s and one slice per field.
 
-`SSEStreamParser` feeds the decoder and hands each event to its subclass.
+`SSEStreamParser` feeds the decoder and hands each event to its subclass;
+it is `complete` as soon as a terminal or error event arrived, so the engine
+need not wait for the body's end to know the answer.
 Invalid JSON (invalid UTF-8 included) and `MalformedError` become one
 `bad_response` error, after which nothing more is yielded; an event left
 open at the end of the body that is not valid JSON was cut short:
@@ -196,6 +198,11 @@ class SSEStreamParser(ResponseParser):
             self._closed = True
             out.extend(self._on_end())
         return out
+
+    @property
+    def complete(self) -> bool:
+        """True after the terminal event, an error event or malformed input."""
+        return self._closed
 
     def _handle(self, sse_events: Iterable[SSEEvent]) -> list[Event]:
         out: list[Event] = []

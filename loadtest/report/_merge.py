@@ -190,6 +190,7 @@ def _merge_run(runs: Sequence[Doc]) -> dict[str, Any]:
         "shards": sum(run["shards"] for run in runs),
         "jsonl_lines": sum(run.get("jsonl_lines", 0) for run in runs),
         "sink_overflow": sum(run.get("sink_overflow", 0) for run in runs),
+        "retries": sum(run.get("retries", 0) for run in runs),
         "generator": {"shards": _shard_items(generators)} if any(generators) else {},
     }
 

@@ -104,6 +104,7 @@ def _stats_samples(samples: _Samples, stats: Doc, labels: Labels) -> None:
     for key in (*_COUNTERS, *_GAUGES):
         _add(samples, key, labels, stats[key])
     _add(samples, "estimated_turns", labels, stats["estimated_turns"])
+    _add(samples, "retries", labels, stats.get("retries", 0))
     for kind, key in _TOKENS.items():
         _add(samples, "tokens", {**labels, "kind": kind}, stats[key])
     for source, family_key, label in _LABELLED:

@@ -94,6 +94,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "completion_tokens",
     "cached_tokens",
     "estimated_turns",
+    "retries",
     *(f"latency_{k}_ms" for k in ("p50", "p90", "p95", "p99", "p999", "max", "mean")),
     *(f"ttft_{k}_ms" for k in ("p50", "p95", "p99")),
     *(f"itl_{k}_ms" for k in ("p50", "p99")),
@@ -137,6 +138,11 @@ PROM_STATS: dict[str, PromFamily] = {
     ),
     "estimated_turns": PromFamily(
         "loadtest_estimated_turns_total", "counter", "Ok turns whose tokens were estimated."
+    ),
+    "retries": PromFamily(
+        "loadtest_retries_total",
+        "counter",
+        "Requests resent because their write failed on a reused connection.",
     ),
     "tokens": PromFamily(
         "loadtest_tokens_total", "counter", "Tokens of ok steady turns, by kind (server usage)."
@@ -305,6 +311,7 @@ _STATS_RULES: tuple[_Rule, ...] = (
     ),
 )
 _OPTIONAL_STATS_RULES: tuple[_Rule, ...] = (
+    ("retries", _number, "a number"),
     ("histograms", _text_map, "an object of HDR encodings"),
     ("overflow", _counts, "an object of counts"),
     ("cache", lambda v: isinstance(v, Mapping), "an object"),

@@ -126,6 +126,7 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
         "cached_tokens": stats.cached_tokens,
         "estimated_turns": stats.estimated_turns,
         "cache": cache_json(stats),
+        "retries": stats.retries,
         "errors": errors,
         "status_codes": {str(code): n for code, n in sorted(stats.status_codes.items())},
     }
@@ -164,6 +165,7 @@ def stats_from_json(doc: Mapping[str, Any]) -> StatsSnapshot:
         first_turns_cached=first.get("cached_turns", 0),
         first_turn_prompt_tokens=first.get("prompt_tokens", 0),
         first_turn_cached_tokens=first.get("cached_tokens", 0),
+        retries=doc.get("retries", 0),
         histograms=hists,
     )
 
@@ -244,6 +246,7 @@ def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo)
             "shards": info.shards,
             "jsonl_lines": info.jsonl_lines,
             "sink_overflow": info.sink_overflow,
+            "retries": sum(stage.total.retries for stage in stages),
             "generator": dict(info.generator),
         },
         "stages": [_stage_json(stage, names) for stage in stages],

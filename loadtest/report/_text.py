@@ -191,6 +191,7 @@ def _totals_lines(stages: Sequence[Doc]) -> list[str]:
     interrupted = sum(s["total"]["interrupted"] for s in stages)
     warmup = sum(s["total"]["warmup_turns"] for s in stages)
     tokens = sum(s["total"]["completion_tokens"] for s in stages)
+    retries = sum(s["total"].get("retries", 0) for s in stages)
     server: dict[str, int] = {}
     generator: dict[str, int] = {}
     for stage in stages:
@@ -200,7 +201,7 @@ def _totals_lines(stages: Sequence[Doc]) -> list[str]:
     return [
         "Totals",
         f"  turns: {requests:,} completed ({ok:,} ok), {interrupted:,} interrupted, "
-        f"{warmup:,} in warm-up; {tokens:,} output tokens",
+        f"{warmup:,} in warm-up; {tokens:,} output tokens; {retries:,} requests resent",
         f"  server-side errors: {_errors_text(server)}",
         f"  generator-side errors: {_errors_text(generator)}",
     ]

@@ -52,6 +52,18 @@ class Script:
     done_delay_s: float = 0.0
     #: Cached prompt tokens to report in usage (capped at the prompt's).
     cached_tokens: int = 0
+    #: Close the connection after reading the request, without answering.
+    drop: bool = False
+    #: Close the connection after answering (no `Connection: close` header).
+    close_after: bool = False
+    #: Send `100 Continue` as soon as the request is read (the answer follows).
+    send_continue: bool = False
+    #: Streamed only: end the stream with an in-stream error event of this
+    #: type (after the content events) instead of the protocol's tail.
+    stream_error: str | None = None
+    #: Streamed only: send the last event but never end the HTTP body (no
+    #: last chunk); the connection stays open until the client closes it.
+    end_body: bool = True
 
 
 @attrs.frozen
@@ -137,12 +149,17 @@ class FakeGateway:
         self.received.append(received)
         script = self.script_for(received)
         started = trio.current_time()
+        if script.drop:
+            return False
+        if script.send_continue:
+            await stream.send_all(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
         if script.status != 200:
             await trio.sleep_until(started + script.ttft_s)
             error = codec.render_error(script.status, "scripted failure")
             await self._send(conn, stream, script.status, error, "application/json")
-            return True
-        return await self._reply(conn, stream, codec, served, script, started)
+            return not script.close_after
+        kept = await self._reply(conn, stream, codec, served, script, started)
+        return kept and not script.close_after
 
     async def _send(
         self, conn: h11.Connection, stream: trio.abc.Stream, status: int, body: bytes, kind: str
@@ -212,8 +229,15 @@ class FakeGateway:
             await trio.sleep_until(deadline)  # an answer without content still takes its TTFT
         elif script.done_delay_s:
             await trio.sleep(script.done_delay_s)
-        tail = renderer.tail("length", usage)
-        await stream.send_all(conn.send(h11.Data(data=tail)) + conn.send(h11.EndOfMessage()))
+        if script.stream_error is not None:
+            last = renderer.error(script.stream_error, "scripted in-stream failure")
+        else:
+            last = renderer.tail("length", usage)
+        if not script.end_body:
+            await stream.send_all(conn.send(h11.Data(data=last)))
+            await stream.receive_some(1)  # until the client closes the connection
+            return False
+        await stream.send_all(conn.send(h11.Data(data=last)) + conn.send(h11.EndOfMessage()))
         return True
 
 

@@ -273,6 +273,32 @@ def test_interim_responses_are_skipped(interim: bytes) -> None:
     assert decode(raw) == Outcome(head(201, "Created", content_length="2"), b"ok", True, True, b"")
 
 
+@pytest.mark.parametrize(
+    "interim",
+    [
+        b"",
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\nX-A: 1\r\n\r\n",
+    ],
+)
+def test_head_began_marks_the_read_carrying_the_final_heads_first_byte(interim: bytes) -> None:
+    """However the bytes are split, the last feed that set `head_began` before
+    the final head was in is the one holding the final status line's first
+    byte (where TTFB is stamped), never one holding only 1xx bytes."""
+    raw = interim + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    for pieces in splits(raw):
+        reader = ResponseReader()
+        began_at = None
+        for index, piece in enumerate(pieces):
+            if reader.head is None:
+                reader.feed(piece)
+                if reader.head_began:
+                    began_at = index
+        ends = [sum(map(len, pieces[: i + 1])) for i in range(len(pieces))]
+        expected = next(i for i, end in enumerate(ends) if end > len(interim))
+        assert began_at == expected, pieces
+
+
 def test_head_is_none_until_the_final_head() -> None:
     """`head` stays None through 1xx heads and is set as soon as the final head is in."""
     reader = ResponseReader()
