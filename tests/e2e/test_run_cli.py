@@ -161,7 +161,7 @@ def test_shared_prefix_mode_hits_the_cache_on_first_turns(tmp_path: Path) -> Non
     profile = {**PROFILE, "stages": ["2:2s"], "warmup": "0s", "scenarios": [scenario]}
     _, shared, _ = run_cli(tmp_path / "shared", {**profile, "cache_mode": "shared-prefix"})
     firsts = sorted(shared, key=lambda line: line["ts"])
-    assert len(firsts) > 4
+    assert len(firsts) >= 3  # two VUs: the third conversation starts after a first one ended
     assert all(line["cached_tokens"] > 0 for line in firsts[2:])
     _, bust, _ = run_cli(tmp_path / "bust", {**profile, "cache_mode": "bust"})
     assert {line["cached_tokens"] for line in bust} == {0}
