@@ -93,7 +93,8 @@ def _fields(f: ProgressFigures) -> list[_Field]:
         fields.append(_Field(f"dropped {f.dropped:,}", 4))
     if f.verdict != "ok":
         fields.append(_Field(f"generator {f.verdict}", 2))
-        fields.append(_Field(f.reason, 7, joiner=": "))
+        if f.reason:
+            fields.append(_Field(f.reason, 7, joiner=": "))
     return fields
 
 

@@ -51,6 +51,7 @@ def test_a_plain_line_is_whole() -> None:
     """Not a terminal (no width): every field, however long the line."""
     assert fit_line(BUSY, None) == FULL
     assert len(FULL) > 200
+    assert fit_line(attrs.evolve(BUSY, reason=""), None).endswith("  generator suspect")
 
 
 @pytest.mark.parametrize(
