@@ -3,7 +3,8 @@
 Every command is wrapped by `command()`: a `LoadtestError` prints its
 message (one line per problem) to stderr, prefixed `loadtest: error:`, and
 exits with the error's code; anything else is a bug and keeps its traceback.
-`--debug` shows the traceback of user errors too.
+`--debug` shows the traceback of user errors too. `loadtest --version`
+prints the version (`loadtest.__version__`) and exits 0.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from loadtest import __version__
 from loadtest.errors import LoadtestError
 
 __all__ = ["DEBUG_OPTION", "app", "command", "fail"]
@@ -29,6 +31,25 @@ app = typer.Typer(
 )
 
 _state = {"debug": False}
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"loadtest {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Options of `loadtest` itself, before the command."""
 
 
 def _set_debug(value: bool) -> bool:

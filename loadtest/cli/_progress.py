@@ -1,11 +1,25 @@
 """Live progress of a run: a redrawn status line on a terminal, plain lines
-every `_PLAIN_EVERY_S` otherwise. Reads `Engine.statistics()` only."""
+every `_PLAIN_EVERY_S` otherwise. Reads `Engine.statistics()` only.
+
+Rules:
+- On a terminal the line fits the terminal's width (read at every redraw),
+  so it never wraps and never leaves a stale line behind: whole fields are
+  dropped, least important first, never cut in the middle. A plain line
+  (not a terminal) is always whole.
+- The rate is turns finished per second over the time since the previous
+  line; when a stage began in between (its counts restart at zero), over
+  that stage's elapsed time instead.
+- `fit_line` and `turn_rate` are pure; `show_progress` is the loop around them.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+import attrs
 import trio
 
 from loadtest.config import ClosedStage
@@ -14,10 +28,42 @@ from loadtest.report import fmt_ms
 if TYPE_CHECKING:
     from loadtest.engine import Engine, EngineStats
 
-__all__ = ["show_progress"]
+__all__ = ["ProgressFigures", "RateSample", "fit_line", "show_progress", "turn_rate"]
 
 _TTY_EVERY_S = 1.0
 _PLAIN_EVERY_S = 10.0
+
+
+@attrs.frozen
+class ProgressFigures:
+    """What one progress line shows: the running stage so far."""
+
+    stage_index: int
+    stage_count: int
+    load: str
+    elapsed_s: float
+    duration_s: float
+    in_flight: int
+    done: int
+    rps: float
+    ttft_ms: tuple[float | None, float | None]
+    latency_ms: tuple[float | None, float | None]
+    failed: int
+    errors: dict[str, int]
+    dropped: int = 0
+    verdict: str = "ok"
+    reason: str = ""
+
+
+@attrs.frozen
+class _Field:
+    """One field of the line. `rank`: lower is kept longer. `joiner` goes
+    before it: a detail of the field before it has a shorter one (and a
+    higher rank, so it goes first)."""
+
+    text: str
+    rank: int
+    joiner: str = "  "
 
 
 def _clock(seconds: float) -> str:
@@ -25,51 +71,132 @@ def _clock(seconds: float) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
-def progress_line(engine: Engine, stats: EngineStats, rps: float) -> str:
-    """One status line (sync; merges two histograms, ~1 ms)."""
+def _fields(f: ProgressFigures) -> list[_Field]:
+    """The fields in display order, each with its rank."""
+    fields = [
+        _Field(
+            f"stage {f.stage_index + 1}/{f.stage_count} {f.load} "
+            f"{_clock(f.elapsed_s)}/{_clock(f.duration_s)}",
+            0,
+        ),
+        _Field(f"in-flight {f.in_flight}", 6),
+        _Field(f"done {f.done:,}", 4),
+        _Field(f"rps {f.rps:,.1f}", 2),
+        _Field(f"ttft p50/p95 {fmt_ms(f.ttft_ms[0])}/{fmt_ms(f.ttft_ms[1])}", 3),
+        _Field(f"lat p50/p95 {fmt_ms(f.latency_ms[0])}/{fmt_ms(f.latency_ms[1])} ms", 5),
+        _Field(f"errors {f.failed:,}", 1),
+    ]
+    if f.errors:
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(f.errors.items())[:3])
+        fields.append(_Field(f"({detail})", 8, joiner=" "))
+    if f.dropped:
+        fields.append(_Field(f"dropped {f.dropped:,}", 4))
+    if f.verdict != "ok":
+        fields.append(_Field(f"generator {f.verdict}", 2))
+        if f.reason:
+            fields.append(_Field(f.reason, 7, joiner=": "))
+    return fields
+
+
+def _join(fields: list[_Field]) -> str:
+    return fields[0].text + "".join(field.joiner + field.text for field in fields[1:])
+
+
+def fit_line(figures: ProgressFigures, width: int | None) -> str:
+    """The progress line, at most `width` characters (None: no limit).
+
+    Fields are dropped whole, highest rank first (the latest of equal rank
+    first); only when the first field alone is too wide is it cut."""
+    fields = _fields(figures)
+    line = _join(fields)
+    while width is not None and len(line) > width and len(fields) > 1:
+        worst = max(range(1, len(fields)), key=lambda i: (fields[i].rank, i))
+        del fields[worst]
+        line = _join(fields)
+    return line if width is None else line[:width]
+
+
+@attrs.frozen
+class RateSample:
+    """Turns finished so far in the running stage (None: between stages), at
+    a time on trio's clock (s)."""
+
+    stage_index: int | None
+    done: int
+    at_s: float
+
+
+def turn_rate(before: RateSample, now: RateSample, stage_elapsed_s: float) -> float:
+    """Turns per second between two samples; over the stage's elapsed time
+    when `now` is of another stage than `before` (the counts restarted)."""
+    if now.stage_index is None:
+        return 0.0
+    if now.stage_index == before.stage_index:
+        turns, window_s = now.done - before.done, now.at_s - before.at_s
+    else:
+        turns, window_s = now.done, stage_elapsed_s
+    return max(turns, 0) / window_s if window_s > 0 else 0.0
+
+
+def _done(stats: EngineStats) -> int:
+    return (stats.live.completed + stats.live.warmup_turns) if stats.live else 0
+
+
+def _figures(engine: Engine, stats: EngineStats, rps: float) -> ProgressFigures | None:
+    """The figures of the running stage (sync; merges two histograms, ~1 ms)."""
     stage, live = stats.stage, stats.live
     if stage is None or live is None:
-        return "between stages"
+        return None
     spec = engine.plan.stages[stage.index]
-    load = f"{spec.concurrency} VUs" if isinstance(spec, ClosedStage) else f"@{spec.rate:g}/s"
-    ttft = engine.live_percentiles("ttft")
-    latency = engine.live_percentiles("latency")
-    errors = ", ".join(f"{k} {v}" for k, v in sorted(live.errors.items())[:3])
-    failed = f"{live.failed:,}" + (f" ({errors})" if errors else "")
-    return (
-        f"stage {stage.index + 1}/{stats.stage_count} {load} "
-        f"{_clock(stage.elapsed_s)}/{_clock(stage.duration_s)}  in-flight {stage.in_flight}  "
-        f"done {live.completed + live.warmup_turns:,}  rps {rps:,.1f}  "
-        f"ttft p50/p95 {fmt_ms(ttft[0])}/{fmt_ms(ttft[1])}  "
-        f"lat p50/p95 {fmt_ms(latency[0])}/{fmt_ms(latency[1])} ms  errors {failed}"
-        + (f"  dropped {stage.dropped:,}" if stage.dropped else "")
-        + _health_text(engine)
+    verdict, reasons = engine.live_health()
+    return ProgressFigures(
+        stage_index=stage.index,
+        stage_count=stats.stage_count,
+        load=f"{spec.concurrency} VUs" if isinstance(spec, ClosedStage) else f"@{spec.rate:g}/s",
+        elapsed_s=stage.elapsed_s,
+        duration_s=stage.duration_s,
+        in_flight=stage.in_flight,
+        done=_done(stats),
+        rps=rps,
+        ttft_ms=engine.live_percentiles("ttft"),
+        latency_ms=engine.live_percentiles("latency"),
+        failed=live.failed,
+        errors=dict(live.errors),
+        dropped=stage.dropped,
+        verdict=verdict,
+        reason=reasons[0] if reasons else "",
     )
 
 
-def _health_text(engine: Engine) -> str:
-    verdict, reasons = engine.live_health()
-    return "" if verdict == "ok" else f"  generator {verdict}: {reasons[0]}"
+def _width(out: TextIO) -> int:
+    """Columns of the terminal `out` writes to, less one: writing into the
+    last column makes some terminals wrap."""
+    try:
+        columns = os.get_terminal_size(out.fileno()).columns
+    except (OSError, ValueError):
+        columns = shutil.get_terminal_size().columns
+    return max(columns - 1, 1)
 
 
 async def show_progress(engine: Engine, out: TextIO = sys.stderr) -> None:
     """Print progress until cancelled (then end the status line)."""
     tty = out.isatty()
     every_s = _TTY_EVERY_S if tty else _PLAIN_EVERY_S
-    last_done, last_at = 0, trio.current_time()
+    last = RateSample(None, 0, trio.current_time())
     try:
         while True:
             await trio.sleep(every_s)
             stats = engine.statistics()
-            done = (stats.live.completed + stats.live.warmup_turns) if stats.live else 0
-            now = trio.current_time()
-            rps = max(done - last_done, 0) / (now - last_at) if now > last_at else 0.0
-            last_done, last_at = done, now
-            line = progress_line(engine, stats, rps)
+            index = stats.stage.index if stats.stage else None
+            sample = RateSample(index, _done(stats), trio.current_time())
+            elapsed_s = stats.stage.elapsed_s if stats.stage else 0.0
+            figures = _figures(engine, stats, turn_rate(last, sample, elapsed_s))
+            last = sample
             if tty:
-                out.write("\r\x1b[K" + line[:200])
+                line = fit_line(figures, _width(out)) if figures else "between stages"
+                out.write("\r\x1b[K" + line)
             else:
-                out.write(line + "\n")
+                out.write((fit_line(figures, None) if figures else "between stages") + "\n")
             out.flush()
     finally:
         if tty:

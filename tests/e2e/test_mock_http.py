@@ -1,11 +1,13 @@
 """The mock upstream on a real loopback socket, driven by a raw HTTP client:
 routing and errors, keep-alive, echo, usage and cache counts, faults, and
-timing accuracy (against `loadtest mock` in a subprocess)."""
+timing (against `loadtest mock` in a subprocess). On the real clock timing
+is checked as lower bounds only (the mock is never early), which hold on a
+busy machine; its exact pacing is tested on the mock clock
+(tests/unit/mock/test_pacing.py)."""
 
 from __future__ import annotations
 
 import itertools
-import statistics
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
@@ -367,14 +369,14 @@ async def test_stream_error_event(mock_at: MockFactory) -> None:
     assert last["error"]["type"] == "overloaded_error"  # type: ignore[index]
 
 
-async def test_stall_pauses_once(mock_at: MockFactory) -> None:
-    """--stall-rate 1 --stall 300ms: one gap of ~300 ms inside an otherwise instant stream."""
+async def test_stall_delays_the_stream(mock_at: MockFactory) -> None:
+    """--stall-rate 1 --stall 300ms on an otherwise instant stream: the stream
+    ends complete, no sooner than 300 ms after the request was sent."""
     client = await mock_at(stall_rate=1.0, stall=parse_timing("300ms", "--stall"))
+    sent = trio.current_time()
     answer = await client.request("POST", CHAT, _chat(max_tokens=10, stream=True))
-    times = [t for t, _ in answer.chunks]
-    gaps = sorted(b - a for a, b in itertools.pairwise(times))
-    assert 0.28 <= gaps[-1] <= 0.5
-    assert gaps[-2] < 0.1
+    assert answer.complete
+    assert answer.chunks[-1][0] - sent >= 0.3
 
 
 async def test_done_delay_holds_the_end_of_the_stream(mock_at: MockFactory) -> None:
@@ -419,19 +421,20 @@ async def _timed_stream(
     client = await connect(url)
     body = orjson.dumps(_chat(max_tokens=tokens, stream=True))
     head = b"POST %s HTTP/1.1\r\nhost: m\r\ncontent-length: %d\r\n\r\n" % (CHAT.encode(), len(body))
+    sent = trio.current_time()  # before the send: the mock's clock starts later
     await client.send(head + body)
-    sent = trio.current_time()
     answer = await client.read_answer()
     times = [t for t, data in answer.chunks if b'"delta":{"content"' in data]
     assert len(times) == tokens
     return times[0] - sent, [b - a for a, b in itertools.pairwise(times)]
 
 
-async def test_timing_accuracy(
+async def test_no_token_is_early(
     timed_mock: str, connect: Callable[[str], Awaitable[RawClient]]
 ) -> None:
-    """--ttft 200ms --itl 20ms: over 20 concurrent streams of 20 tokens, the
-    TTFT median is within 15 ms of 200 ms and the mean gap within 3 ms of 20 ms."""
+    """--ttft 200ms --itl 20ms, 20 concurrent streams of 20 tokens: every
+    first token comes at least 200 ms after its request, every last one at
+    least 200 + 19 × 20 ms after it."""
     results: list[tuple[float, list[float]]] = []
 
     async def one() -> None:
@@ -440,7 +443,7 @@ async def test_timing_accuracy(
     async with trio.open_nursery() as nursery:
         for _ in range(20):
             nursery.start_soon(one)
-    ttft_p50_s = statistics.median(ttft for ttft, _ in results)
-    itl_mean_s = statistics.fmean(gap for _, gaps in results for gap in gaps)
-    assert abs(ttft_p50_s - 0.200) <= 0.015, ttft_p50_s
-    assert abs(itl_mean_s - 0.020) <= 0.003, itl_mean_s
+    assert len(results) == 20
+    for ttft_s, gaps_s in results:
+        assert ttft_s >= 0.2
+        assert ttft_s + sum(gaps_s) >= 0.2 + 19 * 0.02 - 1e-9

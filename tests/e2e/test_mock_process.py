@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,8 @@ from typer.testing import CliRunner
 from loadtest.cli import app
 from loadtest.errors import RuntimeFailure
 from loadtest.mock import run_mock_process
+
+from .helpers import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -49,13 +50,8 @@ def _alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
-def _wait_dead(pid: int, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
+def _wait_dead(pid: int) -> None:
+    wait_for(lambda: not _alive(pid), f"process {pid} to exit", 30)
 
 
 @pytest.fixture
@@ -103,7 +99,7 @@ def test_workers_share_one_port_and_stop_on_sigterm(
     assert process.wait(10) == 0
     assert process.stderr is not None
     assert b"Traceback" not in process.stderr.read()
-    assert _wait_dead(int(str(pids[1])))
+    _wait_dead(int(str(pids[1])))
 
 
 def test_sigint_exits_cleanly(started: list[subprocess.Popen[bytes]]) -> None:
@@ -122,14 +118,14 @@ def test_children_die_with_a_killed_parent(started: list[subprocess.Popen[bytes]
     child = int(str(_worker_pids(url)[1]))
     os.kill(pid, signal.SIGKILL)
     started[0].wait(10)
-    assert _wait_dead(child)
+    _wait_dead(child)
 
 
 def test_run_mock_process_yields_a_url_and_stops() -> None:
     """The helper yields a working URL and leaves no process behind."""
     with run_mock_process(["--seed", "1"]) as url:
         pid = int(str(_health(url)["pid"]))
-    assert _wait_dead(pid)
+    _wait_dead(pid)
 
 
 def test_run_mock_process_reports_a_failed_start() -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from .helpers import wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -138,12 +139,18 @@ def test_bust_mode_never_hits_the_prefix_cache_on_a_first_turn(mixed_run: Any) -
     assert all(line["cached_tokens"] > 0 for line in later)
 
 
-def test_ttft_matches_the_mock(mixed_run: Any) -> None:
-    """Measured TTFT p50 is within a few ms of the mock's configured TTFT."""
+def test_ttft_and_latency_hold_the_mock_s_delays(mixed_run: Any) -> None:
+    """TTFT is at least the mock's TTFT, and a 12-token chat turn ends at least
+    11 gaps of 5 ms later: lower bounds, which hold however busy the machine
+    is (that the figures are exact is tested on the mock clock)."""
     summary, _, _ = mixed_run
     ttft = summary["stages"][0]["total"]["ttft_ms"]
     assert ttft["count"] > 10
-    assert MOCK_TTFT_MS <= ttft["p50"] < MOCK_TTFT_MS + 5
+    assert ttft["p50"] >= MOCK_TTFT_MS
+    chat = summary["stages"][0]["scenarios"][0]
+    assert chat["label"] == "chat"
+    assert chat["latency_ms"]["p50"] >= chat["ttft_ms"]["p50"]
+    assert chat["latency_ms"]["p50"] >= MOCK_TTFT_MS + 11 * 5
 
 
 def test_shared_prefix_mode_hits_the_cache_on_first_turns(tmp_path: Path) -> None:
@@ -154,7 +161,7 @@ def test_shared_prefix_mode_hits_the_cache_on_first_turns(tmp_path: Path) -> Non
     profile = {**PROFILE, "stages": ["2:2s"], "warmup": "0s", "scenarios": [scenario]}
     _, shared, _ = run_cli(tmp_path / "shared", {**profile, "cache_mode": "shared-prefix"})
     firsts = sorted(shared, key=lambda line: line["ts"])
-    assert len(firsts) > 4
+    assert len(firsts) >= 3  # two VUs: the third conversation starts after a first one ended
     assert all(line["cached_tokens"] > 0 for line in firsts[2:])
     _, bust, _ = run_cli(tmp_path / "bust", {**profile, "cache_mode": "bust"})
     assert {line["cached_tokens"] for line in bust} == {0}
@@ -222,7 +229,8 @@ def test_failed_threshold_exits_3_and_every_output_is_written(tmp_path: Path) ->
 
 def test_closing_stdin_stops_a_watching_run(tmp_path: Path) -> None:
     """--watch-stdin: when the supervisor's pipe closes, the run ends its stage,
-    writes its outputs and exits 130."""
+    writes its outputs and exits 130. The pipe closes once turns are being
+    written (not after a fixed time, which a busy machine may not honour)."""
     path = tmp_path / "p.json"
     path.write_text(json.dumps({**PROFILE, "stages": ["2:60s"]}))
     cmd = [sys.executable, "-c", "from loadtest.cli import main; main()", "run", str(path)]
@@ -233,7 +241,13 @@ def test_closing_stdin_stops_a_watching_run(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(3)
+        wait_for(
+            lambda: (
+                process.poll() is not None
+                or any(p.stat().st_size for p in (tmp_path / "o").glob("results-*.jsonl"))
+            ),
+            "the first JSONL lines",
+        )
         assert process.stdin is not None
         process.stdin.close()
         assert process.wait(timeout=30) == 130
