@@ -2,8 +2,10 @@
 
 Stages are matched by index AND load (mode, and concurrency or rate): a
 stage present in one summary only, or whose load differs, is listed as
-unmatched and not compared (when no stage matches, the verdict says
-nothing was compared; `loadtest compare` then exits 2). In each matched
+unmatched and not compared (when no stage matches, or every figure of
+the matched stages is "n/a" or "few", the verdict says nothing was
+compared; `loadtest compare` then exits 2: a gate that judged nothing
+must not pass). In each matched
 stage the total is compared, then every scenario present in both (by name).
 
 Rules for a regression (defaults: `regress_pct` 10, `error_points` 1):
@@ -110,6 +112,11 @@ class Comparison:
     @property
     def regressed(self) -> bool:
         return bool(self.regressions)
+
+    @property
+    def judged(self) -> int:
+        """How many figures were compared and judged (neither n/a nor few)."""
+        return sum(not d.note for s in self.scopes for d in s.deltas)
 
 
 def _load(stage: Doc) -> str:
@@ -255,6 +262,11 @@ def _verdict_lines(c: Comparison) -> list[str]:
     found = c.regressions
     if not c.scopes:
         return ["verdict: nothing compared (no stage has the same index and load in both)"]
+    if not c.judged:
+        return [
+            "verdict: nothing compared (every figure is n/a or few: no data, or under "
+            f"{MIN_SAMPLES} samples, on a side)"
+        ]
     if not found:
         return ["verdict: no regression"]
     lines = [f"verdict: REGRESSION ({len(found)} found)"]

@@ -15,6 +15,7 @@ Pure: builds and reads dicts.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +33,14 @@ if TYPE_CHECKING:
 __all__ = ["RunInfo", "build_summary", "metric_json", "stats_from_json", "stats_json"]
 
 
+def _new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
 @attrs.frozen
 class RunInfo:
-    """Facts about a run that are not in its stage snapshots."""
+    """Facts about a run that are not in its stage snapshots. `run_id` is
+    new for every run (random), so `merge` can tell a shard from a copy."""
 
     started_unix_s: float
     ended_unix_s: float
@@ -43,6 +49,7 @@ class RunInfo:
     sink_overflow: int = 0
     shards: int = 1
     generator: Mapping[str, Any] = attrs.field(factory=dict)
+    run_id: str = attrs.field(factory=_new_run_id)
 
 
 def _iso(unix_s: float) -> str:
@@ -174,6 +181,7 @@ def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo)
         "run": {
             "tool": "loadtest",
             "version": __version__,
+            "run_id": info.run_id,
             "profile": plan.name,
             "seed": plan.seed,
             "started_at": _iso(info.started_unix_s),

@@ -4,6 +4,7 @@ round trip, as if read back from disk)."""
 
 from __future__ import annotations
 
+import copy
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +157,13 @@ def summary(
     doc = build_summary(plan or make_plan(), stages, run)
     loaded: dict[str, Any] = orjson.loads(orjson.dumps(doc))
     return loaded
+
+
+def another_shard(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `doc` as if another shard of its run had written it (its own run id)."""
+    copied: dict[str, Any] = copy.deepcopy(dict(doc))
+    copied["run"]["run_id"] = f"{copied['run']['run_id']}-other"
+    return copied
 
 
 def two_stage_summary(**info: Any) -> dict[str, Any]:
