@@ -15,6 +15,7 @@ from __future__ import annotations
 __all__ = [
     "EXIT_GENERATOR_HEALTH",
     "EXIT_INTERRUPTED",
+    "EXIT_NO_SUCCESS",
     "EXIT_OK",
     "EXIT_RUNTIME",
     "EXIT_THRESHOLDS",
@@ -35,6 +36,10 @@ EXIT_USAGE = 2
 EXIT_THRESHOLDS = 3
 #: `--strict-health` and the generator was not healthy in some stage.
 EXIT_GENERATOR_HEALTH = 4
+#: The run finished but not one steady turn succeeded (a dead, hung or
+#: refusing gateway, a wrong target or key): whatever else it says, it
+#: measured no gateway.
+EXIT_NO_SUCCESS = 5
 #: Ctrl-C or SIGTERM ended the run early; every output was still written.
 EXIT_INTERRUPTED = 130
 

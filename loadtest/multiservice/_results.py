@@ -9,9 +9,11 @@ Rules:
   has `stream = true`), else the latency p50 (non-streamed answers have no
   TTFT). A gateway's delta is its value minus the round's lowest value among
   gateways that have one; the fastest gets exactly 0.0.
-- A gateway that FAILED in a round (its process did not give a summary) keeps
-  its row with the reason; it has no delta for that round, and the summary
-  over rounds says in which rounds it failed.
+- A gateway that FAILED in a round (its process did not give a summary, or
+  not one of its steady turns succeeded) keeps its row with the reason; it
+  has no delta for that round, and the summary over rounds says in which
+  rounds it failed. RPS is the rate of successful turns (`ok_rps`): a dead
+  gateway's fast refusals are not throughput.
 
 Pure: builds values from summary documents; no I/O.
 """
@@ -38,6 +40,7 @@ __all__ = [
     "RoundResult",
     "ServiceRound",
     "figures_from_summary",
+    "no_success_reason",
     "summarize",
     "with_deltas",
 ]
@@ -73,6 +76,11 @@ class Figures:
         return self.requests / self.steady_s if self.steady_s > 0 else 0.0
 
     @property
+    def ok_rps(self) -> float:
+        """Successful steady turns per second of steady window."""
+        return self.ok / self.steady_s if self.steady_s > 0 else 0.0
+
+    @property
     def error_rate(self) -> float:
         return (self.requests - self.ok) / self.requests if self.requests else 0.0
 
@@ -81,7 +89,11 @@ class Figures:
 
     def to_json(self) -> dict[str, Any]:
         doc = attrs.asdict(self)
-        doc.update(rps=round(self.rps, 3), error_rate=round(self.error_rate, 6))
+        doc.update(
+            rps=round(self.rps, 3),
+            ok_rps=round(self.ok_rps, 3),
+            error_rate=round(self.error_rate, 6),
+        )
         doc["errors"] = dict(self.errors)
         return doc
 
@@ -117,6 +129,16 @@ def figures_from_summary(doc: Mapping[str, Any]) -> Figures:
         stopped_early=stopped,
         generator=max(verdicts, key=_verdict_rank, default="ok"),
     )
+
+
+def no_success_reason(figures: Figures) -> str | None:
+    """Why a run that gave a summary still FAILED: no steady turn succeeded."""
+    if figures.ok:
+        return None
+    if not figures.requests:
+        return "no successful turn: no steady turn completed"
+    top = ", ".join(f"{kind} {count}" for kind, count in list(figures.errors.items())[:3])
+    return f"no successful turn: {figures.requests:,} failed ({top})"
 
 
 def _verdict_rank(verdict: str) -> int:

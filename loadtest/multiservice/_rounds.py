@@ -18,9 +18,11 @@ Rules:
   after its SIGTERM is killed. If this process dies, each child's stdin (a
   pipe whose write end only this process holds) reaches EOF, and the child
   sends itself SIGTERM: the parent-death watchdog.
-- A child that exits other than 0, 3 (failed thresholds) or 130 (stopped
-  early; its summary says so), or leaves no readable summary, is a FAILED
-  row with what its stderr said last; the other gateways' results stand.
+- A child that exits other than 0, 3 (failed thresholds), 5 (no successful
+  turn) or 130 (stopped early; its summary says so), or leaves no readable
+  summary, is a FAILED row with what its stderr said last; a run with a
+  summary but no successful steady turn is a FAILED row that keeps its
+  figures. The other gateways' results stand.
 
 Each child's stdout and stderr go to `stdout.log` and `stderr.log` beside its outputs.
 """
@@ -40,8 +42,14 @@ from typing import IO, TYPE_CHECKING
 import attrs
 import trio
 
-from loadtest.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLDS, RuntimeFailure
-from loadtest.multiservice._results import ServiceRound, figures_from_summary
+from loadtest.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_NO_SUCCESS,
+    EXIT_OK,
+    EXIT_THRESHOLDS,
+    RuntimeFailure,
+)
+from loadtest.multiservice._results import ServiceRound, figures_from_summary, no_success_reason
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -218,7 +226,7 @@ async def _watch_signals(
                 process.kill()
 
 
-_RESULT_CODES = (EXIT_OK, EXIT_THRESHOLDS, EXIT_INTERRUPTED)
+_RESULT_CODES = (EXIT_OK, EXIT_THRESHOLDS, EXIT_NO_SUCCESS, EXIT_INTERRUPTED)
 
 
 def collect(name: str, directory: Path, exit_code: int | None, start_at: float) -> ServiceRound:
@@ -234,7 +242,8 @@ def collect(name: str, directory: Path, exit_code: int | None, start_at: float) 
     except (OSError, ValueError) as exc:
         return attrs.evolve(row, failure=f"{row.summary_path.name}: {exc}")
     skew_ms = (figures.started_unix_s - start_at) * 1000
-    return attrs.evolve(row, figures=figures, start_skew_ms=skew_ms)
+    failure = no_success_reason(figures)
+    return attrs.evolve(row, figures=figures, start_skew_ms=skew_ms, failure=failure)
 
 
 def _exit_text(code: int | None) -> str:

@@ -5,8 +5,10 @@ Rules:
   (the services file enforces it) and long failure reasons are cut with "…".
 - Times are milliseconds with one decimal (no decimals from 10 s up); deltas
   are signed (`+0.0 ms` for the fastest); "-" means no value.
-- A FAILED gateway keeps its row, with the reason in place of its figures.
-  Notes under a table explain anything that makes a row less comparable:
+- A FAILED gateway keeps its row: with its figures and FAILED in the delta
+  column when its run gave a summary (no successful turn), the reason in a
+  note; with the reason in place of its figures otherwise. RPS is the rate
+  of successful turns. Notes under a table explain anything that makes a row less comparable:
   errors, a run stopped early, an unhealthy generator, a late start.
 
 Pure: values in, text out.
@@ -33,7 +35,13 @@ WIDTH = 100
 #: Runs of one round that started further apart than this get a note.
 SKEW_WARN_MS = 100.0
 _NAME = 25  # names are at most 24 characters: one space always follows
-_ROUND_COLUMNS = (("TTFT p50", 10), ("TTFT p95", 10), ("lat p95", 10), ("RPS", 9), ("err %", 8))
+_ROUND_COLUMNS = (
+    ("TTFT p50", 10),
+    ("TTFT p95", 10),
+    ("lat p95", 10),
+    ("ok RPS", 9),
+    ("err %", 8),
+)
 _LABEL = {"ttft": "TTFT p50", "latency": "lat p50"}
 
 
@@ -71,23 +79,26 @@ def _figure_cells(figures: Figures) -> list[str]:
         fmt_ms(figures.ttft_p50_ms),
         fmt_ms(figures.ttft_p95_ms),
         fmt_ms(figures.latency_p95_ms),
-        _rps(figures.rps),
+        _rps(figures.ok_rps),
         f"{figures.error_rate * 100:.1f}%",
     ]
 
 
 def _service_line(service: ServiceRound) -> str:
-    if service.failure is not None or service.figures is None:
+    if service.figures is None:
         return _fit(f"{service.name.ljust(_NAME)}FAILED: {service.failure}")
-    texts = [*_figure_cells(service.figures), fmt_delta(service.delta_ms)]
+    last = "FAILED" if service.failure is not None else fmt_delta(service.delta_ms)
+    texts = [*_figure_cells(service.figures), last]
     widths = [width for _, width in _ROUND_COLUMNS] + [13]
     return _row(service.name, list(zip(texts, widths, strict=True)))
 
 
 def _service_notes(service: ServiceRound, metric: Metric) -> list[str]:
     figures = service.figures
-    if figures is None or service.failure is not None:
+    if figures is None:
         return []
+    if service.failure is not None:
+        return [_fit(f"  {service.name}: FAILED: {service.failure}")]
     notes = []
     if figures.requests - figures.ok:
         top = ", ".join(f"{kind} {count}" for kind, count in list(figures.errors.items())[:3])
