@@ -9,6 +9,9 @@ Rules:
   hands each turn the recorder of its stage, and marks warm-up turns.
 - Warm-up turns are only counted (`warmup_turns`); interrupted turns are
   only counted (`interrupted`); latency-type histograms take ok turns only.
+  An interrupted turn that had no response byte, warm-up or steady, is
+  also counted `unanswered`, with its wait (the signature of a hung
+  gateway).
 - `freeze()` copies everything into a `StageSnapshot`; after it, the
   recorder is not used again.
 
@@ -47,13 +50,14 @@ class _Tally:
         "prompt_tokens",
         "requests",
         "status_codes",
+        "unanswered",
         "warmup_turns",
     )
 
     def __init__(self) -> None:
         self.requests = self.ok = self.interrupted = self.warmup_turns = self.dropped = 0
         self.prompt_tokens = self.completion_tokens = self.cached_tokens = 0
-        self.estimated_turns = 0
+        self.estimated_turns = self.unanswered = 0
         self.errors: dict[str, int] = {}
         self.status_codes: dict[int, int] = {}
         self.hists = {name: Histogram() for name in HISTOGRAMS}
@@ -72,6 +76,7 @@ class _Tally:
             completion_tokens=self.completion_tokens,
             cached_tokens=self.cached_tokens,
             estimated_turns=self.estimated_turns,
+            unanswered=self.unanswered,
             histograms={name: hist.copy() for name, hist in self.hists.items()},
         )
 
@@ -100,6 +105,10 @@ class StageRecorder:
     def record(self, turn: TurnRecord) -> None:
         """Count one finished turn (see the module rules)."""
         tally = self._tallies[turn.scenario_index]
+        if turn.outcome == "interrupted" and turn.ttfb_us is None:
+            tally.unanswered += 1
+            if turn.latency_us is not None:
+                tally.hists["unanswered"].record(turn.latency_us)
         if turn.warmup:
             tally.warmup_turns += 1
             return

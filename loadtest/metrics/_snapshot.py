@@ -33,6 +33,7 @@ HISTOGRAMS: tuple[str, ...] = (
     "lag",
     "latency_corrected",
     "ttft_corrected",
+    "unanswered",
 )
 
 
@@ -44,7 +45,14 @@ class StatsSnapshot:
     (ok or failed); `interrupted` the steady turns cut off by the stage's
     end; `warmup_turns` the turns that started during warm-up (all
     outcomes), kept out of everything else. Histograms hold ok turns only,
-    except `lag`, which holds every steady turn's schedule lag.
+    except `lag`, which holds every steady turn's schedule lag, and
+    `unanswered`.
+
+    `unanswered` counts the interrupted turns that had received no response
+    byte when they were cut off, warm-up ones included (a hung gateway
+    hangs from its first turn); the `unanswered` histogram holds how long
+    each had waited. They are the trace of a gateway that accepts requests
+    and never answers.
     """
 
     label: str
@@ -59,6 +67,7 @@ class StatsSnapshot:
     completion_tokens: int = 0
     cached_tokens: int = 0
     estimated_turns: int = 0
+    unanswered: int = 0
     histograms: Mapping[str, Histogram] = attrs.field(factory=dict)
 
     @property
@@ -104,6 +113,7 @@ _COUNTERS = (
     "completion_tokens",
     "cached_tokens",
     "estimated_turns",
+    "unanswered",
 )
 
 

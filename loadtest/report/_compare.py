@@ -17,7 +17,8 @@ Rules for a regression (defaults: `regress_pct` 10, `error_points` 1):
   (relative change is meaningless near zero: 0.1% -> 0.2% is +100%).
 Noise and missing data never count as a regression, and are marked:
 - "n/a": no value on one side (an empty histogram, e.g. TTFT of a
-  non-streamed scenario);
+  non-streamed scenario; the error rate of a stage where no turn
+  completed; a rate over an empty steady window);
 - "few": fewer than `MIN_SAMPLES` (10) values on a side; for RPS only the
   old side needs them, so a collapse to zero turns still counts.
 
@@ -126,7 +127,9 @@ def _load(stage: Doc) -> str:
 
 
 def _rps_delta(old: Doc, new: Doc, pct: float) -> Delta:
-    o, n = float(old["throughput_rps"]), float(new["throughput_rps"])
+    o, n = _float(old["throughput_rps"]), _float(new["throughput_rps"])
+    if o is None or n is None:
+        return Delta("rps", "rps", o, n, note="n/a")
     if old["requests"] < MIN_SAMPLES:
         return Delta("rps", "rps", o, n, note="few")
     return Delta("rps", "rps", o, n, regression=o > 0 and (o - n) / o * 100 > pct)
@@ -143,8 +146,14 @@ def _percentile_delta(label: str, key: str, p: str, old: Doc, new: Doc, pct: flo
     return Delta(label, "ms", o, n, regression=regressed)
 
 
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def _error_delta(old: Doc, new: Doc, points: float) -> Delta:
-    o, n = float(old["error_rate"]), float(new["error_rate"])
+    o, n = _float(old["error_rate"]), _float(new["error_rate"])
+    if o is None or n is None:
+        return Delta("error rate", "rate", o, n, note="n/a")
     if min(old["requests"], new["requests"]) < MIN_SAMPLES:
         return Delta("error rate", "rate", o, n, note="few")
     return Delta("error rate", "rate", o, n, regression=(n - o) * 100 > points)

@@ -31,6 +31,7 @@ __all__ = [
     "PROM_THRESHOLD",
     "SCHEMA",
     "SUMMARY_METRICS",
+    "UNANSWERED_METRIC",
     "PromFamily",
     "check_summary",
 ]
@@ -48,6 +49,11 @@ SUMMARY_METRICS: dict[str, str] = {
     "latency_corrected": "latency_corrected_ms",
     "ttft_corrected": "ttft_corrected_ms",
 }
+
+#: The wait of turns cut off with no response byte (the `unanswered`
+#: histogram), min..max and count in ms like the metrics above; optional
+#: when a summary is read back (older summaries lack it).
+UNANSWERED_METRIC = "unanswered_wait_ms"
 
 #: Percentile -> its key in a statistics object.
 PERCENTILES: dict[float, str] = {
@@ -80,6 +86,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "interrupted",
     "warmup_turns",
     "dropped",
+    "unanswered",
     "error_rate",
     "throughput_rps",
     "ok_rps",
@@ -96,6 +103,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     *(f"latency_corrected_{k}_ms" for k in ("p50", "p95", "p99")),
     *(f"ttft_corrected_{k}_ms" for k in ("p50", "p95", "p99")),
     "schedule_lag_p99_ms",
+    "unanswered_wait_p50_ms",
+    "unanswered_wait_max_ms",
     "status_codes",
     "errors",
 )
@@ -127,6 +136,11 @@ PROM_STATS: dict[str, PromFamily] = {
     "dropped": PromFamily(
         "loadtest_dropped_total", "counter", "Open-loop arrivals dropped at max_in_flight."
     ),
+    "unanswered": PromFamily(
+        "loadtest_unanswered_total",
+        "counter",
+        "Turns (warm-up included) cut off by the stage end with no response byte.",
+    ),
     "estimated_turns": PromFamily(
         "loadtest_estimated_turns_total", "counter", "Ok turns whose tokens were estimated."
     ),
@@ -145,7 +159,7 @@ PROM_STATS: dict[str, PromFamily] = {
     "throughput_rps": PromFamily(
         "loadtest_throughput_requests_per_second",
         "gauge",
-        "Completed steady turns per second of the steady window.",
+        "Completed steady turns per second of the steady window (none if it is empty).",
     ),
     "ok_rps": PromFamily(
         "loadtest_ok_requests_per_second",
@@ -158,7 +172,9 @@ PROM_STATS: dict[str, PromFamily] = {
         "Completion tokens of ok steady turns per second of the steady window.",
     ),
     "error_rate": PromFamily(
-        "loadtest_error_ratio", "gauge", "Failed share of completed steady turns (0 to 1)."
+        "loadtest_error_ratio",
+        "gauge",
+        "Failed share of completed steady turns (0 to 1; no sample when none completed).",
     ),
 }
 
@@ -276,21 +292,23 @@ _STATS_RULES: tuple[_Rule, ...] = (
             "interrupted",
             "warmup_turns",
             "dropped",
-            "error_rate",
-            "throughput_rps",
-            "ok_rps",
-            "output_tokens_per_s",
             "prompt_tokens",
             "completion_tokens",
             "cached_tokens",
             "estimated_turns",
         )
     ),
+    *(
+        (key, _number_or_null, "a number or null")
+        for key in ("error_rate", "throughput_rps", "ok_rps", "output_tokens_per_s")
+    ),
     ("errors", _counts, "an object of counts"),
     ("status_codes", _counts, "an object of counts"),
     *((key, lambda v: isinstance(v, Mapping), "an object") for key in SUMMARY_METRICS.values()),
 )
 _OPTIONAL_STATS_RULES: tuple[_Rule, ...] = (
+    ("unanswered", lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    (UNANSWERED_METRIC, lambda v: isinstance(v, Mapping), "an object"),
     ("histograms", _text_map, "an object of HDR encodings"),
     ("overflow", _counts, "an object of counts"),
 )

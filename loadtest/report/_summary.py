@@ -2,7 +2,11 @@
 
 Rules:
 - Counters are exact; rates are per second of each stage's steady window
-  (`steady_s`: its duration minus warm-up).
+  (`steady_s`: its duration minus warm-up), and null when that window is
+  empty. `error_rate` is null when no steady turn completed: "0 errors of
+  0 turns" is no data, never a clean 0.
+- `unanswered` counts interrupted turns that had no response byte (warm-up
+  included); `unanswered_wait_ms` is how long they had waited.
 - Each latency-type statistic holds min, mean, p50..p99.9, max and count in
   milliseconds, computed from its HDR histogram; the histogram itself is
   embedded in the standard compressed HDR encoding, so summaries of several
@@ -24,7 +28,7 @@ import attrs
 from loadtest import __version__
 from loadtest.config import format_stage, mask_url
 from loadtest.metrics import HISTOGRAMS, Histogram, StageSnapshot, StatsSnapshot
-from loadtest.report._schema import PERCENTILES, SCHEMA, SUMMARY_METRICS
+from loadtest.report._schema import PERCENTILES, SCHEMA, SUMMARY_METRICS, UNANSWERED_METRIC
 from loadtest.taxonomy import GEN_DROPPED
 
 if TYPE_CHECKING:
@@ -75,7 +79,10 @@ def metric_json(hist: Histogram) -> dict[str, Any]:
 
 def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
     """One statistics object of the summary (a scenario or a stage total)."""
-    per_s = (lambda n: round(n / steady_s, 3)) if steady_s > 0 else (lambda n: 0.0)
+
+    def per_s(count: int) -> float | None:
+        return round(count / steady_s, 3) if steady_s > 0 else None
+
     errors = dict(sorted(stats.errors.items()))
     if stats.dropped:
         errors[GEN_DROPPED] = stats.dropped
@@ -87,7 +94,7 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
         "interrupted": stats.interrupted,
         "warmup_turns": stats.warmup_turns,
         "dropped": stats.dropped,
-        "error_rate": round(stats.error_rate, 6),
+        "error_rate": round(stats.error_rate, 6) if stats.requests else None,
         "throughput_rps": per_s(stats.requests),
         "ok_rps": per_s(stats.ok),
         "output_tokens_per_s": per_s(stats.completion_tokens),
@@ -97,9 +104,11 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
         "estimated_turns": stats.estimated_turns,
         "errors": errors,
         "status_codes": {str(code): n for code, n in sorted(stats.status_codes.items())},
+        "unanswered": stats.unanswered,
     }
     for name, key in SUMMARY_METRICS.items():
         doc[key] = metric_json(stats.histogram(name))
+    doc[UNANSWERED_METRIC] = metric_json(stats.histogram("unanswered"))
     hists = {name: stats.histogram(name) for name in HISTOGRAMS}
     doc["histograms"] = {name: h.encode() for name, h in hists.items() if h.count}
     doc["overflow"] = {name: h.overflow for name, h in hists.items() if h.overflow}
@@ -126,6 +135,7 @@ def stats_from_json(doc: Mapping[str, Any]) -> StatsSnapshot:
         completion_tokens=doc["completion_tokens"],
         cached_tokens=doc["cached_tokens"],
         estimated_turns=doc["estimated_turns"],
+        unanswered=doc.get("unanswered", 0),
         histograms=hists,
     )
 

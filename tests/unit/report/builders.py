@@ -88,8 +88,13 @@ def random_turns(seed: int, count: int, stage: int = 0, lag: bool = False) -> li
         extra: dict[str, Any] = {"stage": stage}
         if lag:
             extra["lag_us"] = rng.randrange(0, 50_000)
-        if roll < 0.05:
+        if roll < 0.03:
             turns.append(turn(index, outcome="interrupted", **extra))
+        elif roll < 0.05:  # cut off before any response byte
+            wait_us = rng.randrange(1, 20_000_000)
+            turns.append(
+                turn(index, outcome="interrupted", ttfb_us=None, latency_us=wait_us, **extra)
+            )
         elif roll < 0.1:
             turns.append(turn(index, warmup=True, **extra))
         elif roll < 0.2:
