@@ -22,6 +22,7 @@ __all__ = [
     "EXIT_USAGE",
     "ConfigError",
     "LoadtestError",
+    "PreflightFailed",
     "ProtocolError",
     "RegistryError",
     "RuntimeFailure",
@@ -71,6 +72,19 @@ class RegistryError(ConfigError):
 
 class ProtocolError(LoadtestError):
     """An adapter was used against its contract (a bug in the caller)."""
+
+
+class PreflightFailed(LoadtestError):
+    """A target did not answer the pre-flight request: no load was sent.
+
+    `problems` holds one line per failing target (URL, protocol, error
+    class, status or detail; secrets masked)."""
+
+    exit_code = EXIT_RUNTIME
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class RuntimeFailure(LoadtestError):
