@@ -111,11 +111,12 @@ async def check_targets(
 def _raise(failures: Iterable[str]) -> None:
     lines = [f"pre-flight: {line}" for line in failures]
     if lines:
-        lines.append(
-            "pre-flight: nothing else was sent; check the target (and --mock), "
-            "or skip this check with --no-preflight"
+        # The target lines come last: supervisors (multi-service.py) quote the last one.
+        heading = (
+            "pre-flight failed, nothing else was sent (check the target, or --mock; "
+            "--no-preflight skips this check):"
         )
-        raise PreflightFailed(lines)
+        raise PreflightFailed([heading, *lines])
 
 
 #: A pre-flight still waiting after this long says so (it can wait up to

@@ -96,8 +96,9 @@ def test_a_closed_port_fails_the_pre_flight_with_exit_1(tmp_path: Path) -> None:
     port = closed_port()
     done = run(tmp_path, f"http://127.0.0.1:{port}/v1")
     assert done.returncode == EXIT_RUNTIME, done.stderr
-    first = done.stderr.splitlines()[0]
-    assert first.startswith(
+    heading, line = done.stderr.splitlines()
+    assert heading.startswith("loadtest: error: pre-flight failed, nothing else was sent")
+    assert line.startswith(
         f"loadtest: error: pre-flight: http://127.0.0.1:{port}/v1/chat/completions "
         "(openai-chat): conn_refused"
     )
@@ -150,4 +151,4 @@ def test_a_black_hole_fails_the_pre_flight_at_the_read_timeout(
         check=False,
     )
     assert done.returncode == EXIT_RUNTIME, done.stderr
-    assert "(openai-chat): timeout_read" in done.stderr.splitlines()[0]
+    assert "(openai-chat): timeout_read" in done.stderr.splitlines()[-1]
