@@ -46,6 +46,11 @@ def test_no_completed_turn_has_no_error_rate_and_a_window_none_has_no_rates() ->
     )
     check_summary(hung())
     check_summary(summary([snapshot([], steady_s=0.0)]))
+    text = render_text(summary([snapshot([], steady_s=0.0)]))
+    row = next(line for line in text.splitlines() if line.startswith("total"))
+    assert row.split()[1:4] == ["0", "-", "-"]  # requests, rps, ok%
+    stream_row = [line for line in text.splitlines() if line.startswith("total")][1]
+    assert stream_row.split()[7] == "-"  # output tokens/s
 
 
 def test_unanswered_turns_and_their_wait_are_in_the_summary() -> None:
