@@ -81,8 +81,9 @@ class Figures:
         return self.ok / self.steady_s if self.steady_s > 0 else 0.0
 
     @property
-    def error_rate(self) -> float:
-        return (self.requests - self.ok) / self.requests if self.requests else 0.0
+    def error_rate(self) -> float | None:
+        """Failed share of completed steady turns; None when none completed."""
+        return (self.requests - self.ok) / self.requests if self.requests else None
 
     def p50_ms(self, metric: Metric) -> float | None:
         return self.ttft_p50_ms if metric == "ttft" else self.latency_p50_ms
@@ -92,7 +93,7 @@ class Figures:
         doc.update(
             rps=round(self.rps, 3),
             ok_rps=round(self.ok_rps, 3),
-            error_rate=round(self.error_rate, 6),
+            error_rate=None if self.error_rate is None else round(self.error_rate, 6),
         )
         doc["errors"] = dict(self.errors)
         return doc

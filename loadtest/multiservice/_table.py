@@ -80,7 +80,7 @@ def _figure_cells(figures: Figures) -> list[str]:
         fmt_ms(figures.ttft_p95_ms),
         fmt_ms(figures.latency_p95_ms),
         _rps(figures.ok_rps),
-        f"{figures.error_rate * 100:.1f}%",
+        "-" if figures.error_rate is None else f"{figures.error_rate * 100:.1f}%",
     ]
 
 
@@ -100,7 +100,7 @@ def _service_notes(service: ServiceRound, metric: Metric) -> list[str]:
     if service.failure is not None:
         return [_fit(f"  {service.name}: FAILED: {service.failure}")]
     notes = []
-    if figures.requests - figures.ok:
+    if figures.error_rate and figures.requests - figures.ok:
         top = ", ".join(f"{kind} {count}" for kind, count in list(figures.errors.items())[:3])
         notes.append(f"{figures.error_rate * 100:.1f}% errors ({top})")
     if figures.ok == 0:

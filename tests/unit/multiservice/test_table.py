@@ -75,6 +75,16 @@ def test_a_dead_gateway_is_failed_with_no_throughput() -> None:
     assert "FAILED in round 2" in summary
 
 
+def test_a_hung_gateway_has_no_error_rate() -> None:
+    """Nothing completed (every turn cut off unanswered): err % is "-", not 0.0%."""
+    hung = row("hung", None, ok=0, requests=0)
+    assert hung.figures is not None
+    hung = attrs.evolve(hung, failure=no_success_reason(hung.figures))
+    lines = render_round(round_of(1, hung)).splitlines()
+    assert words(lines[3]) == "hung - - - 0.0 - FAILED"
+    assert "  hung: FAILED: no successful turn: no steady turn completed" in lines
+
+
 def test_every_line_fits_100_columns() -> None:
     """Long names, long reasons and large values never push a line past 100 columns."""
     big = with_deltas([row(LONG_NAME, 12_345.6, requests=50_000), row("b", 1.0)], "ttft")
