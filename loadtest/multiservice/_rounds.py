@@ -2,7 +2,10 @@
 
 Rules:
 - Each gateway runs `loadtest run PROFILE --target ... --start-at T --quiet
-  --out ROUND/NAME` in a child process of the current interpreter. All
+  --no-preflight --out ROUND/NAME` in a child process of the current
+  interpreter. No pre-flight: its request (a whole answer, seconds for a
+  slow gateway) would eat into the start delay and spread the shared start;
+  a dead gateway shows anyway, as a run with no successful turn (exit 5). All
   children of a round get the same T (now + the start delay) and sleep until
   it, so how long each takes to start does not matter as long as the delay
   covers it; each summary records the actual start, and the round reports how
@@ -91,7 +94,7 @@ def launch_for(
     environ: Mapping[str, str],
 ) -> Launch:
     """The child command and environment that run `profile` against `service`."""
-    argv = [sys.executable, "-c", LAUNCH, "run", str(profile), "--watch-stdin"]
+    argv = [sys.executable, "-c", LAUNCH, "run", str(profile), "--watch-stdin", "--no-preflight"]
     argv += [f"--target={service.target}", "--quiet", f"--out={directory}"]
     if service.model:
         argv.append(f"--model={service.model}")

@@ -40,6 +40,7 @@ def test_the_key_goes_only_into_the_childs_environment(tmp_path: Path) -> None:
         "run",
         str(tmp_path / "p.json"),
         "--watch-stdin",
+        "--no-preflight",
         "--target=http://localhost:4000/v1",
         "--quiet",
         f"--out={tmp_path / 'round-1' / 'gw'}",
