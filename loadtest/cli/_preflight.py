@@ -16,7 +16,8 @@ Rules:
 - Each failing target is one line: URL (masked), protocol, error class,
   status and detail. Values of the scenario's headers (keys) are masked in
   the detail, whatever the server echoed.
-- Any failure raises `PreflightFailed` (exit 1) before the plan runs.
+- Any failure raises `PreflightFailed` (exit 1) before the plan runs;
+  Ctrl-C during the check exits 130 with one line, no traceback.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import sys
 from typing import TYPE_CHECKING
 
 import trio
+import typer
 
 from loadtest import taxonomy
 from loadtest.config import MASK, mask_url
 from loadtest.engine import probe_scenarios
-from loadtest.errors import PreflightFailed
+from loadtest.errors import EXIT_INTERRUPTED, PreflightFailed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -142,10 +144,23 @@ async def _notice(plan: RunPlan) -> None:
     )
 
 
+def _only_interrupts(exc: BaseException) -> bool:
+    """Ctrl-C, possibly wrapped in (nested) exception groups by trio's nurseries."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(KeyboardInterrupt)[1] is None
+    return isinstance(exc, KeyboardInterrupt)
+
+
 def preflight(plan: RunPlan) -> None:
     """Probe every distinct target of `plan`; PreflightFailed (exit 1) if any
     is dead or refuses the request. Warnings go to stderr."""
-    failures, warnings = trio.run(_checked, plan)
+    try:
+        failures, warnings = trio.run(_checked, plan)
+    except BaseException as exc:
+        if not _only_interrupts(exc):
+            raise
+        print("loadtest: pre-flight interrupted: no load was sent", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     for line in warnings:
         print(f"loadtest: warning: pre-flight: {line} (the run goes on)", file=sys.stderr)
     _raise(failures)

@@ -4,15 +4,17 @@ never answers), real processes on 127.0.0.1: never exit 0."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from loadtest.errors import EXIT_NO_SUCCESS, EXIT_RUNTIME
+from loadtest.errors import EXIT_INTERRUPTED, EXIT_NO_SUCCESS, EXIT_RUNTIME
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,8 +49,16 @@ def closed_port() -> int:
     return port
 
 
+class BlackHole:
+    """A listening port and the connections it accepted."""
+
+    def __init__(self, port: int, clients: list[socket.socket]) -> None:
+        self.port = port
+        self.clients = clients
+
+
 @pytest.fixture
-def black_hole() -> Iterator[int]:
+def hole() -> Iterator[BlackHole]:
     """A 127.0.0.1 server that accepts every connection and never answers (the
     request waits in its socket buffer)."""
     server = socket.socket()
@@ -69,7 +79,7 @@ def black_hole() -> Iterator[int]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield server.getsockname()[1]
+        yield BlackHole(server.getsockname()[1], clients)
     finally:
         stop.set()
         thread.join(5)
@@ -120,11 +130,11 @@ def test_without_pre_flight_a_closed_port_exits_no_success(tmp_path: Path) -> No
 
 
 def test_a_black_hole_run_is_named_hung_and_exits_no_success(
-    tmp_path: Path, black_hole: int
+    tmp_path: Path, hole: BlackHole
 ) -> None:
     """Default timeouts, a 1 s stage: every turn is cut off unanswered; the verdict says
     so with the wait, error_rate is null (not 0), and the exit code is 5."""
-    done = run(tmp_path, f"http://127.0.0.1:{black_hole}/v1", "--no-preflight")
+    done = run(tmp_path, f"http://127.0.0.1:{hole.port}/v1", "--no-preflight")
     assert done.returncode == EXIT_NO_SUCCESS, done.stderr
     verdict = " ".join(line.strip() for line in done.stdout.splitlines()[1:6])
     assert verdict.startswith("verdict: FAIL no steady turn succeeded")
@@ -136,11 +146,11 @@ def test_a_black_hole_run_is_named_hung_and_exits_no_success(
 
 
 def test_a_black_hole_fails_the_pre_flight_at_the_read_timeout(
-    tmp_path: Path, black_hole: int
+    tmp_path: Path, hole: BlackHole
 ) -> None:
     """With the pre-flight, a black hole is stopped at timeouts.read (here 1 s)."""
     path = tmp_path / "p.json"
-    doc = profile(f"http://127.0.0.1:{black_hole}/v1") | {"timeouts": {"read": "1s"}}
+    doc = profile(f"http://127.0.0.1:{hole.port}/v1") | {"timeouts": {"read": "1s"}}
     path.write_text(json.dumps(doc))
     cmd = [sys.executable, "-c", "from loadtest.cli import main; main()", "run", str(path)]
     done = subprocess.run(
@@ -152,3 +162,32 @@ def test_a_black_hole_fails_the_pre_flight_at_the_read_timeout(
     )
     assert done.returncode == EXIT_RUNTIME, done.stderr
     assert "(openai-chat): timeout_read" in done.stderr.splitlines()[-1]
+
+
+def test_ctrl_c_during_the_pre_flight_exits_130_without_a_traceback(
+    tmp_path: Path, hole: BlackHole
+) -> None:
+    """SIGINT while the pre-flight waits on a black hole: one line, exit 130, no outputs."""
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(profile(f"http://127.0.0.1:{hole.port}/v1")))
+    cmd = [sys.executable, "-c", "from loadtest.cli import main; main()", "run", str(path)]
+    process = subprocess.Popen(
+        [*cmd, "--out", str(tmp_path / "o"), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not hole.clients and time.monotonic() < deadline:  # the probe is waiting
+            time.sleep(0.05)
+        assert hole.clients
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == EXIT_INTERRUPTED, stderr
+    assert stderr.splitlines() == ["loadtest: pre-flight interrupted: no load was sent"]
+    assert not (tmp_path / "o").exists()

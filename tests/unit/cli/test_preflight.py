@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from loadtest.cli._preflight import _failed, _line, _raise, probe_indices
+from loadtest.cli._preflight import _failed, _line, _only_interrupts, _raise, probe_indices
 from loadtest.config import resolve
 from loadtest.config._converter import structure_profile
 from loadtest.errors import EXIT_RUNTIME, PreflightFailed
@@ -106,3 +106,12 @@ def test_failures_raise_one_line_each_and_exit_1() -> None:
     assert info.value.exit_code == EXIT_RUNTIME
     assert info.value.problems[1:] == ["pre-flight: a: conn_refused", "pre-flight: b: http_4xx"]
     assert "--no-preflight" in info.value.problems[0]
+
+
+def test_ctrl_c_is_recognised_through_exception_groups() -> None:
+    """KeyboardInterrupt, bare or wrapped by nurseries, is Ctrl-C; anything else is not."""
+    nested = BaseExceptionGroup("outer", [BaseExceptionGroup("inner", [KeyboardInterrupt()])])
+    assert _only_interrupts(KeyboardInterrupt())
+    assert _only_interrupts(nested)
+    assert not _only_interrupts(ValueError())
+    assert not _only_interrupts(BaseExceptionGroup("mixed", [KeyboardInterrupt(), ValueError()]))
