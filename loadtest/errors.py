@@ -15,12 +15,14 @@ from __future__ import annotations
 __all__ = [
     "EXIT_GENERATOR_HEALTH",
     "EXIT_INTERRUPTED",
+    "EXIT_NO_SUCCESS",
     "EXIT_OK",
     "EXIT_RUNTIME",
     "EXIT_THRESHOLDS",
     "EXIT_USAGE",
     "ConfigError",
     "LoadtestError",
+    "PreflightFailed",
     "ProtocolError",
     "RegistryError",
     "RuntimeFailure",
@@ -35,6 +37,10 @@ EXIT_USAGE = 2
 EXIT_THRESHOLDS = 3
 #: `--strict-health` and the generator was not healthy in some stage.
 EXIT_GENERATOR_HEALTH = 4
+#: The run finished but not one steady turn succeeded (a dead, hung or
+#: refusing gateway, a wrong target or key): whatever else it says, it
+#: measured no gateway.
+EXIT_NO_SUCCESS = 5
 #: Ctrl-C or SIGTERM ended the run early; every output was still written.
 EXIT_INTERRUPTED = 130
 
@@ -66,6 +72,19 @@ class RegistryError(ConfigError):
 
 class ProtocolError(LoadtestError):
     """An adapter was used against its contract (a bug in the caller)."""
+
+
+class PreflightFailed(LoadtestError):
+    """A target did not answer the pre-flight request: no load was sent.
+
+    `problems` holds one line per failing target (URL, protocol, error
+    class, status or detail; secrets masked)."""
+
+    exit_code = EXIT_RUNTIME
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class RuntimeFailure(LoadtestError):

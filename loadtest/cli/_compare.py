@@ -4,8 +4,9 @@ Wiring only: read and check each summary (`check_summary`), call
 `loadtest.report`, print or write. A file that cannot be read, is not
 JSON, or is not a `loadtest.summary/1` document is a ConfigError naming
 the file and the key (exit 2); `compare` exits 3 on a regression
-(EXIT_THRESHOLDS) and 2 when no stage could be compared; `merge` writes
-nothing when it refuses.
+(EXIT_THRESHOLDS) and 2 when nothing could be compared (no stage in
+common, or every figure `n/a` or `few`); `merge` writes nothing when it
+refuses (a file given twice, summaries that are not shards of one run).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from loadtest.cli._app import DEBUG_OPTION, command
 from loadtest.cli._outputs import write_text
 from loadtest.errors import EXIT_OK, EXIT_THRESHOLDS, ConfigError
 from loadtest.report import (
+    MIN_SAMPLES,
     check_summary,
     compare_summaries,
     evaluate_thresholds,
@@ -81,7 +83,8 @@ def compare(
     """Compare NEW against the baseline OLD, stage by stage; send no load.
 
     Exit codes: 0 no regression; 3 a regression; 2 a summary is unreadable or
-    invalid, or the two have no stage in common (same index and load).
+    invalid, or nothing was compared: no stage in common (same index and
+    load), or every figure n/a (no data) or few (under 10 samples).
     """
     comparison = compare_summaries(
         read_summary(old), read_summary(new), regress_pct=regress_pct, error_points=error_points
@@ -91,7 +94,25 @@ def compare(
         raise ConfigError(
             f"{old} and {new}: no stage in common (same index and load); nothing was compared"
         )
+    if not comparison.judged:
+        raise ConfigError(
+            f"{old} and {new}: every figure is n/a (no data) or few (under "
+            f"{MIN_SAMPLES} samples) on a side; nothing was compared"
+        )
     raise typer.Exit(EXIT_THRESHOLDS if comparison.regressed else EXIT_OK)
+
+
+def _refuse_repeats(paths: list[Path]) -> None:
+    """A file named twice (by any path) would count its turns twice."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        key = path.resolve()
+        if key in seen:
+            raise ConfigError(
+                f"{path}: given twice (also as {seen[key]}); merging it again would "
+                "count its turns twice"
+            )
+        seen[key] = path
 
 
 @command
@@ -102,10 +123,12 @@ def merge(
 ) -> None:
     """Merge the summaries of the shards of ONE run into one summary, exactly.
 
-    Refuses (exit 2, nothing written) summaries of different profiles, stage
-    plans or scenarios. Thresholds are checked again on the merged run and
+    Refuses (exit 2, nothing written) a file given twice, the same run twice,
+    and summaries of different profiles, stage plans or scenarios, or of runs
+    that did not run at the same time. Thresholds are checked again on the merged run and
     reported; they do not change the exit code (0).
     """
+    _refuse_repeats(summaries)
     docs = [read_summary(path) for path in summaries]
     merged = merge_summaries(docs, [str(path) for path in summaries])
     merged["thresholds"] = evaluate_thresholds(merged)

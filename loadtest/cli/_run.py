@@ -2,8 +2,9 @@
 
 Wiring only: the engine measures, `loadtest.report` renders, this module
 writes files and maps the outcome to an exit code (0 ok, 2 bad input,
-3 thresholds failed, 4 generator unhealthy with --strict-health, 130 stopped
-by Ctrl-C/SIGTERM, 1 runtime failure). Results already collected are
+3 thresholds failed, 4 generator unhealthy with --strict-health, 5 no steady
+turn succeeded, 130 stopped by Ctrl-C/SIGTERM, 1 runtime failure or a
+target that failed the pre-flight request). Results already collected are
 written even when the run is stopped early.
 """
 
@@ -36,12 +37,14 @@ from loadtest.cli._options import (
     plan_from_options,
 )
 from loadtest.cli._outputs import OutputPaths, prepare_outputs, write_text
+from loadtest.cli._preflight import preflight
 from loadtest.cli._progress import show_progress
 from loadtest.config import dump_profile, redact_profile
 from loadtest.engine import JsonlSink, RunResult, open_engine
 from loadtest.errors import (
     EXIT_GENERATOR_HEALTH,
     EXIT_INTERRUPTED,
+    EXIT_NO_SUCCESS,
     EXIT_OK,
     EXIT_THRESHOLDS,
     ConfigError,
@@ -90,6 +93,13 @@ WATCH_STDIN_OPTION: Any = typer.Option(
     help="Stop (as on SIGTERM: end the stage, write outputs) when standard input, a pipe "
     "held by a supervisor, closes: a child run must not outlive its parent.",
 )
+NO_PREFLIGHT_OPTION: Any = typer.Option(
+    False,
+    "--no-preflight",
+    help="Skip the pre-flight request (one per distinct target and protocol, before any "
+    "load, not counted in the results) that stops the run with exit 1 when a target is "
+    "dead or refuses the request.",
+)
 MOCK_ARGS_OPTION: Any = typer.Option(
     "", "--mock-args", help="Flags for the mock with --mock, e.g. '--ttft 200ms --itl 20ms'."
 )
@@ -126,13 +136,16 @@ def run(
     start_at: float | None = START_AT_OPTION,
     strict_health: bool = STRICT_HEALTH_OPTION,
     watch_stdin: bool = WATCH_STDIN_OPTION,
+    no_preflight: bool = NO_PREFLIGHT_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
 
-    Exit codes: 0 ok; 1 runtime failure; 2 bad profile or flags; 3 a threshold
-    failed; 4 generator unhealthy (with --strict-health); 130 stopped by
-    Ctrl-C or SIGTERM (outputs are still written).
+    Exit codes: 0 ok; 1 runtime failure, or a target failed the pre-flight
+    request (nothing else sent); 2 bad profile or flags; 3 a threshold failed;
+    4 generator unhealthy (with --strict-health); 5 no steady turn succeeded
+    (outputs are written); 130 stopped by Ctrl-C or SIGTERM (outputs are
+    still written).
     """
     with _upstream(mock, mock_args, target) as effective_target:
         plan = plan_from_options(
@@ -147,6 +160,8 @@ def run(
         )
         for warning in plan.warnings:
             print(f"loadtest: warning: {warning}", file=sys.stderr)
+        if not no_preflight:
+            preflight(plan)
         paths = prepare_outputs(out, max(time.time(), start_at or 0.0))
         try:
             options = _RunOptions(quiet=quiet, start_at=start_at, watch_stdin=watch_stdin)
@@ -227,9 +242,12 @@ async def _watch_signals(engine: Engine) -> None:
 
 
 def exit_code(summary: dict[str, Any], *, strict_health: bool) -> int:
-    """The run's exit code: stopped early, thresholds, then generator health."""
+    """The run's exit code: stopped early, no steady turn succeeded,
+    thresholds, then generator health."""
     if summary["run"]["stopped_early"]:
         return EXIT_INTERRUPTED
+    if not any(stage["total"]["ok"] for stage in summary["stages"]):
+        return EXIT_NO_SUCCESS
     if thresholds_failed(summary.get("thresholds", [])):
         return EXIT_THRESHOLDS
     verdicts = {stage.get("health", {}).get("verdict", "ok") for stage in summary["stages"]}

@@ -33,6 +33,7 @@ from loadtest.config._model import (
 )
 from loadtest.config._overrides import Overrides, apply_overrides, parse_header_flag
 from loadtest.config._redact import (
+    MASK,
     holds_mask,
     mask_header,
     mask_url,
@@ -46,6 +47,7 @@ from loadtest.config._stages import format_stage, parse_stage, parse_stages
 from loadtest.config._units import Duration, DurationRange, IntRange, parse_duration
 
 __all__ = [
+    "MASK",
     "Arrival",
     "CacheMode",
     "ClosedStage",

@@ -3,7 +3,8 @@
 `open_engine(plan)` gives an `Engine`; `await engine.run_stage(i)` runs one
 stage in its own nursery and returns its frozen `StageSnapshot`;
 `await engine.run()` runs every stage and returns a `RunResult`.
-`JsonlSink` writes one line per turn. The transport (`_transport`) is the
+`JsonlSink` writes one line per turn. `probe_scenarios(plan, indices)` sends
+each scenario's first turn outside any stage (the pre-flight). The transport (`_transport`) is the
 only module that touches sockets.
 """
 
@@ -17,6 +18,7 @@ from loadtest.engine._engine import (
     open_engine,
     transport_config,
 )
+from loadtest.engine._probe import probe_scenarios
 from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
 from loadtest.engine._sink import JsonlSink, MemorySink
 from loadtest.engine._stage import StageStats
@@ -36,5 +38,6 @@ __all__ = [
     "TransportFailure",
     "arrival_offsets",
     "open_engine",
+    "probe_scenarios",
     "transport_config",
 ]

@@ -29,7 +29,7 @@ import attrs
 import trio
 
 from loadtest import taxonomy
-from loadtest.config import ClosedStage, OpenStage, RunPlan
+from loadtest.config import ClosedStage, OpenStage, RunPlan, ScenarioPlan
 from loadtest.engine._content import (
     TextPool,
     conversation_rng,
@@ -46,7 +46,15 @@ from loadtest.engine._turn import ScenarioRuntime, TurnResult, TurnSpec, run_tur
 from loadtest.metrics import StageRecorder, TurnRecord
 from loadtest.protocol import Conversation, Message
 
-__all__ = ["RunContext", "StageContext", "StageStats", "run_closed_stage", "run_open_stage"]
+__all__ = [
+    "RunContext",
+    "StageContext",
+    "StageStats",
+    "new_conversation",
+    "run_closed_stage",
+    "run_open_stage",
+    "user_message",
+]
 
 #: Classes where no request reached the server: retrying at once only spins.
 _NO_REQUEST_SENT = frozenset(
@@ -143,12 +151,7 @@ async def run_conversation(
     for turn_index in range(draw_turns(plan.turns, rng)):
         if trio.current_time() >= ctx.stop_at:
             return None
-        text = user_text(plan.content, turn_index, rng, ctx.run.text_pool)
-        text = place_uuid(
-            text, turn_index == 0, bool(plan.system), run_plan.cache_mode, conversation_id
-        )
-        if run_plan.correlation.uuid_in_prompt:
-            text = f"{text}\n[loadtest {conversation_id}-t{turn_index + 1}]"
+        text = user_message(run_plan, plan, turn_index, rng, ctx.run.text_pool, conversation_id)
         messages.append(Message("user", text))
         result = await _turn(ctx, scenario, system, messages, conversation_id, turn_index, intended)
         if not result.ok:
@@ -162,6 +165,40 @@ async def run_conversation(
     return None
 
 
+def user_message(
+    run_plan: RunPlan,
+    plan: ScenarioPlan,
+    turn_index: int,
+    rng: random.Random,
+    text_pool: TextPool,
+    conversation_id: str,
+) -> str:
+    """The user message of turn `turn_index` (0-based) as sent: content,
+    cache-mode UUID, and the correlation tag when asked for."""
+    text = user_text(plan.content, turn_index, rng, text_pool)
+    text = place_uuid(
+        text, turn_index == 0, bool(plan.system), run_plan.cache_mode, conversation_id
+    )
+    if run_plan.correlation.uuid_in_prompt:
+        text = f"{text}\n[loadtest {conversation_id}-t{turn_index + 1}]"
+    return text
+
+
+def new_conversation(
+    plan: ScenarioPlan, system: str | None, messages: list[Message]
+) -> Conversation:
+    """The conversation a turn sends: the scenario's settings and the history."""
+    return Conversation(
+        model=plan.model,
+        messages=tuple(messages),
+        system=system,
+        max_tokens=plan.max_tokens,
+        stream=plan.stream,
+        temperature=plan.temperature,
+        extra_body=plan.extra_body,
+    )
+
+
 async def _turn(
     ctx: StageContext,
     scenario: ScenarioRuntime,
@@ -171,16 +208,7 @@ async def _turn(
     turn_index: int,
     intended: float | None,
 ) -> TurnResult:
-    plan = scenario.plan
-    conversation = Conversation(
-        model=plan.model,
-        messages=tuple(messages),
-        system=system,
-        max_tokens=plan.max_tokens,
-        stream=plan.stream,
-        temperature=plan.temperature,
-        extra_body=plan.extra_body,
-    )
+    conversation = new_conversation(scenario.plan, system, messages)
     now = trio.current_time()
     spec = TurnSpec(
         stage=ctx.index,

@@ -263,6 +263,7 @@ def _interrupted(
         outcome="interrupted",
         request_id=request_id,
         latency_us=_us(exchange.started, ended),
+        ttfb_us=_us(exchange.started, exchange.first_byte) if exchange.first_byte else None,
         lag_us=spec.lag_us,
         retries=exchange.retries,
     )

@@ -10,6 +10,9 @@ Rules:
 - Warm-up turns are only counted (`warmup_turns`); interrupted turns are
   only counted (`interrupted`); latency-type histograms take ok turns only.
   `retries` sums the resends of the completed steady turns.
+  An interrupted turn that had no response byte, warm-up or steady, is
+  also counted `unanswered`, with its wait (the signature of a hung
+  gateway).
 - `freeze()` copies everything into a `StageSnapshot`; after it, the
   recorder is not used again.
 
@@ -54,6 +57,7 @@ class _Tally:
         "requests",
         "retries",
         "status_codes",
+        "unanswered",
         "warmup_turns",
     )
 
@@ -63,6 +67,7 @@ class _Tally:
         self.estimated_turns = self.cached_turns = self.retries = 0
         self.first_turns = self.first_turns_cached = 0
         self.first_turn_prompt_tokens = self.first_turn_cached_tokens = 0
+        self.unanswered = 0
         self.errors: dict[str, int] = {}
         self.status_codes: dict[int, int] = {}
         self.hists = {name: Histogram() for name in HISTOGRAMS}
@@ -87,6 +92,7 @@ class _Tally:
             first_turn_prompt_tokens=self.first_turn_prompt_tokens,
             first_turn_cached_tokens=self.first_turn_cached_tokens,
             retries=self.retries,
+            unanswered=self.unanswered,
             histograms={name: hist.copy() for name, hist in self.hists.items()},
         )
 
@@ -115,6 +121,10 @@ class StageRecorder:
     def record(self, turn: TurnRecord) -> None:
         """Count one finished turn (see the module rules)."""
         tally = self._tallies[turn.scenario_index]
+        if turn.outcome == "interrupted" and turn.ttfb_us is None:
+            tally.unanswered += 1
+            if turn.latency_us is not None:
+                tally.hists["unanswered"].record(turn.latency_us)
         if turn.warmup:
             tally.warmup_turns += 1
             return

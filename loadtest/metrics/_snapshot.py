@@ -35,6 +35,7 @@ HISTOGRAMS: tuple[str, ...] = (
     "ttft_corrected",
     "chunk_gap",
     "stream_tail",
+    "unanswered",
 )
 
 
@@ -47,13 +48,20 @@ class StatsSnapshot:
     end; `warmup_turns` the turns that started during warm-up (all
     outcomes), kept out of everything else; `retries` the requests the
     completed steady turns resent. Histograms hold ok turns only,
-    except `lag`, which holds every steady turn's schedule lag.
+    except `lag`, which holds every steady turn's schedule lag, and
+    `unanswered`.
 
     Prompt cache, over ok turns: `cached_turns` counts those that reported
     any cached token; `first_turns` the ok first turns of conversations, of
     which `first_turns_cached` reported cached tokens, with their own
     `first_turn_prompt_tokens` and `first_turn_cached_tokens` (later turns
     are the rest of the totals).
+
+    `unanswered` counts the interrupted turns that had received no response
+    byte when they were cut off, warm-up ones included (a hung gateway
+    hangs from its first turn); the `unanswered` histogram holds how long
+    each had waited. They are the trace of a gateway that accepts requests
+    and never answers.
     """
 
     label: str
@@ -74,6 +82,7 @@ class StatsSnapshot:
     first_turn_prompt_tokens: int = 0
     first_turn_cached_tokens: int = 0
     retries: int = 0
+    unanswered: int = 0
     histograms: Mapping[str, Histogram] = attrs.field(factory=dict)
 
     @property
@@ -125,6 +134,7 @@ _COUNTERS = (
     "first_turn_prompt_tokens",
     "first_turn_cached_tokens",
     "retries",
+    "unanswered",
 )
 
 

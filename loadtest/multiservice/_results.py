@@ -14,9 +14,11 @@ Rules:
   stages weighted by their length: the cores its `loadtest run` used. A
   round's generator CPU is the sum over its gateways: what the generator's
   processes together took from the host.
-- A gateway that FAILED in a round (its process did not give a summary) keeps
-  its row with the reason; it has no delta for that round, and the summary
-  over rounds says in which rounds it failed.
+- A gateway that FAILED in a round (its process did not give a summary, or
+  not one of its steady turns succeeded) keeps its row with the reason; it
+  has no delta for that round, and the summary over rounds says in which
+  rounds it failed. RPS is the rate of successful turns (`ok_rps`): a dead
+  gateway's fast refusals are not throughput.
 
 Pure: builds values from summary documents; no I/O.
 """
@@ -43,6 +45,7 @@ __all__ = [
     "RoundResult",
     "ServiceRound",
     "figures_from_summary",
+    "no_success_reason",
     "summarize",
     "with_deltas",
 ]
@@ -80,15 +83,25 @@ class Figures:
         return self.requests / self.steady_s if self.steady_s > 0 else 0.0
 
     @property
-    def error_rate(self) -> float:
-        return (self.requests - self.ok) / self.requests if self.requests else 0.0
+    def ok_rps(self) -> float:
+        """Successful steady turns per second of steady window."""
+        return self.ok / self.steady_s if self.steady_s > 0 else 0.0
+
+    @property
+    def error_rate(self) -> float | None:
+        """Failed share of completed steady turns; None when none completed."""
+        return (self.requests - self.ok) / self.requests if self.requests else None
 
     def p50_ms(self, metric: Metric) -> float | None:
         return self.ttft_p50_ms if metric == "ttft" else self.latency_p50_ms
 
     def to_json(self) -> dict[str, Any]:
         doc = attrs.asdict(self)
-        doc.update(rps=round(self.rps, 3), error_rate=round(self.error_rate, 6))
+        doc.update(
+            rps=round(self.rps, 3),
+            ok_rps=round(self.ok_rps, 3),
+            error_rate=None if self.error_rate is None else round(self.error_rate, 6),
+        )
         doc["errors"] = dict(self.errors)
         return doc
 
@@ -139,6 +152,16 @@ def _cpu_share(stages: Sequence[Mapping[str, Any]]) -> float | None:
             weighted += float(figures["cpu_share"]) * length_s
             total_s += length_s
     return round(weighted / total_s, 3) if total_s > 0 else None
+
+
+def no_success_reason(figures: Figures) -> str | None:
+    """Why a run that gave a summary still FAILED: no steady turn succeeded."""
+    if figures.ok:
+        return None
+    if not figures.requests:
+        return "no successful turn: no steady turn completed"
+    top = ", ".join(f"{kind} {count}" for kind, count in list(figures.errors.items())[:3])
+    return f"no successful turn: {figures.requests:,} failed ({top})"
 
 
 def _verdict_rank(verdict: str) -> int:

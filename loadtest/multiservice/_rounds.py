@@ -2,7 +2,10 @@
 
 Rules:
 - Each gateway runs `loadtest run PROFILE --target ... --start-at T --quiet
-  --out ROUND/NAME` in a child process of the current interpreter. All
+  --no-preflight --out ROUND/NAME` in a child process of the current
+  interpreter. No pre-flight: its request (a whole answer, seconds for a
+  slow gateway) would eat into the start delay and spread the shared start;
+  a dead gateway shows anyway, as a run with no successful turn (exit 5). All
   children of a round get the same T (now + the start delay) and sleep until
   it, so how long each takes to start does not matter as long as the delay
   covers it; each summary records the actual start, and the round reports how
@@ -18,9 +21,11 @@ Rules:
   after its SIGTERM is killed. If this process dies, each child's stdin (a
   pipe whose write end only this process holds) reaches EOF, and the child
   sends itself SIGTERM: the parent-death watchdog.
-- A child that exits other than 0, 3 (failed thresholds) or 130 (stopped
-  early; its summary says so), or leaves no readable summary, is a FAILED
-  row with what its stderr said last; the other gateways' results stand.
+- A child that exits other than 0, 3 (failed thresholds), 5 (no successful
+  turn) or 130 (stopped early; its summary says so), or leaves no readable
+  summary, is a FAILED row with what its stderr said last; a run with a
+  summary but no successful steady turn is a FAILED row that keeps its
+  figures. The other gateways' results stand.
 
 Each child's stdout and stderr go to `stdout.log` and `stderr.log` beside its outputs.
 """
@@ -40,8 +45,14 @@ from typing import IO, TYPE_CHECKING
 import attrs
 import trio
 
-from loadtest.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_THRESHOLDS, RuntimeFailure
-from loadtest.multiservice._results import ServiceRound, figures_from_summary
+from loadtest.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_NO_SUCCESS,
+    EXIT_OK,
+    EXIT_THRESHOLDS,
+    RuntimeFailure,
+)
+from loadtest.multiservice._results import ServiceRound, figures_from_summary, no_success_reason
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -83,7 +94,7 @@ def launch_for(
     environ: Mapping[str, str],
 ) -> Launch:
     """The child command and environment that run `profile` against `service`."""
-    argv = [sys.executable, "-c", LAUNCH, "run", str(profile), "--watch-stdin"]
+    argv = [sys.executable, "-c", LAUNCH, "run", str(profile), "--watch-stdin", "--no-preflight"]
     argv += [f"--target={service.target}", "--quiet", f"--out={directory}"]
     if service.model:
         argv.append(f"--model={service.model}")
@@ -218,7 +229,7 @@ async def _watch_signals(
                 process.kill()
 
 
-_RESULT_CODES = (EXIT_OK, EXIT_THRESHOLDS, EXIT_INTERRUPTED)
+_RESULT_CODES = (EXIT_OK, EXIT_THRESHOLDS, EXIT_NO_SUCCESS, EXIT_INTERRUPTED)
 
 
 def collect(name: str, directory: Path, exit_code: int | None, start_at: float) -> ServiceRound:
@@ -234,7 +245,8 @@ def collect(name: str, directory: Path, exit_code: int | None, start_at: float) 
     except (OSError, ValueError) as exc:
         return attrs.evolve(row, failure=f"{row.summary_path.name}: {exc}")
     skew_ms = (figures.started_unix_s - start_at) * 1000
-    return attrs.evolve(row, figures=figures, start_skew_ms=skew_ms)
+    failure = no_success_reason(figures)
+    return attrs.evolve(row, figures=figures, start_skew_ms=skew_ms, failure=failure)
 
 
 def _exit_text(code: int | None) -> str:

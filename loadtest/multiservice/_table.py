@@ -5,11 +5,14 @@ Rules:
   (the services file enforces it) and long failure reasons are cut with "…".
 - Times are milliseconds with one decimal (no decimals from 10 s up); deltas
   are signed (`+0.0 ms` for the fastest); "-" means no value.
-- A FAILED gateway keeps its row, with the reason in place of its figures.
-  Notes under a table explain anything that makes a row less comparable:
-  errors, a run stopped early, an unhealthy generator, a late start, and
-  generator processes that together used more than `HOST_SHARE_WARN` of
-  the host's cores (gateways on the same host then had less CPU).
+- A FAILED gateway keeps its row: with its figures and FAILED in the delta
+  column when its run gave a summary (no successful turn), the reason in a
+  note; with the reason in place of its figures otherwise. RPS is the rate
+  of successful turns. Notes under a table explain anything that makes a
+  row less comparable: errors, a run stopped early, an unhealthy generator,
+  a late start, and generator processes that together used more than
+  `HOST_SHARE_WARN` of the host's cores (gateways on the same host then had
+  less CPU).
 
 Pure: values in, text out.
 """
@@ -42,7 +45,7 @@ _ROUND_COLUMNS = (
     ("TTFT p50", 10),
     ("TTFT p95", 10),
     ("lat p95", 10),
-    ("RPS", 9),
+    ("ok RPS", 9),
     ("err %", 8),
     ("gen CPU", 9),
 )
@@ -83,26 +86,29 @@ def _figure_cells(figures: Figures) -> list[str]:
         fmt_ms(figures.ttft_p50_ms),
         fmt_ms(figures.ttft_p95_ms),
         fmt_ms(figures.latency_p95_ms),
-        _rps(figures.rps),
-        f"{figures.error_rate * 100:.1f}%",
+        _rps(figures.ok_rps),
+        "-" if figures.error_rate is None else f"{figures.error_rate * 100:.1f}%",
         "-" if figures.cpu_share is None else f"{figures.cpu_share:.0%}",
     ]
 
 
 def _service_line(service: ServiceRound) -> str:
-    if service.failure is not None or service.figures is None:
+    if service.figures is None:
         return _fit(f"{service.name.ljust(_NAME)}FAILED: {service.failure}")
-    texts = [*_figure_cells(service.figures), fmt_delta(service.delta_ms)]
+    last = "FAILED" if service.failure is not None else fmt_delta(service.delta_ms)
+    texts = [*_figure_cells(service.figures), last]
     widths = [width for _, width in _ROUND_COLUMNS] + [13]
     return _row(service.name, list(zip(texts, widths, strict=True)))
 
 
 def _service_notes(service: ServiceRound, metric: Metric) -> list[str]:
     figures = service.figures
-    if figures is None or service.failure is not None:
+    if figures is None:
         return []
+    if service.failure is not None:
+        return [_fit(f"  {service.name}: FAILED: {service.failure}")]
     notes = []
-    if figures.requests - figures.ok:
+    if figures.error_rate and figures.requests - figures.ok:
         top = ", ".join(f"{kind} {count}" for kind, count in list(figures.errors.items())[:3])
         notes.append(f"{figures.error_rate * 100:.1f}% errors ({top})")
     if figures.ok == 0:

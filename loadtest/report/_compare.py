@@ -2,8 +2,10 @@
 
 Stages are matched by index AND load (mode, and concurrency or rate): a
 stage present in one summary only, or whose load differs, is listed as
-unmatched and not compared (when no stage matches, the verdict says
-nothing was compared; `loadtest compare` then exits 2). In each matched
+unmatched and not compared (when no stage matches, or every figure of
+the matched stages is "n/a" or "few", the verdict says nothing was
+compared; `loadtest compare` then exits 2: a gate that judged nothing
+must not pass). In each matched
 stage the total is compared, then every scenario present in both (by name).
 
 Rules for a regression (defaults: `regress_pct` 10, `error_points` 1):
@@ -15,7 +17,8 @@ Rules for a regression (defaults: `regress_pct` 10, `error_points` 1):
   (relative change is meaningless near zero: 0.1% -> 0.2% is +100%).
 Noise and missing data never count as a regression, and are marked:
 - "n/a": no value on one side (an empty histogram, e.g. TTFT of a
-  non-streamed scenario);
+  non-streamed scenario; the error rate of a stage where no turn
+  completed; a rate over an empty steady window);
 - "few": fewer than `MIN_SAMPLES` (10) values on a side; for RPS only the
   old side needs them, so a collapse to zero turns still counts.
 
@@ -111,6 +114,11 @@ class Comparison:
     def regressed(self) -> bool:
         return bool(self.regressions)
 
+    @property
+    def judged(self) -> int:
+        """How many figures were compared and judged (neither n/a nor few)."""
+        return sum(not d.note for s in self.scopes for d in s.deltas)
+
 
 def _load(stage: Doc) -> str:
     if stage["mode"] == "closed":
@@ -119,7 +127,9 @@ def _load(stage: Doc) -> str:
 
 
 def _rps_delta(old: Doc, new: Doc, pct: float) -> Delta:
-    o, n = float(old["throughput_rps"]), float(new["throughput_rps"])
+    o, n = _float(old["throughput_rps"]), _float(new["throughput_rps"])
+    if o is None or n is None:
+        return Delta("rps", "rps", o, n, note="n/a")
     if old["requests"] < MIN_SAMPLES:
         return Delta("rps", "rps", o, n, note="few")
     return Delta("rps", "rps", o, n, regression=o > 0 and (o - n) / o * 100 > pct)
@@ -136,8 +146,14 @@ def _percentile_delta(label: str, key: str, p: str, old: Doc, new: Doc, pct: flo
     return Delta(label, "ms", o, n, regression=regressed)
 
 
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def _error_delta(old: Doc, new: Doc, points: float) -> Delta:
-    o, n = float(old["error_rate"]), float(new["error_rate"])
+    o, n = _float(old["error_rate"]), _float(new["error_rate"])
+    if o is None or n is None:
+        return Delta("error rate", "rate", o, n, note="n/a")
     if min(old["requests"], new["requests"]) < MIN_SAMPLES:
         return Delta("error rate", "rate", o, n, note="few")
     return Delta("error rate", "rate", o, n, regression=(n - o) * 100 > points)
@@ -255,6 +271,11 @@ def _verdict_lines(c: Comparison) -> list[str]:
     found = c.regressions
     if not c.scopes:
         return ["verdict: nothing compared (no stage has the same index and load in both)"]
+    if not c.judged:
+        return [
+            "verdict: nothing compared (every figure is n/a or few: no data, or under "
+            f"{MIN_SAMPLES} samples, on a side)"
+        ]
     if not found:
         return ["verdict: no regression"]
     lines = [f"verdict: REGRESSION ({len(found)} found)"]

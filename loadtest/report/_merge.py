@@ -4,7 +4,13 @@
 Rules:
 - Refused (ConfigError naming the difference) unless every summary has
   the same `schema`, profile name, stage plan (`run.stage_plan`), warm-up,
-  number of stages and scenario names in the same order.
+  cache mode, number of stages, scenario names in the same order, and
+  scenarios (protocol, model, stream, weight).
+- Refused when a run would count twice: two summaries of the same run
+  (`run.run_id`, or for a merged summary any of its `run.run_ids`; for a
+  summary without one, its start time), e.g. one file given twice.
+- Refused when a summary did not run at the same time as the first (their
+  start-to-end spans do not overlap): shards of one run ran together.
 - Exact where it can be: histograms are decoded from their encodings and
   added count for count; counters, `overflow`, token and error counts are
   summed; percentiles and rates are then recomputed by the same code that
@@ -19,8 +25,9 @@ Rules:
   the shards' (the load the whole run offered).
 - Run: start = earliest, end = latest; `shards`, `jsonl_lines` and
   `sink_overflow` summed; `seed` kept if all agree (else null) and every
-  shard's listed in `seeds`; other fields (targets, thresholds, version)
-  from the first summary; `generator` keeps each shard's under `shards`.
+  shard's listed in `seeds`; every shard's run id listed in `run_ids`
+  and `run_id` derived from them; other fields (targets, thresholds,
+  version) from the first summary; `generator` keeps each shard's under `shards`.
 - Generator health: the worst verdict (ok < suspect < generator-bound),
   each reason prefixed by the summary it came from, and each shard's own
   health kept under `shards`.
@@ -33,6 +40,7 @@ Pure: summary dicts in, a summary dict out.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -69,16 +77,64 @@ def _identity(doc: Doc) -> list[tuple[str, object]]:
         ("stage plan", ",".join(run["stage_plan"])),
         ("warm-up", run["warmup_s"]),
         ("number of stages", len(doc["stages"])),
+        ("cache mode", run.get("cache_mode")),
         (
             "scenarios",
             [",".join(s["label"] for s in stage["scenarios"]) for stage in doc["stages"]],
         ),
+        ("targets", [_target_text(target) for target in run.get("targets", [])]),
     ]
+
+
+def _target_text(target: Doc) -> str:
+    """A scenario's plan as merge compares it (not its URL: shards on other
+    hosts may reach one gateway by other names)."""
+    stream = "stream" if target.get("stream") else "no stream"
+    return (
+        f"{target.get('scenario')}: {target.get('protocol')} {target.get('model')} "
+        f"{stream} weight {target.get('weight')}"
+    )
+
+
+def _run_ids(doc: Doc) -> list[str]:
+    """The runs a summary holds: its `run_ids` (merged), its `run_id`, or
+    (a summary written before run ids) its start time."""
+    run = doc["run"]
+    if "run_ids" in run:
+        return [str(i) for i in run["run_ids"]]
+    return [str(run.get("run_id") or f"started {run['started_unix_s']}")]
+
+
+def _check_distinct(docs: Sequence[Doc], names: Sequence[str]) -> None:
+    seen: dict[str, str] = {}
+    for doc, name in zip(docs, names, strict=True):
+        for run_id in _run_ids(doc):
+            if run_id in seen:
+                raise ConfigError(
+                    f"{name}: the same run as {seen[run_id]} (run {run_id}); "
+                    "merging it again would count its turns twice"
+                )
+            seen[run_id] = name
+
+
+def _check_together(docs: Sequence[Doc], names: Sequence[str]) -> None:
+    first = docs[0]["run"]
+    for doc, name in zip(docs[1:], names[1:], strict=True):
+        run = doc["run"]
+        if run["started_unix_s"] > first["ended_unix_s"] or (
+            first["started_unix_s"] > run["ended_unix_s"]
+        ):
+            raise ConfigError(
+                f"{name}: ran {run['started_at']} to {run['ended_at']}, not at the same time "
+                f"as {names[0]} ({first['started_at']} to {first['ended_at']}); "
+                "only shards of one run merge"
+            )
 
 
 def _check_same(docs: Sequence[Doc], names: Sequence[str]) -> None:
     if docs[0].get("schema") != SCHEMA:
         raise ConfigError(f"{names[0]}: schema {docs[0].get('schema')!r} is not {SCHEMA!r}")
+    _check_distinct(docs, names)
     first = _identity(docs[0])
     for doc, name in zip(docs[1:], names[1:], strict=True):
         for (what, mine), (_, theirs) in zip(first, _identity(doc), strict=True):
@@ -87,6 +143,7 @@ def _check_same(docs: Sequence[Doc], names: Sequence[str]) -> None:
                     f"{name}: {what} {theirs!r} differs from {names[0]}'s {mine!r}; "
                     "only shards of one run merge"
                 )
+    _check_together(docs, names)
 
 
 def _stats(docs: Iterable[Doc], where: str, names: Sequence[str]) -> list[StatsSnapshot]:
@@ -178,8 +235,11 @@ def _merge_run(runs: Sequence[Doc]) -> dict[str, Any]:
     ended = max(run["ended_unix_s"] for run in runs)
     seeds = _seeds(runs)
     generators = [run.get("generator") or {} for run in runs]
+    run_ids = [run_id for run in runs for run_id in _run_ids({"run": run})]
     return {
         **runs[0],
+        "run_id": hashlib.sha256(" ".join(sorted(run_ids)).encode()).hexdigest()[:32],
+        "run_ids": run_ids,
         "seed": seeds[0] if len(set(map(repr, seeds))) == 1 else None,
         "seeds": seeds,
         "started_at": _iso_unix(started),

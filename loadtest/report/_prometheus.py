@@ -102,7 +102,9 @@ def _add(samples: _Samples, key: str, labels: Labels, value: float) -> None:
 
 def _stats_samples(samples: _Samples, stats: Doc, labels: Labels) -> None:
     for key in (*_COUNTERS, *_GAUGES):
-        _add(samples, key, labels, stats[key])
+        if stats[key] is not None:  # a rate of nothing has no sample, never NaN or 0
+            _add(samples, key, labels, stats[key])
+    _add(samples, "unanswered", labels, stats.get("unanswered", 0))
     _add(samples, "estimated_turns", labels, stats["estimated_turns"])
     _add(samples, "retries", labels, stats.get("retries", 0))
     for kind, key in _TOKENS.items():

@@ -32,6 +32,7 @@ __all__ = [
     "PROM_THRESHOLD",
     "SCHEMA",
     "SUMMARY_METRICS",
+    "UNANSWERED_METRIC",
     "PromFamily",
     "check_summary",
 ]
@@ -54,6 +55,10 @@ SUMMARY_METRICS: dict[str, str] = {
 
 #: Metrics a summary written before they existed lacks: checked when present.
 LATER_METRICS: tuple[str, ...] = ("chunk_gap_ms", "stream_tail_ms")
+#: The wait of turns cut off with no response byte (the `unanswered`
+#: histogram), min..max and count in ms like the metrics above; optional
+#: when a summary is read back (older summaries lack it).
+UNANSWERED_METRIC = "unanswered_wait_ms"
 
 #: Percentile -> its key in a statistics object.
 PERCENTILES: dict[float, str] = {
@@ -86,6 +91,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "interrupted",
     "warmup_turns",
     "dropped",
+    "unanswered",
     "error_rate",
     "throughput_rps",
     "ok_rps",
@@ -103,6 +109,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     *(f"latency_corrected_{k}_ms" for k in ("p50", "p95", "p99")),
     *(f"ttft_corrected_{k}_ms" for k in ("p50", "p95", "p99")),
     "schedule_lag_p99_ms",
+    "unanswered_wait_p50_ms",
+    "unanswered_wait_max_ms",
     "status_codes",
     "errors",
     *(f"stream_tail_{k}_ms" for k in ("p50", "p95", "p99", "max")),
@@ -136,6 +144,11 @@ PROM_STATS: dict[str, PromFamily] = {
     "dropped": PromFamily(
         "loadtest_dropped_total", "counter", "Open-loop arrivals dropped at max_in_flight."
     ),
+    "unanswered": PromFamily(
+        "loadtest_unanswered_total",
+        "counter",
+        "Turns (warm-up included) cut off by the stage end with no response byte.",
+    ),
     "estimated_turns": PromFamily(
         "loadtest_estimated_turns_total", "counter", "Ok turns whose tokens were estimated."
     ),
@@ -159,7 +172,7 @@ PROM_STATS: dict[str, PromFamily] = {
     "throughput_rps": PromFamily(
         "loadtest_throughput_requests_per_second",
         "gauge",
-        "Completed steady turns per second of the steady window.",
+        "Completed steady turns per second of the steady window (none if it is empty).",
     ),
     "ok_rps": PromFamily(
         "loadtest_ok_requests_per_second",
@@ -172,7 +185,9 @@ PROM_STATS: dict[str, PromFamily] = {
         "Completion tokens of ok steady turns per second of the steady window.",
     ),
     "error_rate": PromFamily(
-        "loadtest_error_ratio", "gauge", "Failed share of completed steady turns (0 to 1)."
+        "loadtest_error_ratio",
+        "gauge",
+        "Failed share of completed steady turns (0 to 1; no sample when none completed).",
     ),
 }
 
@@ -292,15 +307,15 @@ _STATS_RULES: tuple[_Rule, ...] = (
             "interrupted",
             "warmup_turns",
             "dropped",
-            "error_rate",
-            "throughput_rps",
-            "ok_rps",
-            "output_tokens_per_s",
             "prompt_tokens",
             "completion_tokens",
             "cached_tokens",
             "estimated_turns",
         )
+    ),
+    *(
+        (key, _number_or_null, "a number or null")
+        for key in ("error_rate", "throughput_rps", "ok_rps", "output_tokens_per_s")
     ),
     ("errors", _counts, "an object of counts"),
     ("status_codes", _counts, "an object of counts"),
@@ -312,6 +327,8 @@ _STATS_RULES: tuple[_Rule, ...] = (
 )
 _OPTIONAL_STATS_RULES: tuple[_Rule, ...] = (
     ("retries", _number, "a number"),
+    ("unanswered", lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    (UNANSWERED_METRIC, lambda v: isinstance(v, Mapping), "an object"),
     ("histograms", _text_map, "an object of HDR encodings"),
     ("overflow", _counts, "an object of counts"),
     ("cache", lambda v: isinstance(v, Mapping), "an object"),

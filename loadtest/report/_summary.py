@@ -2,7 +2,11 @@
 
 Rules:
 - Counters are exact; rates are per second of each stage's steady window
-  (`steady_s`: its duration minus warm-up).
+  (`steady_s`: its duration minus warm-up), and null when that window is
+  empty. `error_rate` is null when no steady turn completed: "0 errors of
+  0 turns" is no data, never a clean 0.
+- `unanswered` counts interrupted turns that had no response byte (warm-up
+  included); `unanswered_wait_ms` is how long they had waited.
 - Each latency-type statistic holds min, mean, p50..p99.9, max and count in
   milliseconds, computed from its HDR histogram; the histogram itself is
   embedded in the standard compressed HDR encoding, so summaries of several
@@ -19,6 +23,7 @@ Pure: builds and reads dicts.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +32,7 @@ import attrs
 from loadtest import __version__
 from loadtest.config import format_stage, mask_url
 from loadtest.metrics import HISTOGRAMS, Histogram, StageSnapshot, StatsSnapshot
-from loadtest.report._schema import PERCENTILES, SCHEMA, SUMMARY_METRICS
+from loadtest.report._schema import PERCENTILES, SCHEMA, SUMMARY_METRICS, UNANSWERED_METRIC
 from loadtest.taxonomy import GEN_DROPPED
 
 if TYPE_CHECKING:
@@ -43,9 +48,14 @@ __all__ = [
 ]
 
 
+def _new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
 @attrs.frozen
 class RunInfo:
-    """Facts about a run that are not in its stage snapshots."""
+    """Facts about a run that are not in its stage snapshots. `run_id` is
+    new for every run (random), so `merge` can tell a shard from a copy."""
 
     started_unix_s: float
     ended_unix_s: float
@@ -54,6 +64,7 @@ class RunInfo:
     sink_overflow: int = 0
     shards: int = 1
     generator: Mapping[str, Any] = attrs.field(factory=dict)
+    run_id: str = attrs.field(factory=_new_run_id)
 
 
 def _iso(unix_s: float) -> str:
@@ -105,7 +116,10 @@ def cache_json(stats: StatsSnapshot) -> dict[str, Any]:
 
 def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
     """One statistics object of the summary (a scenario or a stage total)."""
-    per_s = (lambda n: round(n / steady_s, 3)) if steady_s > 0 else (lambda n: 0.0)
+
+    def per_s(count: int) -> float | None:
+        return round(count / steady_s, 3) if steady_s > 0 else None
+
     errors = dict(sorted(stats.errors.items()))
     if stats.dropped:
         errors[GEN_DROPPED] = stats.dropped
@@ -117,7 +131,7 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
         "interrupted": stats.interrupted,
         "warmup_turns": stats.warmup_turns,
         "dropped": stats.dropped,
-        "error_rate": round(stats.error_rate, 6),
+        "error_rate": round(stats.error_rate, 6) if stats.requests else None,
         "throughput_rps": per_s(stats.requests),
         "ok_rps": per_s(stats.ok),
         "output_tokens_per_s": per_s(stats.completion_tokens),
@@ -129,9 +143,11 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
         "retries": stats.retries,
         "errors": errors,
         "status_codes": {str(code): n for code, n in sorted(stats.status_codes.items())},
+        "unanswered": stats.unanswered,
     }
     for name, key in SUMMARY_METRICS.items():
         doc[key] = metric_json(stats.histogram(name))
+    doc[UNANSWERED_METRIC] = metric_json(stats.histogram("unanswered"))
     hists = {name: stats.histogram(name) for name in HISTOGRAMS}
     doc["histograms"] = {name: h.encode() for name, h in hists.items() if h.count}
     doc["overflow"] = {name: h.overflow for name, h in hists.items() if h.overflow}
@@ -166,6 +182,7 @@ def stats_from_json(doc: Mapping[str, Any]) -> StatsSnapshot:
         first_turn_prompt_tokens=first.get("prompt_tokens", 0),
         first_turn_cached_tokens=first.get("cached_tokens", 0),
         retries=doc.get("retries", 0),
+        unanswered=doc.get("unanswered", 0),
         histograms=hists,
     )
 
@@ -221,6 +238,7 @@ def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo)
         "run": {
             "tool": "loadtest",
             "version": __version__,
+            "run_id": info.run_id,
             "profile": plan.name,
             "seed": plan.seed,
             "started_at": _iso(info.started_unix_s),

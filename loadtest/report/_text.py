@@ -57,7 +57,9 @@ def fmt_ms(value: float | None) -> str:
     return f"{value:.0f}"
 
 
-def _num(value: float) -> str:
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
     return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
 
 
@@ -81,9 +83,9 @@ def _latency_rows(stats: Sequence[Doc]) -> list[list[str]]:
     rows = []
     for s in stats:
         lat = s["latency_ms"]
-        ok_pct = 100 * s["ok"] / s["requests"] if s["requests"] else 0.0
+        ok_pct = f"{100 * s['ok'] / s['requests']:.1f}" if s["requests"] else "-"
         rows.append(
-            [s["label"], f"{s['requests']:,}", _num(s["throughput_rps"]), f"{ok_pct:.1f}"]
+            [s["label"], f"{s['requests']:,}", _num(s["throughput_rps"]), ok_pct]
             + [fmt_ms(lat[k]) for k in ("p50", "p90", "p95", "p99", "p999", "max")]
         )
     return rows
@@ -190,6 +192,7 @@ def _totals_lines(stages: Sequence[Doc]) -> list[str]:
     ok = sum(s["total"]["ok"] for s in stages)
     interrupted = sum(s["total"]["interrupted"] for s in stages)
     warmup = sum(s["total"]["warmup_turns"] for s in stages)
+    unanswered = sum(s["total"].get("unanswered", 0) for s in stages)
     tokens = sum(s["total"]["completion_tokens"] for s in stages)
     retries = sum(s["total"].get("retries", 0) for s in stages)
     server: dict[str, int] = {}
@@ -201,7 +204,8 @@ def _totals_lines(stages: Sequence[Doc]) -> list[str]:
     return [
         "Totals",
         f"  turns: {requests:,} completed ({ok:,} ok), {interrupted:,} interrupted, "
-        f"{warmup:,} in warm-up; {tokens:,} output tokens; {retries:,} requests resent",
+        f"{warmup:,} in warm-up, {unanswered:,} cut off unanswered",
+        f"  {tokens:,} output tokens; {retries:,} requests resent",
         f"  server-side errors: {_errors_text(server)}",
         f"  generator-side errors: {_errors_text(generator)}",
     ]
@@ -265,10 +269,13 @@ def verdict_lines(summary: Doc) -> list[str]:
         if s.get("health", {}).get("verdict", "ok") != "ok"
     ]
     results = summary.get("thresholds", [])
-    verdict = "FAIL" if failed else "PASS" if results else "no thresholds set"
+    nothing_ok = bool(stages) and not any(s["total"]["ok"] for s in stages)
+    verdict = "FAIL" if failed or nothing_ok else "PASS" if results else "no thresholds set"
     lines = [
         f"verdict: {verdict}" + (" (run stopped early)" if summary["run"]["stopped_early"] else "")
     ]
+    if nothing_ok:
+        lines.append("  no steady turn succeeded in any stage: the gateway was not measured")
     for r in failed:
         lines.append(
             f"  threshold failed: stage {r['stage'] + 1} {r['scope']} {r['name']} = "
@@ -276,6 +283,8 @@ def verdict_lines(summary: Doc) -> list[str]:
         )
     lines.extend(_failure_lines(stages))
     lines.extend(_cache_lines(summary["run"].get("cache_mode"), stages))
+    for stage in stages:
+        lines += _wrap(_unanswered_line(stage), "    ") if _unanswered(stage) else []
     for index, health in unhealthy:
         reasons = "; ".join(health.get("reasons", []))
         lines += _wrap(f"  generator {health['verdict']} in stage {index + 1}: {reasons}", "    ")
@@ -329,6 +338,30 @@ def _cache_lines(mode: str | None, stages: Sequence[Doc]) -> list[str]:
         f"  prompt cache ({mode}): cached share {shares['first_turns']} on first turns, "
         f"{shares['later_turns']} on later turns"
     ]
+
+
+def _unanswered(stage: Doc) -> int:
+    count: int = stage["total"].get("unanswered", 0)
+    return count
+
+
+def _unanswered_line(stage: Doc) -> str:
+    """Turns cut off with no response byte: the one trace a gateway that
+    accepts requests and never answers leaves (no error, no latency)."""
+    count = _unanswered(stage)
+    wait = stage["total"].get("unanswered_wait_ms") or {}
+    waited = ""
+    if wait.get("max") is not None:
+        waited = f" after waiting up to {wait['max'] / 1000:.1f} s (p50 {wait['p50'] / 1000:.1f} s)"
+    if stage.get("stopped_early"):
+        cause, hint = "the early stop", ""
+    else:
+        cause, hint = "the stage end", ": the gateway may be hung"
+    turns = "1 turn was" if count == 1 else f"{count:,} turns were"
+    return (
+        f"  stage {stage['index'] + 1}: {turns} cut off by {cause} with no response byte"
+        f"{waited}{hint}"
+    )
 
 
 def _seed_text(run: Doc) -> str:

@@ -134,8 +134,8 @@ def test_a_30ms_slower_upstream_shows_as_a_30ms_delta(
 def test_a_gateway_on_a_closed_port_keeps_its_row(
     tmp_path: Path, upstreams: tuple[str, str]
 ) -> None:
-    """A gateway nobody listens on is shown with 100% errors (or FAILED), never hidden,
-    and the other gateway's results still count."""
+    """A gateway nobody listens on is FAILED (no successful turn, conn_refused named)
+    with 0.0 successful turns/s, never hidden; the other gateway's results still count."""
     fast, _ = upstreams
     targets = {"up": f"{fast}/v1", "closed": f"http://127.0.0.1:{closed_port()}"}
     services, profile = write_inputs(tmp_path, targets, stages=["2:1s"])
@@ -153,11 +153,14 @@ def test_a_gateway_on_a_closed_port_keeps_its_row(
     up, closed = round_.services
     assert up.figures is not None
     assert up.delta_ms == 0.0
-    assert closed.failure is not None or (closed.figures and closed.figures.error_rate == 1.0)
+    assert closed.failure is not None
+    assert closed.failure.startswith("no successful turn: ")
+    assert "conn_refused" in closed.failure
+    assert closed.figures is not None
+    assert closed.figures.ok_rps == 0.0  # not the rate of its refusals
     assert closed.delta_ms is None
-    assert any(line.startswith("closed ") for line in tables[0].splitlines())
-    assert "closed: 100.0% errors (conn_refused" in tables[0]
-    assert "no data in round 1" in tables[-1]
+    assert any(line.startswith("closed ") and "FAILED" in line for line in tables[0].splitlines())
+    assert "FAILED in round 1" in tables[-1]
     assert json.loads(result.json_path.read_text())["rounds"][0]["services"][1]["name"] == "closed"
 
 

@@ -99,9 +99,9 @@ def test_bad_summaries_exit_2_naming_the_file(
 
 def test_merge_writes_the_merged_summary(tmp_path: Path) -> None:
     """merge writes one summary whose counters are the sums, and says so in one line."""
-    a = write(tmp_path / "a.json", base())
+    a, b = write(tmp_path / "a.json", base()), write(tmp_path / "b.json", base())
     out = tmp_path / "merged.json"
-    result = runner.invoke(app, ["merge", a, a, "-o", str(out)])
+    result = runner.invoke(app, ["merge", a, b, "-o", str(out)])
     assert result.exit_code == 0, result.output
     merged = json.loads(out.read_text())
     assert merged["run"]["shards"] == 2
@@ -133,3 +133,33 @@ def test_merge_refusal_writes_nothing(tmp_path: Path) -> None:
     result = runner.invoke(app, ["merge", a, b, "-o", str(out)])
     assert_clean_error(result, f"{b}: stage plan '8:10s' differs from {a}'s '4:10s,@5:10s'")
     assert not out.exists()
+
+
+def test_merge_refuses_one_file_given_twice(tmp_path: Path) -> None:
+    """The same file twice, by any spelling of its path: exit 2, nothing written."""
+    a = write(tmp_path / "a.json", base())
+    out = tmp_path / "merged.json"
+    for other in (a, str(tmp_path / "." / "a.json")):
+        result = runner.invoke(app, ["merge", a, other, "-o", str(out)])
+        assert_clean_error(result, f"{other}: given twice (also as {a})", "count its turns twice")
+    assert not out.exists()
+
+
+def test_merge_refuses_a_copy_of_the_same_run(tmp_path: Path) -> None:
+    """A copy of a summary under another name is the same run: exit 2, nothing written."""
+    doc = base()
+    a, b = write(tmp_path / "a.json", doc), write(tmp_path / "copy.json", doc)
+    out = tmp_path / "merged.json"
+    result = runner.invoke(app, ["merge", a, b, "-o", str(out)])
+    assert_clean_error(result, f"{b}: the same run as {a}", "count its turns twice")
+    assert not out.exists()
+
+
+def test_compare_with_only_n_a_and_few_figures_exits_2(tmp_path: Path) -> None:
+    """Matched stages whose every figure is n/a or few: "nothing compared", exit 2."""
+    few = summary([snapshot([turn(0)] * 3)])
+    args = ["compare", write(tmp_path / "o.json", few), write(tmp_path / "n.json", few)]
+    result = runner.invoke(app, args)
+    assert "verdict: nothing compared (every figure is n/a or few" in result.stdout
+    assert "no regression" not in result.stdout
+    assert_clean_error(result, "every figure is n/a (no data) or few", "nothing was compared")

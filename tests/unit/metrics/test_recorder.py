@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from loadtest.metrics import Phases, StageRecorder, TurnRecord, merge_stats
 
 
@@ -165,3 +167,21 @@ def test_cache_split_into_first_and_later_turns() -> None:
     assert (stats.prompt_tokens, stats.cached_tokens) == (80, 24)
     merged = merge_stats("t", [stats, stats])
     assert (merged.first_turns, merged.first_turn_cached_tokens) == (4, 8)
+
+
+def test_turns_cut_off_before_any_response_byte_are_unanswered() -> None:
+    """Interrupted with no first byte, warm-up or steady: counted unanswered with its wait;
+    one that had its first byte, or any finished turn, is not."""
+    recorder = StageRecorder(["a"])
+    recorder.record(turn(outcome="interrupted", ttfb_us=None, latency_us=9_000_000))
+    recorder.record(turn(outcome="interrupted", ttfb_us=None, latency_us=3_000_000, warmup=True))
+    recorder.record(turn(outcome="interrupted", ttfb_us=None, latency_us=None))
+    recorder.record(turn(outcome="interrupted", ttfb_us=500))
+    recorder.record(turn(outcome="error", error_class="timeout_read", ttfb_us=None))
+    recorder.record(turn())
+    stats = freeze(recorder).total
+    assert (stats.unanswered, stats.interrupted, stats.warmup_turns) == (3, 3, 1)
+    waits = stats.histogram("unanswered")
+    assert waits.count == 2
+    assert waits.max == pytest.approx(9_000_000, rel=0.001)
+    assert merge_stats("x", [stats, stats]).unanswered == 6

@@ -39,6 +39,8 @@ def test_rates_are_over_the_summed_steady_windows() -> None:
     assert figures.requests == 120
     assert figures.ok == 110
     assert figures.rps == pytest.approx(6.0)
+    assert figures.ok_rps == pytest.approx(5.5)
+    assert figures.to_json()["ok_rps"] == 5.5
     assert figures.error_rate == pytest.approx(10 / 120)
     assert figures.errors == {"conn_refused": 10}
 

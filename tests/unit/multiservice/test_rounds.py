@@ -40,6 +40,7 @@ def test_the_key_goes_only_into_the_childs_environment(tmp_path: Path) -> None:
         "run",
         str(tmp_path / "p.json"),
         "--watch-stdin",
+        "--no-preflight",
         "--target=http://localhost:4000/v1",
         "--quiet",
         f"--out={tmp_path / 'round-1' / 'gw'}",
@@ -108,3 +109,17 @@ def test_a_run_without_a_readable_summary_is_failed(tmp_path: Path) -> None:
     write_run(tmp_path / "other", doc={"schema": "x/1"})
     failure = collect("gw", tmp_path / "other", 0, START).failure
     assert failure == f"{SUMMARY}: not a loadtest.summary/1 document (schema: 'x/1')"
+
+
+def test_a_run_where_nothing_succeeded_is_failed_but_keeps_its_figures(tmp_path: Path) -> None:
+    """Exit 5 (or 0 from an older run) with a summary of refused turns: FAILED, figures kept."""
+    write_run(tmp_path, doc=summary(stage([], latency_us=[], failed=40)))
+    for code in (5, 0):
+        row = collect("gw", tmp_path, code, START)
+        assert row.failure == "no successful turn: 40 failed (conn_refused 40)"
+        assert row.figures is not None
+        assert (row.figures.ok_rps, row.figures.rps) == (0.0, 4.0)
+    write_run(tmp_path / "idle", doc=summary(stage([], latency_us=[])))
+    assert collect("gw", tmp_path / "idle", 5, START).failure == (
+        "no successful turn: no steady turn completed"
+    )

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import attrs
 
-from loadtest.multiservice import RoundResult, render_round, render_summary, summarize, with_deltas
+from loadtest.multiservice import (
+    RoundResult,
+    ServiceRound,
+    render_round,
+    render_summary,
+    summarize,
+    with_deltas,
+)
+from loadtest.multiservice._results import no_success_reason
 from loadtest.multiservice._table import WIDTH, fmt_delta, fmt_ms
 from tests.unit.multiservice.helpers import round_of, row
 
@@ -17,13 +25,20 @@ def words(line: str) -> str:
     return " ".join(line.split())
 
 
+def dead_row(name: str) -> ServiceRound:
+    """A gateway whose run gave a summary in which no turn succeeded."""
+    dead = row(name, None, ok=0, requests=50, errors={"conn_refused": 50})
+    assert dead.figures is not None
+    return attrs.evolve(dead, failure=no_success_reason(dead.figures))
+
+
 def sample_round() -> RoundResult:
     rows = with_deltas(
         [
             row(LONG_NAME, 101.234),
             row("slow", 131.5, requests=120, ok=100, errors={"http_5xx": 15, "timeout_read": 5}),
             row("broken", failure="exit 1: loadtest: error: " + "y" * 200),
-            row("down", None, ok=0, requests=50, errors={"conn_refused": 50}),
+            dead_row("down"),
         ],
         "ttft",
     )
@@ -36,9 +51,9 @@ def test_round_table_shows_every_gateway_with_its_delta() -> None:
     """One row per gateway in file order; the fastest reads +0.0 ms; ms to one decimal."""
     lines = render_round(sample_round()).splitlines()
     assert lines[0] == "round 2/3 · stages 4:10s (1 stage) · runs started within 1.5 ms"
-    assert words(lines[1]) == "gateway TTFT p50 TTFT p95 lat p95 RPS err % gen CPU Δ TTFT p50"
+    assert words(lines[1]) == "gateway TTFT p50 TTFT p95 lat p95 ok RPS err % gen CPU Δ TTFT p50"
     assert words(lines[3]) == f"{LONG_NAME} 101.2 106.2 141.2 10.0 0.0% - +0.0 ms"
-    assert words(lines[4]) == "slow 131.5 136.5 171.5 12.0 16.7% - +30.3 ms"
+    assert words(lines[4]) == "slow 131.5 136.5 171.5 10.0 16.7% - +30.3 ms"  # ok turns/s
 
 
 def test_failed_and_errored_gateways_stay_visible() -> None:
@@ -47,10 +62,27 @@ def test_failed_and_errored_gateways_stay_visible() -> None:
     lines = text.splitlines()
     assert lines[5].startswith("broken                   FAILED: exit 1: loadtest: error: yyy")
     assert lines[5].endswith("…")
-    assert words(lines[6]) == "down - - - 5.0 100.0% - -"
     assert "  slow: 16.7% errors (http_5xx 15, timeout_read 5)" in lines
-    assert "  down: 100.0% errors (conn_refused 50)" in lines
-    assert "  down: no successful turn: no latency figures" in lines
+
+
+def test_a_dead_gateway_is_failed_with_no_throughput() -> None:
+    """Every turn refused: 0.0 successful turns/s (not the rate of its refusals), FAILED."""
+    lines = render_round(sample_round()).splitlines()
+    assert words(lines[6]) == "down - - - 0.0 100.0% - FAILED"
+    assert "  down: FAILED: no successful turn: 50 failed (conn_refused 50)" in lines
+    assert not [line for line in lines if line.startswith("  down: 100.0% errors")]
+    summary = render_summary(summarize(["down"], [sample_round()]), "ttft", 1)
+    assert "FAILED in round 2" in summary
+
+
+def test_a_hung_gateway_has_no_error_rate() -> None:
+    """Nothing completed (every turn cut off unanswered): err % is "-", not 0.0%."""
+    hung = row("hung", None, ok=0, requests=0)
+    assert hung.figures is not None
+    hung = attrs.evolve(hung, failure=no_success_reason(hung.figures))
+    lines = render_round(round_of(1, hung)).splitlines()
+    assert words(lines[3]) == "hung - - - 0.0 - - FAILED"
+    assert "  hung: FAILED: no successful turn: no steady turn completed" in lines
 
 
 def test_every_line_fits_100_columns() -> None:

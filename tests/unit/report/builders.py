@@ -4,6 +4,7 @@ round trip, as if read back from disk)."""
 
 from __future__ import annotations
 
+import copy
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -87,8 +88,13 @@ def random_turns(seed: int, count: int, stage: int = 0, lag: bool = False) -> li
         extra: dict[str, Any] = {"stage": stage}
         if lag:
             extra["lag_us"] = rng.randrange(0, 50_000)
-        if roll < 0.05:
+        if roll < 0.03:
             turns.append(turn(index, outcome="interrupted", **extra))
+        elif roll < 0.05:  # cut off before any response byte
+            wait_us = rng.randrange(1, 20_000_000)
+            turns.append(
+                turn(index, outcome="interrupted", ttfb_us=None, latency_us=wait_us, **extra)
+            )
         elif roll < 0.1:
             turns.append(turn(index, warmup=True, **extra))
         elif roll < 0.2:
@@ -157,6 +163,13 @@ def summary(
     doc = build_summary(plan or make_plan(), stages, run)
     loaded: dict[str, Any] = orjson.loads(orjson.dumps(doc))
     return loaded
+
+
+def another_shard(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `doc` as if another shard of its run had written it (its own run id)."""
+    copied: dict[str, Any] = copy.deepcopy(dict(doc))
+    copied["run"]["run_id"] = f"{copied['run']['run_id']}-other"
+    return copied
 
 
 def two_stage_summary(**info: Any) -> dict[str, Any]:

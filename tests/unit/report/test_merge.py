@@ -12,6 +12,7 @@ from loadtest.metrics import HISTOGRAMS, Histogram
 from loadtest.report import check_summary, merge_summaries, render_text, stats_from_json
 from tests.unit.report.builders import (
     START,
+    another_shard,
     make_plan,
     random_turns,
     snapshot,
@@ -73,7 +74,7 @@ def test_run_fields_are_combined() -> None:
     assert run["stopped_early"] is True
     assert (run["seed"], run["seeds"]) == (None, [0, 5])
     assert run["profile"] == "unit"
-    assert merge_summaries([a, a])["run"]["seed"] == 0
+    assert merge_summaries([a, another_shard(a)])["run"]["seed"] == 0
 
 
 def test_the_longest_steady_window_is_used() -> None:
@@ -101,12 +102,28 @@ def test_the_longest_steady_window_is_used() -> None:
         (lambda d: d["run"].update(warmup_s=5.0), "warm-up 5.0 differs"),
         (lambda d: d["stages"].pop(), "number of stages 1 differs from a.json's 2"),
         (lambda d: d["stages"][1]["scenarios"].reverse(), "scenarios ['chat,batch', 'batch,chat']"),
+        (lambda d: d["run"].update(cache_mode="natural"), "cache mode 'natural' differs"),
+        (
+            lambda d: d["run"]["targets"][1].update(model="m2"),
+            "targets ['chat: openai-chat m stream weight 1.0', "
+            "'batch: openai-chat m2 no stream weight 1.0'] differs",
+        ),
+        (
+            lambda d: d["run"].update(started_unix_s=START + 21, ended_unix_s=START + 40),
+            "b.json: ran 2026-11-28T01:58:30.500+00:00 to 2026-11-28T01:58:50.500+00:00, "
+            "not at the same time as a.json",
+        ),
+        (
+            lambda d: d["run"].update(started_unix_s=START - 40, ended_unix_s=START - 1),
+            "not at the same time as a.json",
+        ),
     ],
 )
 def test_mismatched_summaries_are_refused(change: Any, message: str) -> None:
-    """Different schema, profile, plan, warm-up, stage count or scenarios: refused, named."""
+    """Different schema, profile, plan, warm-up, cache mode, stage count, scenarios or
+    scenario plans, or runs at other times: refused, the difference named."""
     a = two_stage_summary()
-    b = copy.deepcopy(a)
+    b = another_shard(a)
     change(b)
     with pytest.raises(ConfigError, match="only shards of one run merge") as info:
         merge_summaries([a, b], ["a.json", "b.json"])
@@ -130,7 +147,7 @@ def test_nothing_to_merge_is_an_error() -> None:
 def test_a_bad_histogram_encoding_is_named() -> None:
     """An encoding that does not decode is a ConfigError naming the file and the path."""
     a = two_stage_summary()
-    b = copy.deepcopy(a)
+    b = another_shard(a)
     b["stages"][0]["scenarios"][1]["histograms"]["latency"] = "not-hdr"
     with pytest.raises(ConfigError, match=r"b\.json: \$\.stages\[0\]\.scenarios\[1\]\.histograms"):
         merge_summaries([a, b], ["a.json", "b.json"])
@@ -139,7 +156,7 @@ def test_a_bad_histogram_encoding_is_named() -> None:
 def test_histograms_of_other_parameters_are_refused() -> None:
     """Histograms of different ranges cannot add slot for slot: refused with the path."""
     a = two_stage_summary()
-    b = copy.deepcopy(a)
+    b = another_shard(a)
     other = Histogram(highest_us=60_000_000)
     other.record(1000)
     b["stages"][0]["total"]["histograms"]["latency"] = other.encode()
@@ -183,4 +200,31 @@ def test_generator_facts_are_kept_per_shard() -> None:
         "shards": [{"host": "h1"}, {"host": "h2"}]
     }
     plain = summary([snapshot([turn(0)])], make_plan())
-    assert merge_summaries([plain, plain])["run"]["generator"] == {}
+    assert merge_summaries([plain, another_shard(plain)])["run"]["generator"] == {}
+
+
+def test_the_same_run_twice_is_refused() -> None:
+    """A summary, a copy of it, or a merged summary holding it: its turns would count twice."""
+    a, b = two_stage_summary(), two_stage_summary()
+    with pytest.raises(ConfigError, match=r"b\.json: the same run as a\.json \(run "):
+        merge_summaries([a, copy.deepcopy(a)], ["a.json", "b.json"])
+    ab = merge_summaries([a, b], ["a", "b"])
+    assert ab["run"]["run_ids"] == [a["run"]["run_id"], b["run"]["run_id"]]
+    assert ab["run"]["run_id"] not in (a["run"]["run_id"], b["run"]["run_id"])
+    with pytest.raises(ConfigError, match=r"b\.json: the same run as ab\.json"):
+        merge_summaries([ab, b], ["ab.json", "b.json"])
+    check_summary(ab)
+
+
+def test_summaries_without_a_run_id_are_told_apart_by_start() -> None:
+    """A summary written before run ids: its start time identifies its run."""
+    a, b = two_stage_summary(), two_stage_summary()
+    for doc in (a, b):
+        del doc["run"]["run_id"]
+    b["run"]["started_unix_s"] += 0.25
+    assert merge_summaries([a, b])["run"]["run_ids"] == [
+        f"started {START}",
+        f"started {START + 0.25}",
+    ]
+    with pytest.raises(ConfigError, match="the same run"):
+        merge_summaries([a, copy.deepcopy(a)])

@@ -9,7 +9,7 @@ import pytest
 
 from loadtest.errors import ConfigError
 from loadtest.report import check_summary, merge_summaries
-from tests.unit.report.builders import two_stage_summary
+from tests.unit.report.builders import another_shard, two_stage_summary
 
 
 def problems(doc: object) -> list[str]:
@@ -28,7 +28,7 @@ def test_a_built_summary_passes() -> None:
     """build_summary's output (and a merged one) passes the check."""
     doc = two_stage_summary()
     check_summary(doc)
-    check_summary(merge_summaries([doc, doc]))
+    check_summary(merge_summaries([doc, two_stage_summary()]))
 
 
 def test_not_a_summary() -> None:
@@ -110,7 +110,7 @@ def test_a_summary_from_before_the_stream_tail_and_cache_split_is_read() -> None
 
     old = edited(strip)
     check_summary(old)
-    merged = merge_summaries([old, old])
+    merged = merge_summaries([old, another_shard(old)])
     assert merged["stages"][0]["total"]["cache"]["first_turns"]["turns"] == 0
 
 
