@@ -17,9 +17,9 @@ Rules:
   `stopped_early` if any shard's was.
 - Load: a merged stage's `concurrency`, `rate` and `vus` are the sums of
   the shards' (the load the whole run offered).
-- Run: start = earliest, end = latest; `shards`, `jsonl_lines` and
-  `sink_overflow` summed; `seed` kept if all agree (else null) and every
-  shard's listed in `seeds`; other fields (targets, thresholds, version)
+- Run: start = earliest, end = latest; `shards`, `jsonl_lines`,
+  `sink_overflow` and `jsonl_lost_lines` summed; `seed` kept if all agree
+  (else null) and every shard's listed in `seeds`; other fields (targets, thresholds, version)
   from the first summary; `generator` keeps each shard's under `shards`.
 - Generator health: the worst verdict (ok < suspect < generator-bound),
   each reason prefixed by the summary it came from, and each shard's own
@@ -190,6 +190,7 @@ def _merge_run(runs: Sequence[Doc]) -> dict[str, Any]:
         "shards": sum(run["shards"] for run in runs),
         "jsonl_lines": sum(run.get("jsonl_lines", 0) for run in runs),
         "sink_overflow": sum(run.get("sink_overflow", 0) for run in runs),
+        "jsonl_lost_lines": sum(run.get("jsonl_lost_lines", 0) for run in runs),
         "generator": {"shards": _shard_items(generators)} if any(generators) else {},
     }
 

@@ -41,6 +41,7 @@ class RunInfo:
     stopped_early: bool = False
     jsonl_lines: int = 0
     sink_overflow: int = 0
+    jsonl_lost_lines: int = 0
     shards: int = 1
     generator: Mapping[str, Any] = attrs.field(factory=dict)
 
@@ -199,6 +200,7 @@ def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo)
             "shards": info.shards,
             "jsonl_lines": info.jsonl_lines,
             "sink_overflow": info.sink_overflow,
+            "jsonl_lost_lines": info.jsonl_lost_lines,
             "generator": dict(info.generator),
         },
         "stages": [_stage_json(stage, names) for stage in stages],

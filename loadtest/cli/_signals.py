@@ -1,0 +1,100 @@
+"""Ctrl-C and SIGTERM during `loadtest run`: answered, never a traceback.
+
+Rules:
+- While `run` runs, SIGINT and SIGTERM are handled alike, and neither kills
+  the process nor interrupts it where that would lose what was measured:
+  once load may have been sent, every output is still written, and the exit
+  code after either signal is 130.
+- Before the engine starts (the profile resolved, the mock starting), a
+  signal stops at once: `KeyboardInterrupt`, nothing was sent.
+- In the engine's trio run, `watch` receives them: the first ends the
+  current stage (`engine.request_stop()`: the turns in flight are recorded
+  interrupted and the stage's snapshot is frozen from what was measured);
+  later ones only say that the outputs are on their way. A signal that came
+  before the receiver was open counts as the first.
+- While the outputs are written, a signal only says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from typing import TYPE_CHECKING, Literal
+
+import trio
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import FrameType
+
+    from loadtest.engine import Engine
+
+__all__ = ["StopSignals"]
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+Phase = Literal["starting", "running", "writing"]
+
+
+def _name(signum: int) -> str:
+    return signal.Signals(signum).name
+
+
+class StopSignals:
+    """The stop signals one `run` received, and what each one does."""
+
+    def __init__(self) -> None:
+        #: Names of the signals received, in order.
+        self.received: list[str] = []
+        self.phase: Phase = "starting"
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[StopSignals]:
+        """Handle SIGINT and SIGTERM (outside the engine's receiver) until exit."""
+        previous = {signum: signal.getsignal(signum) for signum in _SIGNALS}
+        for signum in _SIGNALS:
+            signal.signal(signum, self._handle)
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        del frame
+        name = _name(signum)
+        self.received.append(name)
+        if self.phase == "starting":
+            raise KeyboardInterrupt
+        if self.phase == "writing":
+            print(
+                f"\nloadtest: {name}: writing the outputs of what was measured; a moment",
+                file=sys.stderr,
+            )
+        # "running": `watch` acts on it once its receiver is open.
+
+    async def watch(self, engine: Engine) -> None:
+        """Stop `engine` at the first signal; acknowledge the others."""
+        with trio.open_signal_receiver(*_SIGNALS) as signals:
+            if self.received:
+                self._stop(engine, self.received[0])
+            async for signum in signals:
+                name = _name(signum)
+                self.received.append(name)
+                if len(self.received) == 1:
+                    self._stop(engine, name)
+                else:
+                    print(
+                        f"\nloadtest: {name} again: already stopping; the outputs of what "
+                        "was measured are being written",
+                        file=sys.stderr,
+                    )
+
+    @staticmethod
+    def _stop(engine: Engine, name: str) -> None:
+        print(
+            f"\nloadtest: {name}: ending the current stage and writing the outputs",
+            file=sys.stderr,
+        )
+        engine.request_stop()
