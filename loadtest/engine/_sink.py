@@ -6,7 +6,8 @@ Rules:
   it (`overflow`) instead of ever blocking a VU.
 - A flush task writes the batch every `flush_interval_s`, or sooner when it
   reaches `batch_lines`, in a worker thread, so file I/O never stalls the
-  event loop. A crash loses at most the lines not yet flushed.
+  event loop. A crash loses at most the lines not yet flushed; a stop
+  (cancellation) never loses a batch taken for writing.
 - A file that cannot be opened or written (a full disk) never stops the
   run: writing stops for good, a line cut in the middle is cut back so the
   file holds whole lines only, and every line not written from then on is
@@ -137,7 +138,10 @@ class JsonlSink:
         if not self._buffer or self._file is None:
             return
         batch, self._buffer = self._buffer, []
-        file = self._file
+        with trio.CancelScope(shield=True):  # a batch taken is a batch written (or counted)
+            await self._write_batch(self._file, batch)
+
+    async def _write_batch(self, file: BinaryIO, batch: list[bytes]) -> None:
         written, error = await trio.to_thread.run_sync(_write_all, file, b"".join(batch))
         if error is None:
             self.lines += len(batch)
@@ -160,7 +164,8 @@ class JsonlSink:
         if self._file is not None:
             file, self._file = self._file, None
             try:
-                await trio.to_thread.run_sync(file.close)
+                with trio.CancelScope(shield=True):
+                    await trio.to_thread.run_sync(file.close)
             except OSError as exc:
                 if self.error is None:
                     self._fail(f"cannot write {self.path}: {exc.strerror or exc}")

@@ -91,3 +91,16 @@ def test_an_ok_turn_without_latency_is_still_counted() -> None:
     ).total
     assert stats.ok == 1
     assert stats.histogram("latency").count == 0
+
+
+def test_jsonl_lines_lost_to_a_failed_file_are_shown() -> None:
+    """Lines the JSONL file could not take are in the summary and the report;
+    a run that lost none does not mention them."""
+    doc = summary([snapshot([turn(0)], health=HEALTHY)], jsonl_lines=240, jsonl_lost_lines=6251)
+    assert doc["run"]["jsonl_lost_lines"] == 6251
+    assert (
+        "  JSONL: 240 lines written, 0 dropped (buffer full), 6,251 lost "
+        "(the file could not be written)" in render_text(doc).splitlines()
+    )
+    clean = render_text(summary([snapshot([turn(0)], health=HEALTHY)], jsonl_lines=1))
+    assert "  JSONL: 1 lines written, 0 dropped (buffer full)" in clean.splitlines()
