@@ -82,7 +82,8 @@ class WrittenOutputs:
     failures: tuple[str, ...]
     #: Outputs (by file name) written nowhere.
     lost: tuple[str, ...]
-    #: The directory that holds what could not be written in `--out`.
+    #: The directory that holds what could not be written in `--out` (None
+    #: when it holds nothing).
     fallback: Path | None = None
 
 
@@ -131,4 +132,8 @@ def write_outputs(paths: OutputPaths, files: dict[str, str]) -> WrittenOutputs:
             lost.append(name)
         else:
             written.append(fallback / name)
+    if fallback is not None and not any(path.parent == fallback for path in written):
+        with contextlib.suppress(OSError):
+            fallback.rmdir()
+        fallback = None
     return WrittenOutputs(tuple(written), tuple(failures), tuple(lost), fallback)

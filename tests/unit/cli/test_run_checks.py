@@ -1,0 +1,128 @@
+"""`loadtest run` checks everything before it starts anything: the profile,
+the flags, the mock's flags and --out; and how it answers stop signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from typer.testing import CliRunner
+
+from loadtest.cli import _run as run_module
+from loadtest.cli import app
+from loadtest.cli._app import _state
+from loadtest.cli._mock import parse_mock_args
+from loadtest.cli._signals import StopSignals
+from loadtest.errors import EXIT_USAGE, ConfigError
+from loadtest.mock import Fixed
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+runner = CliRunner()
+
+PROFILE: dict[str, Any] = {
+    "name": "checks",
+    "stages": ["2:1s"],
+    "defaults": {"model": "mock-model", "content": {"mode": "pool", "prompts": ["hi"]}},
+}
+
+
+@pytest.fixture
+def no_mock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the run starts the mock."""
+
+    def refuse(args: Any) -> Any:
+        raise AssertionError(f"the mock was started with {args}")
+
+    monkeypatch.setattr(run_module, "run_mock_process", refuse)
+
+
+def run_cli(tmp_path: Path, *args: str, profile: dict[str, Any] | None = None) -> Any:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(profile or PROFILE))
+    return runner.invoke(app, ["run", str(path), "--mock", "-q", *args])
+
+
+@pytest.mark.parametrize(
+    ("mock_args", "message"),
+    [
+        ("--ttfx 1s", "--mock-args: No such option: --ttfx"),
+        ("--ttft soon", '--mock-args: --ttft: expected a duration like "250ms"'),
+        ("--error-rate x", "--mock-args: Invalid value for '--error-rate': 'x' is not a valid"),
+        ("--error-rate 2", "--mock-args: --error-rate: expected a probability between 0 and 1"),
+        ("--ttft '1s", "--mock-args: No closing quotation"),
+        ("--help", "--mock-args: No such option: --help"),
+    ],
+)
+def test_bad_mock_args_exit_2_before_the_mock_starts(
+    tmp_path: Path, no_mock: None, mock_args: str, message: str
+) -> None:
+    """Bad mock flags are one `loadtest: error:` line and exit 2; no mock starts."""
+    result = run_cli(tmp_path, "--out", str(tmp_path / "o"), "--mock-args", mock_args)
+    assert result.exit_code == EXIT_USAGE, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"loadtest: error: {message}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_bad_profile_exits_2_before_the_mock_starts(tmp_path: Path, no_mock: None) -> None:
+    """The profile is resolved (with a stand-in target) before the mock starts."""
+    result = run_cli(tmp_path, profile={**PROFILE, "stages": ["2:soon"]})
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.startswith("loadtest: error: p.json: $.stages[0]")
+
+
+def test_an_unusable_out_exits_2_before_the_mock_starts(tmp_path: Path, no_mock: None) -> None:
+    """--out that cannot be made: one line, exit 2, no mock, nothing sent."""
+    (tmp_path / "file").write_text("")
+    result = run_cli(tmp_path, "--out", str(tmp_path / "file" / "o"))
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr == (
+        f"loadtest: error: --out {tmp_path}/file/o: cannot create it: Not a directory\n"
+    )
+
+
+def test_mock_args_are_read_by_the_mock_parser() -> None:
+    """The mock's own flags and defaults; --debug is none of them and parsing
+    never touches this process's own --debug."""
+    config = parse_mock_args(["--ttft", "100ms", "--model", "a", "--model", "b", "--seed", "3"])
+    assert (config.ttft, config.itl, config.models, config.seed) == (
+        Fixed(0.1),
+        Fixed(0.0),
+        ("a", "b"),
+        3,
+    )
+    _state["debug"] = True
+    try:
+        parse_mock_args([])
+        assert _state["debug"] is True
+        with pytest.raises(ConfigError, match="No such option: --debug"):
+            parse_mock_args(["--debug"])
+    finally:
+        _state["debug"] = False
+
+
+def test_a_signal_before_the_engine_stops_at_once() -> None:
+    """Before load may be sent, SIGTERM (like SIGINT) interrupts at once."""
+    signals = StopSignals()
+    with pytest.raises(KeyboardInterrupt), signals.installed():
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert signals.received == ["SIGTERM"]
+
+
+def test_signals_while_writing_only_say_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """While outputs are written, signals neither raise nor kill; afterwards
+    the previous handlers are back."""
+    before = signal.getsignal(signal.SIGTERM)
+    signals = StopSignals()
+    with signals.installed():
+        signals.phase = "writing"
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+    assert signals.received == ["SIGTERM", "SIGINT"]
+    assert capsys.readouterr().err.count("writing the outputs of what was measured") == 2
+    assert signal.getsignal(signal.SIGTERM) is before
