@@ -22,7 +22,7 @@ import orjson
 import trio
 import typer
 
-from loadtest.cli._app import DEBUG_OPTION, command
+from loadtest.cli._app import DEBUG_OPTION, _state, command
 from loadtest.cli._mock import parse_mock_args
 from loadtest.cli._options import (
     HEADER_OPTION,
@@ -157,7 +157,7 @@ def run(
     still written).
     """
     signals = StopSignals()
-    with signals.installed():
+    with signals.installed(keep=_state["program"]):
         try:
             mock_flags = _mock_args(mock, mock_args, target)
 

@@ -12,7 +12,10 @@ Rules:
   interrupted and the stage's snapshot is frozen from what was measured);
   later ones only say that the outputs are on their way. A signal that came
   before the receiver was open counts as the first.
-- While the outputs are written, a signal only says so.
+- While the outputs are written, a signal only says so. When `run` returns,
+  the `loadtest` program ignores both signals (`keep`: a signal while the
+  process exits can neither kill it nor raise); in-process callers (tests)
+  get their previous handlers back.
 """
 
 from __future__ import annotations
@@ -50,8 +53,10 @@ class StopSignals:
         self.phase: Phase = "starting"
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator[StopSignals]:
-        """Handle SIGINT and SIGTERM (outside the engine's receiver) until exit."""
+    def installed(self, *, keep: bool = False) -> Iterator[StopSignals]:
+        """Handle SIGINT and SIGTERM (outside the engine's receiver) until
+        exit; then, with `keep`, ignore them (rather than meet the previous
+        handlers again, which would kill or raise)."""
         previous = {signum: signal.getsignal(signum) for signum in _SIGNALS}
         for signum in _SIGNALS:
             signal.signal(signum, self._handle)
@@ -59,6 +64,8 @@ class StopSignals:
             yield self
         finally:
             for signum, handler in previous.items():
+                if keep:
+                    handler = signal.SIG_IGN
                 signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:

@@ -126,3 +126,17 @@ def test_signals_while_writing_only_say_so(capsys: pytest.CaptureFixture[str]) -
     assert signals.received == ["SIGTERM", "SIGINT"]
     assert capsys.readouterr().err.count("writing the outputs of what was measured") == 2
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_the_program_ignores_signals_once_run_returns() -> None:
+    """`keep` (the `loadtest` program): after `run`, both signals are ignored,
+    so one arriving while the process exits cannot kill it (exit -15) or
+    raise (a KeyboardInterrupt traceback)."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with StopSignals().installed(keep=True):
+            pass
+        assert signal.getsignal(signal.SIGINT) == signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
