@@ -3,8 +3,13 @@
 Wiring only: the engine measures, `loadtest.report` renders, this module
 writes files and maps the outcome to an exit code (0 ok, 2 bad input,
 3 thresholds failed, 4 generator unhealthy with --strict-health, 130 stopped
-by Ctrl-C/SIGTERM, 1 runtime failure). Results already collected are
-written even when the run is stopped early.
+by Ctrl-C/SIGTERM, 1 runtime failure: an output not written in --out).
+
+Everything is checked before anything starts: the profile and flags, the
+mock's flags (with the mock's own parser) and --out; then the mock starts,
+then the engine. What was measured is written even when the run is stopped
+by signals (`_signals`) or its disk fills up (`_outputs`, the JSONL sink);
+the mock is stopped after that.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import os
 import signal
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import pytest
 from typer.testing import CliRunner
 
@@ -15,7 +16,9 @@ from loadtest.cli import _run as run_module
 from loadtest.cli import app
 from loadtest.cli._app import _state
 from loadtest.cli._mock import parse_mock_args
+from loadtest.cli._options import plan_from_options
 from loadtest.cli._signals import StopSignals
+from loadtest.config import load_profile
 from loadtest.errors import EXIT_USAGE, ConfigError
 from loadtest.mock import Fixed
 
@@ -140,3 +143,64 @@ def test_the_program_ignores_signals_once_run_returns() -> None:
     finally:
         for signum, handler in before.items():
             signal.signal(signum, handler)
+
+
+def plan_of(path: Path, **flags: Any) -> Any:
+    options: dict[str, Any] = {
+        "target": "http://127.0.0.1:4321",
+        "model": None,
+        "vk": None,
+        "headers": None,
+        "stages": None,
+        "seed": None,
+    }
+    return plan_from_options(path, **{**options, **flags})
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        PROFILE,  # implicit scenario, no target anywhere
+        {**PROFILE, "name": None, "defaults": {**PROFILE["defaults"], "target": "http://gw:1"}},
+        {
+            **PROFILE,
+            "scenarios": [
+                {"name": "x", "target": "http://gw:2/v1"},
+                {"name": "y", "protocol": "anthropic", "headers": {"anthropic-version": "1"}},
+            ],
+        },
+    ],
+    ids=["implicit", "defaults-target", "scenario-targets"],
+)
+def test_the_written_profile_of_a_mock_run_resolves_to_the_same_plan(
+    tmp_path: Path, profile: dict[str, Any]
+) -> None:
+    """Written after --mock: the profile's own targets and name stay (not the
+    mock's port, not the written file's name); rerun as the header says, it
+    resolves to the plan that ran."""
+    source = tmp_path / "p.json"
+    source.write_text(json.dumps({k: v for k, v in profile.items() if v is not None}))
+    flags = {"stages": "3:1s", "seed": 4, "model": "m2", "warmup": "0s"}
+    ran = plan_of(source, **flags)
+    written = tmp_path / "profile-20261128T015830Z.toml"
+    rerun = run_module._Rerun(load_profile(source), "--ttft 5ms")
+    written.write_text(run_module._written_profile(ran, written.name, rerun))
+    text = written.read_text()
+    assert "127.0.0.1:4321" not in text
+    assert (
+        "#   loadtest run profile-20261128T015830Z.toml --mock --mock-args '--ttft 5ms'\n" in text
+    )
+    again = plan_of(written)
+    assert again.name == ran.name
+    assert attrs.evolve(again, profile=ran.profile) == ran
+
+
+def test_the_written_profile_keeps_the_run_name(tmp_path: Path) -> None:
+    """Any run: the written file (named profile-<ts>) keeps the name the run had."""
+    source = tmp_path / "mine.json"
+    source.write_text(json.dumps({k: v for k, v in PROFILE.items() if k != "name"}))
+    ran = plan_of(source)
+    written = tmp_path / "profile-20261128T015830Z.toml"
+    written.write_text(run_module._written_profile(ran, written.name, None))
+    assert plan_of(written).name == "mine"
+    assert "# Run it again with: loadtest run <this file> --vk" in written.read_text()
