@@ -10,7 +10,9 @@ Rules:
 - In the engine's trio run, `watch` receives them: the first ends the
   current stage (`engine.request_stop()`: the turns in flight are recorded
   interrupted and the stage's snapshot is frozen from what was measured);
-  later ones only say that the outputs are on their way. A signal that came
+  later ones say that the outputs are on their way and ask the engine to
+  stop again (the engine stops at once already: there is no graceful wait
+  left to skip). A signal that came
   before the receiver was open counts as the first.
 - While the outputs are written, a signal only says so. When `run` returns,
   the `loadtest` program ignores both signals (`keep`: a signal while the
@@ -91,12 +93,13 @@ class StopSignals:
                 self.received.append(name)
                 if len(self.received) == 1:
                     self._stop(engine, name)
-                else:
-                    print(
-                        f"\nloadtest: {name} again: already stopping; the outputs of what "
-                        "was measured are being written",
-                        file=sys.stderr,
-                    )
+                    continue
+                print(
+                    f"\nloadtest: {name} again: already stopping; the outputs of what "
+                    "was measured are being written",
+                    file=sys.stderr,
+                )
+                engine.request_stop()  # idempotent: whatever is still waiting ends now
 
     @staticmethod
     def _stop(engine: Engine, name: str) -> None:

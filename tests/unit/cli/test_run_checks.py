@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
+import trio
+import trio.testing
 from typer.testing import CliRunner
 
 from loadtest.cli import _run as run_module
@@ -204,3 +206,33 @@ def test_the_written_profile_keeps_the_run_name(tmp_path: Path) -> None:
     written.write_text(run_module._written_profile(ran, written.name, None))
     assert plan_of(written).name == "mine"
     assert "# Run it again with: loadtest run <this file> --vk" in written.read_text()
+
+
+class FakeEngine:
+    def __init__(self) -> None:
+        self.stops = 0
+
+    def request_stop(self) -> None:
+        self.stops += 1
+
+
+async def test_the_engine_watcher_stops_at_the_first_signal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A signal that came before the receiver opened stops the engine at once;
+    a later one only says the outputs are coming (and never raises)."""
+    signals = StopSignals()
+    signals.received.append("SIGINT")
+    engine = FakeEngine()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(signals.watch, engine)
+        await trio.testing.wait_all_tasks_blocked()
+        assert engine.stops == 1
+        os.kill(os.getpid(), signal.SIGTERM)
+        while len(signals.received) < 2:
+            await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
+    assert signals.received == ["SIGINT", "SIGTERM"]
+    err = capsys.readouterr().err
+    assert "loadtest: SIGINT: ending the current stage and writing the outputs" in err
+    assert "loadtest: SIGTERM again: already stopping" in err
