@@ -169,7 +169,7 @@ def test_a_full_disk_mid_run_keeps_measuring_and_moves_the_outputs(tmp_path: Pat
     directory; exit 1."""
     out = tmp_path / "o"
     out.mkdir()
-    mount = ["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(out)]
+    mount = ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(out)]
     if os.geteuid() != 0 or subprocess.run(mount, capture_output=True, check=False).returncode:
         pytest.skip("cannot mount a tmpfs here")
     try:
@@ -177,7 +177,7 @@ def test_a_full_disk_mid_run_keeps_measuring_and_moves_the_outputs(tmp_path: Pat
         temp.mkdir()
         command = [*LAUNCH, "run", str(write_profile(tmp_path)), "--mock", "--out", str(out)]
         done = subprocess.run(
-            [*command, "--stages", "4:2s", "--mock-args", "--itl 1ms", "-q"],
+            [*command, "--stages", "4:2s", "-q"],
             capture_output=True,
             text=True,
             timeout=120,
@@ -205,7 +205,7 @@ def test_a_failing_writer_keeps_measuring_and_prints_the_summary(tmp_path: Path)
     out = tmp_path / "o"
     command = [*LAUNCH, "run", str(write_profile(tmp_path)), "--mock", "--out", str(out)]
     done = subprocess.run(
-        [*command, "--stages", "4:1s", "--mock-args", "--itl 1ms", "-q"],
+        [*command, "--stages", "4:2s", "-q"],
         capture_output=True,
         text=True,
         timeout=120,
