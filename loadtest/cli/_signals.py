@@ -23,6 +23,7 @@ Rules:
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from typing import TYPE_CHECKING, Literal
@@ -75,12 +76,14 @@ class StopSignals:
         name = _name(signum)
         self.received.append(name)
         if self.phase == "starting":
-            raise KeyboardInterrupt
-        if self.phase == "writing":
-            print(
-                f"\nloadtest: {name}: writing the outputs of what was measured; a moment",
-                file=sys.stderr,
-            )
+            if len(self.received) == 1:  # later ones must not interrupt the way out
+                raise KeyboardInterrupt
+        elif self.phase == "writing":
+            # Straight to the descriptor: print() could be inside a write to
+            # the same stream right now, and buffered streams refuse that.
+            message = f"\nloadtest: {name}: writing the outputs of what was measured; a moment\n"
+            with contextlib.suppress(OSError):
+                os.write(2, message.encode())
         # "running": `watch` acts on it once its receiver is open.
 
     async def watch(self, engine: Engine) -> None:

@@ -112,14 +112,17 @@ def test_mock_args_are_read_by_the_mock_parser() -> None:
 
 
 def test_a_signal_before_the_engine_stops_at_once() -> None:
-    """Before load may be sent, SIGTERM (like SIGINT) interrupts at once."""
+    """Before load may be sent, SIGTERM (like SIGINT) interrupts at once; a
+    second one does not interrupt the way out."""
     signals = StopSignals()
     with pytest.raises(KeyboardInterrupt), signals.installed():
         os.kill(os.getpid(), signal.SIGTERM)
-    assert signals.received == ["SIGTERM"]
+    with signals.installed():
+        os.kill(os.getpid(), signal.SIGINT)
+    assert signals.received == ["SIGTERM", "SIGINT"]
 
 
-def test_signals_while_writing_only_say_so(capsys: pytest.CaptureFixture[str]) -> None:
+def test_signals_while_writing_only_say_so(capfd: pytest.CaptureFixture[str]) -> None:
     """While outputs are written, signals neither raise nor kill; afterwards
     the previous handlers are back."""
     before = signal.getsignal(signal.SIGTERM)
@@ -129,7 +132,7 @@ def test_signals_while_writing_only_say_so(capsys: pytest.CaptureFixture[str]) -
         os.kill(os.getpid(), signal.SIGTERM)
         os.kill(os.getpid(), signal.SIGINT)
     assert signals.received == ["SIGTERM", "SIGINT"]
-    assert capsys.readouterr().err.count("writing the outputs of what was measured") == 2
+    assert capfd.readouterr().err.count("writing the outputs of what was measured") == 2
     assert signal.getsignal(signal.SIGTERM) is before
 
 
