@@ -3,6 +3,7 @@ the flags, the mock's flags and --out; and how it answers stop signals."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,10 +22,11 @@ from loadtest.cli._mock import parse_mock_args
 from loadtest.cli._options import plan_from_options
 from loadtest.cli._signals import StopSignals
 from loadtest.config import load_profile
-from loadtest.errors import EXIT_USAGE, ConfigError
+from loadtest.errors import EXIT_INTERRUPTED, EXIT_USAGE, ConfigError
 from loadtest.mock import Fixed
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 runner = CliRunner()
@@ -239,3 +241,21 @@ async def test_the_engine_watcher_stops_at_the_first_signal(
     err = capsys.readouterr().err
     assert "loadtest: SIGINT: ending the current stage and writing the outputs" in err
     assert "loadtest: SIGTERM again: already stopping" in err
+
+
+def test_ctrl_c_while_the_mock_starts_sends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C before the engine runs (here: while the mock starts) stops at
+    once: exit 130, one line, no output but the checked --out."""
+
+    @contextlib.contextmanager
+    def interrupted_start(args: Any) -> Iterator[str]:
+        os.kill(os.getpid(), signal.SIGINT)
+        yield "http://127.0.0.1:9"  # pragma: no cover
+
+    monkeypatch.setattr(run_module, "run_mock_process", interrupted_start)
+    result = run_cli(tmp_path, "--out", str(tmp_path / "o"))
+    assert result.exit_code == EXIT_INTERRUPTED
+    assert result.stderr == "loadtest: SIGINT: stopped before any load was sent\n"
+    assert list((tmp_path / "o").iterdir()) == []
