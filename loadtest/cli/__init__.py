@@ -12,11 +12,12 @@ from loadtest.cli import (
     _run,  # noqa: F401  (registers run)
     _validate,  # noqa: F401  (registers validate, schema)
 )
-from loadtest.cli._app import app
+from loadtest.cli._app import _state, app
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
     """Console-script entry point."""
+    _state["program"] = True
     app()

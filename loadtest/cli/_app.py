@@ -30,7 +30,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_state = {"debug": False}
+#: `debug`: --debug was given; `program`: this process is the `loadtest`
+#: program (`main()`), not a caller running a command in-process.
+_state = {"debug": False, "program": False}
 
 
 def _print_version(value: bool) -> None:

@@ -1,15 +1,23 @@
-"""`loadtest mock`: run the built-in mock upstream (flags -> `MockConfig` -> `run_mock`)."""
+"""`loadtest mock`: run the built-in mock upstream (flags -> `MockConfig` -> `run_mock`).
+
+`parse_mock_args` reads the same flags in-process, so `run --mock-args` is
+checked before anything starts.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from loadtest.cli._app import DEBUG_OPTION, command
+from loadtest.errors import ConfigError
 from loadtest.mock import MockConfig, parse_timing, run_mock
 
-__all__ = ["mock"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["config_from_flags", "mock", "parse_mock_args"]
 
 _TIMING_HELP = "Fixed (200ms, 0.2s, 0) or a distribution (see TIMING above)."
 
@@ -163,12 +171,12 @@ def mock(
     disconnect and stream error; a stall can come with any answer but an error.
     See docs/mock.md.
     """
-    config = MockConfig(
+    config = config_from_flags(
         host=host,
         port=port,
         workers=workers,
-        ttft=parse_timing(ttft, "--ttft"),
-        itl=parse_timing(itl, "--itl"),
+        ttft=ttft,
+        itl=itl,
         output_tokens=output_tokens,
         tokens_per_chunk=tokens_per_chunk,
         usage=usage,
@@ -177,14 +185,58 @@ def mock(
         disconnect_rate=disconnect_rate,
         stream_error_rate=stream_error_rate,
         stall_rate=stall_rate,
-        stall=parse_timing(stall, "--stall"),
-        done_delay=parse_timing(done_delay, "--done-delay"),
+        stall=stall,
+        done_delay=done_delay,
         seed=seed,
         echo_header=echo_header,
         cache=cache,
         cache_block_chars=cache_block_chars,
         cache_entries=cache_entries,
         cache_skip_chars=cache_skip_chars,
-        models=tuple(model) if model else ("mock-model",),
+        model=model,
     )
     run_mock(config, watch_stdin=watch_stdin)
+
+
+def config_from_flags(
+    *,
+    ttft: str,
+    itl: str,
+    stall: str,
+    done_delay: str,
+    model: Sequence[str] | None,
+    **flags: Any,
+) -> MockConfig:
+    """The `MockConfig` of the mock's flag values (`ConfigError` naming the
+    flag when one is wrong)."""
+    return MockConfig(
+        ttft=parse_timing(ttft, "--ttft"),
+        itl=parse_timing(itl, "--itl"),
+        stall=parse_timing(stall, "--stall"),
+        done_delay=parse_timing(done_delay, "--done-delay"),
+        models=tuple(model) if model else ("mock-model",),
+        **flags,
+    )
+
+
+def parse_mock_args(args: Sequence[str]) -> MockConfig:
+    """Check `loadtest mock` flags in this process, with the mock's own
+    parser: the `MockConfig` they make, or a one-line `ConfigError`."""
+    parser = typer.Typer(add_completion=False)
+    parser.command()(mock)
+    command = typer.main.get_command(parser)
+    command.params = [p for p in command.params if p.name not in _NOT_SETTINGS]
+    command.add_help_option = False
+    try:
+        context = command.make_context("loadtest mock", list(args))
+    except Exception as exc:  # the parser's usage error (click's, vendored or not)
+        message = getattr(exc, "format_message", None)
+        if message is None:
+            raise
+        raise ConfigError(str(message())) from None
+    return config_from_flags(**context.params)
+
+
+#: Flags of `loadtest mock` that are no mock setting (`--debug` would change
+#: this process's own setting while parsing).
+_NOT_SETTINGS = frozenset({"debug", "watch_stdin"})

@@ -22,6 +22,7 @@ Rules:
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -128,10 +129,20 @@ _NOTICE_AFTER_S = 5.0
 
 async def _checked(plan: RunPlan) -> tuple[list[str], list[str]]:
     async with trio.open_nursery() as nursery:
+        await nursery.start(_interrupt_on_signal)
         nursery.start_soon(_notice, plan)
         found = await check_targets(plan)
         nursery.cancel_scope.cancel()
     return found
+
+
+async def _interrupt_on_signal(*, task_status: trio.TaskStatus[None]) -> None:
+    """SIGINT or SIGTERM during the check: KeyboardInterrupt from this task
+    (never from inside the event loop), whatever handler `run` installed."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
+        async for _ in signals:
+            raise KeyboardInterrupt
 
 
 async def _notice(plan: RunPlan) -> None:

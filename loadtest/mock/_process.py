@@ -6,6 +6,11 @@ stdout, yields it, and on exit stops the process with SIGTERM (SIGKILL if it
 has not exited after `stop_timeout_s`). Because the child watches its stdin
 (a pipe held by this process), it also dies if this process is killed.
 
+The child runs in its own session: a terminal's Ctrl-C, sent to the whole
+foreground process group, reaches only this process, which decides when the
+mock stops (after the run's outputs are written), so no stream is cut
+under a run that is still measuring.
+
 Sync and thread-free: usable from plain code, from pytest fixtures, and
 before `trio.run`. A process that exits or stays silent during start-up
 raises `RuntimeFailure` carrying its stderr (bad flags, a busy port).
@@ -80,7 +85,11 @@ def run_mock_process(
     command = [sys.executable, "-c", _LAUNCH, "mock", "--port", "0", "--watch-stdin", *args]
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            start_new_session=True,
         )
         try:
             url = _read_url(process, start_timeout_s)

@@ -23,11 +23,12 @@ Rules:
   `stopped_early` if any shard's was.
 - Load: a merged stage's `concurrency`, `rate` and `vus` are the sums of
   the shards' (the load the whole run offered).
-- Run: start = earliest, end = latest; `shards`, `jsonl_lines` and
-  `sink_overflow` summed; `seed` kept if all agree (else null) and every
-  shard's listed in `seeds`; every shard's run id listed in `run_ids`
-  and `run_id` derived from them; other fields (targets, thresholds,
-  version) from the first summary; `generator` keeps each shard's under `shards`.
+- Run: start = earliest, end = latest; `shards`, `jsonl_lines`,
+  `sink_overflow`, `jsonl_lost_lines` and `retries` summed; `seed` kept if
+  all agree (else null) and every shard's listed in `seeds`; every shard's
+  run id listed in `run_ids` and `run_id` derived from them; other fields
+  (targets, thresholds, version) from the first summary; `generator` keeps
+  each shard's under `shards`.
 - Generator health: the worst verdict (ok < suspect < generator-bound),
   each reason prefixed by the summary it came from, and each shard's own
   health kept under `shards`.
@@ -251,6 +252,7 @@ def _merge_run(runs: Sequence[Doc]) -> dict[str, Any]:
         "jsonl_lines": sum(run.get("jsonl_lines", 0) for run in runs),
         "sink_overflow": sum(run.get("sink_overflow", 0) for run in runs),
         "retries": sum(run.get("retries", 0) for run in runs),
+        "jsonl_lost_lines": sum(run.get("jsonl_lost_lines", 0) for run in runs),
         "generator": {"shards": _shard_items(generators)} if any(generators) else {},
     }
 

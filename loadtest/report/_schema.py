@@ -236,6 +236,11 @@ PROM_RUN: dict[str, PromFamily] = {
     "sink_overflow": PromFamily(
         "loadtest_jsonl_dropped_lines_total", "counter", "JSONL lines dropped (buffer full)."
     ),
+    "jsonl_lost_lines": PromFamily(
+        "loadtest_jsonl_lost_lines_total",
+        "counter",
+        "JSONL lines not written because the file failed (a full disk).",
+    ),
 }
 
 #: One sample per threshold result: 1 passed, 0 failed.

@@ -62,6 +62,7 @@ class RunInfo:
     stopped_early: bool = False
     jsonl_lines: int = 0
     sink_overflow: int = 0
+    jsonl_lost_lines: int = 0
     shards: int = 1
     generator: Mapping[str, Any] = attrs.field(factory=dict)
     run_id: str = attrs.field(factory=_new_run_id)
@@ -265,6 +266,7 @@ def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo)
             "jsonl_lines": info.jsonl_lines,
             "sink_overflow": info.sink_overflow,
             "retries": sum(stage.total.retries for stage in stages),
+            "jsonl_lost_lines": info.jsonl_lost_lines,
             "generator": dict(info.generator),
         },
         "stages": [_stage_json(stage, names) for stage in stages],

@@ -221,10 +221,14 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
         figures = health.get("figures") or {}
         if figures:
             lines += _wrap("    " + _figures_text(figures), "    ")
-    lines.append(
+    jsonl = (
         f"  JSONL: {run.get('jsonl_lines', 0):,} lines written, "
         f"{run.get('sink_overflow', 0):,} dropped (buffer full)"
     )
+    lost = run.get("jsonl_lost_lines", 0)
+    if lost:
+        jsonl += f", {lost:,} lost (the file could not be written)"
+    lines.append(jsonl)
     return lines
 
 

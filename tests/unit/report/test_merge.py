@@ -35,6 +35,7 @@ def shard_and_whole(seed: int = 7) -> tuple[dict[str, Any], dict[str, Any], dict
             ],
             jsonl_lines=10,
             sink_overflow=1,
+            jsonl_lost_lines=3,
         )
 
     whole = [a[0] + b[0], a[1] + b[1]]
@@ -71,6 +72,7 @@ def test_run_fields_are_combined() -> None:
     assert (run["started_unix_s"], run["ended_unix_s"]) == (START - 1.25, START + 99)
     assert run["started_at"] == "2026-11-28T01:58:29.250+00:00"
     assert (run["shards"], run["jsonl_lines"], run["sink_overflow"]) == (2, 20, 2)
+    assert run["jsonl_lost_lines"] == 6
     assert run["stopped_early"] is True
     assert (run["seed"], run["seeds"]) == (None, [0, 5])
     assert run["profile"] == "unit"

@@ -169,3 +169,12 @@ def test_overflow_and_threshold_families() -> None:
 def test_no_header_value_reaches_the_exposition() -> None:
     """The profile's Authorization header never appears in the metrics."""
     assert SECRET not in render_prometheus(two_stage_summary())
+
+
+def test_jsonl_lost_lines_are_a_run_counter() -> None:
+    """Lines lost to a failed JSONL file are exposed, labelled by run and profile."""
+    found = families(render_prometheus(two_stage_summary(jsonl_lost_lines=7)))
+    (sample,) = found["loadtest_jsonl_lost_lines"].samples
+    assert found["loadtest_jsonl_lost_lines"].type == "counter"
+    assert set(sample.labels) == {"run", "profile"}
+    assert sample.value == 7

@@ -136,3 +136,16 @@ def test_bust_warning_counts_first_turns_served_from_cache() -> None:
     assert "  warning: cache busting did not hold: 1 first turn was served from cache" in verdict
     held = summary([snapshot([turn(0, cached_tokens=0), turn(0, turn=2, cached_tokens=9)])])
     assert "cache busting" not in render_text(held)
+
+
+def test_jsonl_lines_lost_to_a_failed_file_are_shown() -> None:
+    """Lines the JSONL file could not take are in the summary and the report;
+    a run that lost none does not mention them."""
+    doc = summary([snapshot([turn(0)], health=HEALTHY)], jsonl_lines=240, jsonl_lost_lines=6251)
+    assert doc["run"]["jsonl_lost_lines"] == 6251
+    assert (
+        "  JSONL: 240 lines written, 0 dropped (buffer full), 6,251 lost "
+        "(the file could not be written)" in render_text(doc).splitlines()
+    )
+    clean = render_text(summary([snapshot([turn(0)], health=HEALTHY)], jsonl_lines=1))
+    assert "  JSONL: 1 lines written, 0 dropped (buffer full)" in clean.splitlines()
