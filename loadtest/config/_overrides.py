@@ -17,7 +17,8 @@ from typing import Any
 
 import attrs
 
-from loadtest.config._model import Profile, Scenario, Stage
+from loadtest.config._headers import header_name_problem, header_value_problem
+from loadtest.config._model import FieldError, Profile, Scenario, Stage
 from loadtest.config._units import Duration
 from loadtest.errors import ConfigError
 
@@ -40,7 +41,9 @@ class Overrides:
 
 
 def parse_header_flag(text: str) -> tuple[str, str]:
-    """Split a `--header "Name: value"` flag; raise ConfigError if malformed."""
+    """Split a `--header "Name: value"` flag; raise ConfigError if malformed,
+    if the name is not a token or the value holds CR, LF, NUL or another
+    control character. The value is never echoed."""
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not name or any(ch in name for ch in " \t\r\n"):
@@ -49,7 +52,11 @@ def parse_header_flag(text: str) -> tuple[str, str]:
             f'--header: expected "Name: value" (a header name, a colon, its value); '
             f"got {len(text)} characters without that shape"
         )
-    return name, value.strip()
+    value = value.strip(" \t")
+    problem = header_name_problem(name) or header_value_problem(name, value)
+    if problem is not None:
+        raise ConfigError(f"--header: {problem}")
+    return name, value
 
 
 def set_header(headers: dict[str, str] | None, name: str, value: str) -> dict[str, str]:
@@ -60,8 +67,28 @@ def set_header(headers: dict[str, str] | None, name: str, value: str) -> dict[st
     return out
 
 
+#: The flag that sets each field an override can change, for error messages.
+_FLAGS = {
+    "target": "--target",
+    "model": "--model",
+    "headers": "--vk / --header",
+    "seed": "--seed",
+    "stages": "--stages",
+    "warmup": "--warmup",
+}
+
+
 def apply_overrides(profile: Profile, overrides: Overrides) -> Profile:
-    """The profile with every given override written in."""
+    """The profile with every given override written in; raise `ConfigError`
+    naming the flag when an override breaks a limit of the profile."""
+    try:
+        return _apply(profile, overrides)
+    except FieldError as exc:
+        flag = _FLAGS.get(exc.field, exc.field)
+        raise ConfigError(f"{flag}: {exc.message}") from None
+
+
+def _apply(profile: Profile, overrides: Overrides) -> Profile:
     scenarios = profile.scenarios or (Scenario(name=IMPLICIT_SCENARIO),)
     header_pairs = list(overrides.headers)
     if overrides.vk is not None:

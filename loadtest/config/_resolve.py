@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from loadtest.config._headers import header_value_problem
 from loadtest.config._model import (
     Arrival,
     CacheMode,
@@ -46,6 +47,7 @@ from loadtest.protocol import get_adapter
 __all__ = ["RunPlan", "ScenarioPlan", "Target", "resolve"]
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 @attrs.frozen
@@ -191,6 +193,10 @@ def _resolve_scenario(
         (key, _expand(value, env, f"{where}.headers{_key(key)}", problems))
         for key, value in headers.items()
     )
+    for key, value in expanded_headers:
+        problem = header_value_problem(key, value)
+        if problem is not None:
+            problems.append(f"{where}.headers{_key(key)}: after ${{NAME}} expansion, {problem}")
     model = _pick(scenario.model, defaults.model)
     if model is None:
         problems.append(f"{where}.model: no model; set one in the profile or pass --model")
@@ -262,6 +268,11 @@ def _parse_target(url: str, protocol_path: str, where: str, problems: list[str])
     if parts.scheme not in ("http", "https") or not parts.hostname:
         shown = mask_url_safely(url)
         problems.append(f'{where}: expected an http:// or https:// URL with a host, got "{shown}"')
+        return None
+    if _VISIBLE_ASCII.fullmatch(url) is None:
+        problems.append(
+            f"{where}: a URL is visible ASCII without spaces (percent-encode anything else)"
+        )
         return None
     path = _request_path(parts.path, protocol_path)
     request_target = f"{path}?{parts.query}" if parts.query else path
