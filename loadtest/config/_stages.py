@@ -60,7 +60,8 @@ def parse_stages(text: str) -> tuple[Stage, ...]:
         try:
             stages.append(parse_stage(piece))
         except ValueError as exc:
-            problems.append(f'piece {number} "{piece}": {exc}')
+            shown = piece if len(piece) <= _MAX_CHARS else piece[:_MAX_CHARS] + "..."
+            problems.append(f'piece {number} "{shown}": {exc}')
     if problems:
         raise ValueError(problems)
     return tuple(stages)
