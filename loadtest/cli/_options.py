@@ -57,7 +57,9 @@ HEADER_OPTION: Any = typer.Option(
     None,
     "--header",
     "-H",
-    help="Extra header 'Name: value' for every scenario (repeatable; applied after --vk).",
+    help="Extra header 'Name: value' for every scenario (repeatable; applied after --vk). "
+    "Flags are visible in ps: pass a key as '${NAME}' (in single quotes), read from the "
+    "environment variable NAME, e.g. -H 'x-api-key: ${GW_KEY}'.",
 )
 STAGES_OPTION: Any = typer.Option(
     None, "--stages", help="Replace the profile's stages, e.g. '1:10s,100:60s,@200:60s'."

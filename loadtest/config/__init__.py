@@ -34,10 +34,13 @@ from loadtest.config._model import (
 from loadtest.config._overrides import Overrides, apply_overrides, parse_header_flag
 from loadtest.config._redact import (
     holds_mask,
+    is_secret,
     mask_header,
     mask_url,
     redact_profile,
+    scrub,
     secret_names,
+    secret_values,
 )
 from loadtest.config._resolve import RunPlan, ScenarioPlan, Target, resolve
 from loadtest.config._schema import profile_schema
@@ -77,6 +80,7 @@ __all__ = [
     "dump_profile",
     "format_stage",
     "holds_mask",
+    "is_secret",
     "load_profile",
     "mask_header",
     "mask_url",
@@ -90,6 +94,8 @@ __all__ = [
     "profile_schema",
     "redact_profile",
     "resolve",
+    "scrub",
     "secret_names",
+    "secret_values",
     "split_by_weight",
 ]

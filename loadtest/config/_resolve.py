@@ -39,7 +39,14 @@ from loadtest.config._model import (
     Turns,
 )
 from loadtest.config._overrides import Overrides, apply_overrides
-from loadtest.config._redact import MASK, holds_mask, mask_url, secret_names
+from loadtest.config._redact import (
+    MASK,
+    holds_mask,
+    is_secret,
+    mask_url,
+    secret_names,
+    secret_values,
+)
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
 from loadtest.protocol import get_adapter
@@ -84,6 +91,8 @@ class ScenarioPlan:
     turns: Turns
     think_time: ThinkTime
     thresholds: Thresholds | None
+    #: Every value the run sends in a secret header (all scenarios), for `scrub`.
+    secret_values: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -141,6 +150,9 @@ def resolve(
             )
     if problems:
         raise ConfigError(problems)
+    secret = secret_names(effective.redact_headers)
+    secrets = secret_values((h for s in scenarios for h in s.headers), secret)
+    scenarios = [attrs.evolve(s, secret_values=secrets) for s in scenarios]
     return RunPlan(
         profile=effective,
         name=effective.name or name or "profile",
@@ -204,7 +216,7 @@ def _resolve_scenario(
         return None
     secret = secret_names(profile.redact_headers)
     for name, value in expanded_headers:
-        if holds_mask(value) and name.lower() in secret:
+        if holds_mask(value) and is_secret(name, secret):
             warnings.append(
                 f"scenario {scenario.name!r}: header {name} holds a masked secret ({MASK}), "
                 "as in a written-out profile; supply the key again (--vk, LOADTEST_VK, --header)"

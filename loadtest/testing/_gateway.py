@@ -47,6 +47,8 @@ class Script:
     disconnect_after: int | None = None
     #: Pause this long once, after the first content event.
     stall_s: float = 0.0
+    #: The error message of a non-200 answer.
+    error_message: str = "scripted failure"
 
 
 @attrs.frozen
@@ -134,7 +136,7 @@ class FakeGateway:
         started = trio.current_time()
         if script.status != 200:
             await trio.sleep_until(started + script.ttft_s)
-            error = codec.render_error(script.status, "scripted failure")
+            error = codec.render_error(script.status, script.error_message)
             await self._send(conn, stream, script.status, error, "application/json")
             return True
         return await self._reply(conn, stream, codec, served, script, started)
