@@ -145,6 +145,10 @@ def run(
             seed=seed,
             warmup=warmup,
         )
+        if not mock and plan.placeholder_problems():
+            raise ConfigError(
+                [f"{line} (nothing was sent)" for line in plan.placeholder_problems()]
+            )
         for warning in plan.warnings:
             print(f"loadtest: warning: {warning}", file=sys.stderr)
         paths = prepare_outputs(out, max(time.time(), start_at or 0.0))

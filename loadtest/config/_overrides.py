@@ -3,10 +3,12 @@
 Precedence is CLI > scenario > defaults: an override is written into every
 scenario (a profile without `scenarios` first gets its implicit scenario,
 named "default"), so what ran can be written back out as a profile.
-`--warmup` replaces the profile's warm-up. `--vk` becomes
-`Authorization: Bearer <vk>`; `--header` values are applied after it, so
-`--header "Authorization: ..."` wins. Header names match without regard to
-case.
+`--warmup` replaces the profile's warm-up. `--vk` fills the placeholder
+`REPLACE_WITH_VK` in every secret header of a scenario (`Authorization:
+Bearer REPLACE_WITH_VK` becomes `Bearer <vk>`, `x-api-key: REPLACE_WITH_VK`
+becomes `<vk>`); a scenario without a placeholder gets `Authorization:
+Bearer <vk>`. `--header` values are applied after it, so `--header
+"Authorization: ..."` wins. Header names match without regard to case.
 
 Pure; no I/O.
 """
@@ -19,12 +21,23 @@ import attrs
 
 from loadtest.config._headers import header_name_problem, header_value_problem
 from loadtest.config._model import FieldError, Profile, Scenario, Stage
+from loadtest.config._redact import is_secret, secret_names
 from loadtest.config._units import Duration
 from loadtest.errors import ConfigError
 
-__all__ = ["IMPLICIT_SCENARIO", "Overrides", "apply_overrides", "parse_header_flag"]
+__all__ = [
+    "IMPLICIT_SCENARIO",
+    "PLACEHOLDER",
+    "Overrides",
+    "apply_overrides",
+    "merge_headers",
+    "parse_header_flag",
+]
 
 IMPLICIT_SCENARIO = "default"
+#: The stand-in for a key in shipped profiles; `--vk` replaces it, and `run`
+#: refuses to send it to a gateway.
+PLACEHOLDER = "REPLACE_WITH_VK"
 
 
 @attrs.frozen
@@ -88,12 +101,40 @@ def apply_overrides(profile: Profile, overrides: Overrides) -> Profile:
         raise ConfigError(f"{flag}: {exc.message}") from None
 
 
+def merge_headers(base: dict[str, str], over: dict[str, str] | None) -> dict[str, str]:
+    """`base` with every header of `over` set on it (a scenario's headers over
+    the defaults'; the same name in any case is replaced)."""
+    merged = dict(base)
+    for name, value in (over or {}).items():
+        merged = set_header(merged, name, value)
+    return merged
+
+
+def _vk_pairs(profile: Profile, scenario: Scenario, vk: str) -> list[tuple[str, str]]:
+    """The headers `--vk` sets on `scenario`: each secret header holding the
+    placeholder, filled; or, if none does, `Authorization: Bearer <vk>`."""
+    headers = merge_headers(profile.defaults.headers, scenario.headers)
+    filled = [
+        (name, value.replace(PLACEHOLDER, vk))
+        for name, value in headers.items()
+        if PLACEHOLDER in value and is_secret(name, secret_names(profile.redact_headers))
+    ]
+    return filled or [("Authorization", f"Bearer {vk}")]
+
+
 def _apply(profile: Profile, overrides: Overrides) -> Profile:
     scenarios = profile.scenarios or (Scenario(name=IMPLICIT_SCENARIO),)
-    header_pairs = list(overrides.headers)
-    if overrides.vk is not None:
-        header_pairs.insert(0, ("Authorization", f"Bearer {overrides.vk}"))
-    scenarios = tuple(_override_scenario(s, overrides, header_pairs) for s in scenarios)
+    scenarios = tuple(
+        _override_scenario(
+            s,
+            overrides,
+            [
+                *(_vk_pairs(profile, s, overrides.vk) if overrides.vk is not None else []),
+                *overrides.headers,
+            ],
+        )
+        for s in scenarios
+    )
     changes: dict[str, Any] = {"scenarios": scenarios}
     if overrides.stages is not None:
         changes["stages"] = overrides.stages

@@ -38,7 +38,7 @@ from loadtest.config._model import (
     Timeouts,
     Turns,
 )
-from loadtest.config._overrides import Overrides, apply_overrides
+from loadtest.config._overrides import PLACEHOLDER, Overrides, apply_overrides, merge_headers
 from loadtest.config._redact import (
     MASK,
     holds_mask,
@@ -116,6 +116,18 @@ class RunPlan:
     arrival: Arrival
     secret_headers: frozenset[str]
     warnings: tuple[str, ...] = ()
+
+    def placeholder_problems(self) -> list[str]:
+        """One line per header that would send the placeholder key
+        `REPLACE_WITH_VK`: `run` refuses these (but for its own --mock),
+        `validate` warns."""
+        return [
+            f"scenario {s.name!r}: header {name} holds the placeholder {PLACEHOLDER}; "
+            "pass the key with --vk or LOADTEST_VK"
+            for s in self.scenarios
+            for name, value in s.headers
+            if PLACEHOLDER in value
+        ]
 
     def vu_split(self, stage: ClosedStage) -> tuple[int, ...]:
         """VUs per scenario for a closed stage (largest remainder)."""
@@ -200,7 +212,7 @@ def _resolve_scenario(
     else:
         expanded = _expand(raw_target, env, f"{where}.target", problems)
         target = _parse_target(expanded, protocol_path, f"{where}.target", problems)
-    headers = _merge_headers(defaults.headers, scenario.headers)
+    headers = merge_headers(defaults.headers, scenario.headers)
     expanded_headers = tuple(
         (key, _expand(value, env, f"{where}.headers{_key(key)}", problems))
         for key, value in headers.items()
@@ -248,15 +260,6 @@ def _resolve_scenario(
 
 def _key(name: str) -> str:
     return f".{name}" if name.isidentifier() else f'["{name}"]'
-
-
-def _merge_headers(base: Mapping[str, str], over: Mapping[str, str] | None) -> dict[str, str]:
-    merged = dict(base)
-    for name, value in (over or {}).items():
-        for existing in [k for k in merged if k.lower() == name.lower()]:
-            del merged[existing]
-        merged[name] = value
-    return merged
 
 
 def _expand(text: str, env: Mapping[str, str], where: str, problems: list[str]) -> str:
