@@ -487,8 +487,8 @@ class Profile:
     )
     arrival: Arrival = _doc("Open-loop arrival process.", default="constant")
     redact_headers: tuple[str, ...] = _doc(
-        "More header names to mask in every output (Authorization, x-api-key and "
-        "api-key always are).",
+        "More header names to mask in every output (names holding key, token, secret, "
+        "auth, password or cookie always are).",
         default=(),
         validator=_header_names,
     )
