@@ -18,15 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from loadtest.config import _checks as check
 from loadtest.config import _limits as limit
-from loadtest.config._headers import (
-    MAX_HEADERS,
-    MAX_NAME_CHARS,
-    MAX_VALUE_CHARS,
-    TOKEN,
-    header_name_problem,
-    header_value_problem,
-)
+from loadtest.config._checks import FieldError
 from loadtest.config._units import Duration, DurationRange, IntRange
 
 if TYPE_CHECKING:
@@ -60,16 +54,6 @@ Turns = int | IntRange
 ThinkTime = Duration | DurationRange
 
 
-class FieldError(ValueError):
-    """An invariant of one field failed; `field` is its name (or a dotted path
-    below the object being built)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
-
-
 def _doc(doc: str, **kwargs: Any) -> Any:
     return attrs.field(metadata={"doc": doc}, **kwargs)
 
@@ -81,110 +65,6 @@ def _at_least(low: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
 
     check.schema = {"minimum": low}  # type: ignore[attr-defined]  # read by _schema
     return check
-
-
-def _above(low: float, high: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and not low < value <= high:
-            raise FieldError(
-                attribute.name,
-                f"must be greater than {_number(low)} and at most {_number(high)}, got {value!r}",
-            )
-
-    check.schema = {"exclusiveMinimum": low, "maximum": high}  # type: ignore[attr-defined]
-    return check
-
-
-def _number(value: float) -> str:
-    """A limit as a reader writes it: 1000000, 0.5."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def _between(low: float, high: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and not low <= value <= high:
-            raise FieldError(
-                attribute.name, f"must be from {_number(low)} to {_number(high)}, got {value!r}"
-            )
-
-    check.schema = {"minimum": low, "maximum": high}  # type: ignore[attr-defined]  # read by _schema
-    return check
-
-
-def _text(max_chars: int, *, name: bool) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    """A string of at most `max_chars`; a name must also be printable (no
-    line breaks or control characters). No string may hold a lone surrogate."""
-
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None:
-            return
-        if len(value) > max_chars:
-            raise FieldError(
-                attribute.name, f"at most {max_chars:,} characters, got {len(value):,}"
-            )
-        if name and not value.isprintable():
-            raise FieldError(attribute.name, "must not hold line breaks or control characters")
-        if _has_surrogate(value):
-            raise FieldError(attribute.name, "holds a lone surrogate, which is not text")
-
-    check.schema = {"maxLength": max_chars}  # type: ignore[attr-defined]  # read by _schema
-    return check
-
-
-def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= char <= "\udfff" for char in text)
-
-
-_name = _text(limit.MAX_NAME_CHARS, name=True)
-_url = _text(limit.MAX_URL_CHARS, name=True)
-_path = _text(limit.MAX_URL_CHARS, name=True)
-_long_text = _text(limit.MAX_TEXT_CHARS, name=False)
-_ms = _between(0, limit.MAX_MS)
-
-
-def _optional_header_name(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    problem = header_name_problem(value) if value else None
-    if problem is not None:
-        raise FieldError(attribute.name, problem)
-
-
-_optional_header_name.schema = {  # type: ignore[attr-defined]  # read by _schema
-    "pattern": f"^({TOKEN})?$",
-    "maxLength": MAX_NAME_CHARS,
-}
-
-
-def _header_names(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if len(value) > MAX_HEADERS:
-        raise FieldError(attribute.name, f"at most {MAX_HEADERS} names, got {len(value)}")
-    for index, name in enumerate(value):
-        problem = header_name_problem(name, settable=False)
-        if problem is not None:
-            raise FieldError(f"{attribute.name}[{index}]", problem)
-
-
-_header_names.schema = {  # type: ignore[attr-defined]  # read by _schema
-    "maxItems": MAX_HEADERS,
-    "items": {"type": "string", "pattern": f"^{TOKEN}$", "maxLength": MAX_NAME_CHARS},
-}
-
-
-def _headers(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if len(value) > MAX_HEADERS:
-        raise FieldError(attribute.name, f"at most {MAX_HEADERS} headers, got {len(value)}")
-    for name, text in value.items():
-        problem = header_name_problem(name) or header_value_problem(name, text)
-        if problem is not None:
-            raise FieldError(attribute.name, problem)
-
-
-_headers.schema = {  # type: ignore[attr-defined]  # read by _schema
-    "maxProperties": MAX_HEADERS,
-    "propertyNames": {"pattern": f"^{TOKEN}$", "maxLength": MAX_NAME_CHARS},
-    "additionalProperties": {"type": "string", "maxLength": MAX_VALUE_CHARS},
-}
 
 
 def _positive_duration(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -205,7 +85,7 @@ def _non_empty_texts(_instance: Any, attribute: attrs.Attribute[Any], value: Any
                 f"{attribute.name}[{index}]",
                 f"at most {limit.MAX_TEXT_CHARS:,} characters, got {len(text):,}",
             )
-        if _has_surrogate(text):
+        if check.has_surrogate(text):
             raise FieldError(
                 f"{attribute.name}[{index}]", "holds a lone surrogate, which is not text"
             )
@@ -226,15 +106,6 @@ def _turns(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise FieldError(
             attribute.name, f"a conversation has at most {limit.MAX_TURNS:,} turns, got {high}"
         )
-
-
-def _items(max_items: int) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and len(value) > max_items:
-            raise FieldError(attribute.name, f"at most {max_items:,} items, got {len(value):,}")
-
-    check.schema = {"maxItems": max_items}  # type: ignore[attr-defined]  # read by _schema
-    return check
 
 
 # --- content -----------------------------------------------------------------
@@ -259,7 +130,8 @@ class SizedContent:
     """Each turn sends about `approx_input_tokens` tokens of generated text."""
 
     approx_input_tokens: int = _doc(
-        "Tokens of generated text per user turn.", validator=_between(1, limit.MAX_INPUT_TOKENS)
+        "Tokens of generated text per user turn.",
+        validator=check.between(1, limit.MAX_INPUT_TOKENS),
     )
 
 
@@ -278,7 +150,7 @@ CONTENT_MODES: dict[str, type[PoolContent | ScriptedContent | SizedContent]] = {
 class ClosedStage:
     """`concurrency` virtual users, each running conversations back to back."""
 
-    concurrency: int = _doc("Number of virtual users.", validator=_between(1, limit.MAX_VUS))
+    concurrency: int = _doc("Number of virtual users.", validator=check.between(1, limit.MAX_VUS))
     duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
 
 
@@ -286,7 +158,7 @@ class ClosedStage:
 class OpenStage:
     """`rate` conversation starts per second, whatever the server does."""
 
-    rate: float = _doc("Conversation starts per second.", validator=_above(0, limit.MAX_RATE))
+    rate: float = _doc("Conversation starts per second.", validator=check.above(0, limit.MAX_RATE))
     duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
     arrival: Arrival | None = _doc(
         "Arrival process for this stage (default: the profile's `arrival`).", default=None
@@ -303,17 +175,19 @@ Stage = ClosedStage | OpenStage
 class Thresholds:
     """Pass/fail limits checked per stage; any failure fails the run."""
 
-    p95_ms: float | None = _doc("Max latency p95, ms.", default=None, validator=_ms)
-    p99_ms: float | None = _doc("Max latency p99, ms.", default=None, validator=_ms)
-    ttft_p95_ms: float | None = _doc("Max TTFT p95, ms.", default=None, validator=_ms)
-    itl_p99_ms: float | None = _doc("Max inter-token latency p99, ms.", default=None, validator=_ms)
+    p95_ms: float | None = _doc("Max latency p95, ms.", default=None, validator=check.ms)
+    p99_ms: float | None = _doc("Max latency p99, ms.", default=None, validator=check.ms)
+    ttft_p95_ms: float | None = _doc("Max TTFT p95, ms.", default=None, validator=check.ms)
+    itl_p99_ms: float | None = _doc(
+        "Max inter-token latency p99, ms.", default=None, validator=check.ms
+    )
     error_rate: float | None = _doc(
         "Max share of failed turns, 0..1.", default=None, validator=_at_least(0)
     )
     min_rps: float | None = _doc(
         "Min successful turns per second (ok_rps).",
         default=None,
-        validator=_between(0, limit.MAX_RPS),
+        validator=check.between(0, limit.MAX_RPS),
     )
 
     def __attrs_post_init__(self) -> None:
@@ -328,7 +202,7 @@ class Correlation:
     header: str = _doc(
         "Request header carrying `<conversation uuid>-t<turn>`; empty to send none.",
         default="x-request-id",
-        validator=_optional_header_name,
+        validator=check.optional_header_name,
     )
     uuid_in_prompt: bool = _doc(
         "Also end each user message with `[loadtest <uuid>-t<turn>]`.", default=False
@@ -363,12 +237,12 @@ class HttpOptions:
     keepalive: bool = _doc("Reuse connections between turns.", default=True)
     verify: bool = _doc("Verify TLS certificates.", default=True)
     ca_bundle: str | None = _doc(
-        "PEM file of CA certificates to trust.", default=None, validator=_path
+        "PEM file of CA certificates to trust.", default=None, validator=check.path
     )
     max_connections: int | None = _doc(
         "Cap on open connections per target (default: no cap beyond in-flight turns).",
         default=None,
-        validator=_between(1, limit.MAX_CONNECTIONS),
+        validator=check.between(1, limit.MAX_CONNECTIONS),
     )
 
 
@@ -376,23 +250,25 @@ class HttpOptions:
 class Defaults:
     """What every scenario inherits unless it sets its own."""
 
-    protocol: str = _doc("Protocol adapter name.", default="openai-chat", validator=_name)
+    protocol: str = _doc("Protocol adapter name.", default="openai-chat", validator=check.name)
     target: str | None = _doc(
         "Full URL, or a base URL (no path, or ending in /v1) that gets the protocol's path.",
         default=None,
-        validator=_url,
+        validator=check.url,
     )
     headers: dict[str, str] = _doc(
-        "Request headers; `${NAME}` reads the environment.", factory=dict, validator=_headers
+        "Request headers; `${NAME}` reads the environment.", factory=dict, validator=check.headers
     )
-    model: str | None = _doc("Model name sent in each request.", default=None, validator=_name)
+    model: str | None = _doc("Model name sent in each request.", default=None, validator=check.name)
     max_tokens: int = _doc(
-        "Max output tokens per turn.", default=256, validator=_between(1, limit.MAX_OUTPUT_TOKENS)
+        "Max output tokens per turn.",
+        default=256,
+        validator=check.between(1, limit.MAX_OUTPUT_TOKENS),
     )
     stream: bool = _doc("Ask for a streamed answer.", default=True)
-    system: str | None = _doc("System prompt.", default=None, validator=_long_text)
+    system: str | None = _doc("System prompt.", default=None, validator=check.long_text)
     temperature: float | None = _doc(
-        "Sampling temperature.", default=None, validator=_between(0, limit.MAX_TEMPERATURE)
+        "Sampling temperature.", default=None, validator=check.between(0, limit.MAX_TEMPERATURE)
     )
     extra_body: dict[str, Any] = _doc("Extra request-body fields, merged last.", factory=dict)
     turns: Turns = _doc(
@@ -408,32 +284,36 @@ class Defaults:
 class Scenario:
     """One kind of conversation; unset fields inherit from `defaults`."""
 
-    name: str = _doc("Scenario name, unique in the profile.", validator=_name)
+    name: str = _doc("Scenario name, unique in the profile.", validator=check.name)
     weight: float = _doc(
         "Share of VUs / arrivals (relative to the other scenarios).",
         default=1.0,
-        validator=_between(0, limit.MAX_WEIGHT),
+        validator=check.between(0, limit.MAX_WEIGHT),
     )
     turns: Turns | None = _doc("Turns per conversation.", default=None, validator=_turns)
     think_time: ThinkTime | None = _doc("Pause between turns.", default=None)
     content: Content | None = _doc("What each user turn says.", default=None)
     stream: bool | None = _doc("Ask for a streamed answer.", default=None)
     max_tokens: int | None = _doc(
-        "Max output tokens per turn.", default=None, validator=_between(1, limit.MAX_OUTPUT_TOKENS)
+        "Max output tokens per turn.",
+        default=None,
+        validator=check.between(1, limit.MAX_OUTPUT_TOKENS),
     )
     system: str | None = _doc(
-        "System prompt (empty string: none).", default=None, validator=_long_text
+        "System prompt (empty string: none).", default=None, validator=check.long_text
     )
-    protocol: str | None = _doc("Protocol adapter name.", default=None, validator=_name)
-    target: str | None = _doc("Target URL (see defaults.target).", default=None, validator=_url)
-    model: str | None = _doc("Model name.", default=None, validator=_name)
+    protocol: str | None = _doc("Protocol adapter name.", default=None, validator=check.name)
+    target: str | None = _doc(
+        "Target URL (see defaults.target).", default=None, validator=check.url
+    )
+    model: str | None = _doc("Model name.", default=None, validator=check.name)
     headers: dict[str, str] | None = _doc(
         "Headers merged over defaults.headers (same name: this one wins).",
         default=None,
-        validator=_headers,
+        validator=check.headers,
     )
     temperature: float | None = _doc(
-        "Sampling temperature.", default=None, validator=_between(0, limit.MAX_TEMPERATURE)
+        "Sampling temperature.", default=None, validator=check.between(0, limit.MAX_TEMPERATURE)
     )
     extra_body: dict[str, Any] | None = _doc(
         "Body fields merged over defaults.extra_body.", default=None
@@ -445,18 +325,20 @@ class Scenario:
 class Profile:
     """A whole benchmark: who to call, with what traffic, in which stages."""
 
-    name: str | None = _doc("Profile name (default: the file name).", default=None, validator=_name)
+    name: str | None = _doc(
+        "Profile name (default: the file name).", default=None, validator=check.name
+    )
     stages: tuple[Stage, ...] = _doc(
         'Stages, in order: {"concurrency", "duration"}, {"rate", "duration"}, '
         'or strings "100:60s" / "@200:60s". `--stages` replaces them.',
         default=(),
-        validator=_items(limit.MAX_ITEMS),
+        validator=check.items(limit.MAX_ITEMS),
     )
     defaults: Defaults = _doc("Settings every scenario inherits.", factory=Defaults)
     scenarios: tuple[Scenario, ...] | None = _doc(
         "Scenarios; absent means one implicit scenario made of `defaults`.",
         default=None,
-        validator=_items(limit.MAX_ITEMS),
+        validator=check.items(limit.MAX_ITEMS),
     )
     warmup: Duration = _doc(
         "Turns starting this early in each stage are kept out of its statistics.",
@@ -475,7 +357,7 @@ class Profile:
     seed: int = _doc(
         "Seed of every random choice in the request plan.",
         default=0,
-        validator=_between(0, limit.MAX_SEED),
+        validator=check.between(0, limit.MAX_SEED),
     )
     timeouts: Timeouts = _doc("Per-turn time limits.", factory=Timeouts)
     http: HttpOptions = _doc("Connection behaviour.", factory=HttpOptions)
@@ -483,14 +365,14 @@ class Profile:
         "Open loop: arrivals beyond this many in-flight conversations are dropped "
         "(default: derived from the open-file limit).",
         default=None,
-        validator=_between(1, limit.MAX_IN_FLIGHT),
+        validator=check.between(1, limit.MAX_IN_FLIGHT),
     )
     arrival: Arrival = _doc("Open-loop arrival process.", default="constant")
     redact_headers: tuple[str, ...] = _doc(
         "More header names to mask in every output (names holding key, token, secret, "
         "auth, password or cookie always are).",
         default=(),
-        validator=_header_names,
+        validator=check.header_names,
     )
 
     def __attrs_post_init__(self) -> None:
