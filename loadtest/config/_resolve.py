@@ -284,6 +284,9 @@ def _parse_target(url: str, protocol_path: str, where: str, problems: list[str])
         shown = mask_url_safely(url)
         problems.append(f'{where}: expected an http:// or https:// URL with a host, got "{shown}"')
         return None
+    if port == 0:
+        problems.append(f"{where}: port 0 cannot be connected to (use 1-65535)")
+        return None
     if _VISIBLE_ASCII.fullmatch(url) is None:
         problems.append(
             f"{where}: a URL is visible ASCII without spaces (percent-encode anything else)"

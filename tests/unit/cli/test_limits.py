@@ -77,6 +77,10 @@ def validate(tmp_path: Path, text: str, *args: str, suffix: str = ".json") -> st
             "a URL is visible ASCII",
         ),
         ('{"defaults": {"model": "' + "m" * 300 + '"}}', "at most 256 characters"),
+        (
+            '{"stages": ["1:1s"], "defaults": {"target": "http://h:0/v1", "model": "m"}}',
+            "port 0 cannot be connected to",
+        ),
     ],
 )
 def test_validate_refuses_what_run_cannot_survive(tmp_path: Path, text: str, message: str) -> None:
