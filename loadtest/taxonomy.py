@@ -21,6 +21,7 @@ __all__ = [
     "GEN_DROPPED",
     "GEN_FD_EXHAUSTION",
     "GEN_PORT_EXHAUSTION",
+    "GEN_TLS_SETUP",
     "HTTP_4XX",
     "HTTP_5XX",
     "HTTP_429",
@@ -57,6 +58,9 @@ GEN_PORT_EXHAUSTION = "gen_port_exhaustion"
 GEN_FD_EXHAUSTION = "gen_fd_exhaustion"
 #: An open-loop arrival dropped because `max_in_flight` was reached.
 GEN_DROPPED = "gen_dropped"
+#: The generator's own TLS settings could not be loaded (`http.ca_bundle`
+#: vanished or broke after validation): nothing was sent.
+GEN_TLS_SETUP = "gen_tls_setup"
 
 SERVER_CLASSES: tuple[str, ...] = (
     HTTP_429,
@@ -74,7 +78,12 @@ SERVER_CLASSES: tuple[str, ...] = (
     EMPTY_COMPLETION,
     RESPONSE_TOO_LARGE,
 )
-GENERATOR_CLASSES: tuple[str, ...] = (GEN_PORT_EXHAUSTION, GEN_FD_EXHAUSTION, GEN_DROPPED)
+GENERATOR_CLASSES: tuple[str, ...] = (
+    GEN_PORT_EXHAUSTION,
+    GEN_FD_EXHAUSTION,
+    GEN_DROPPED,
+    GEN_TLS_SETUP,
+)
 ALL_CLASSES: tuple[str, ...] = SERVER_CLASSES + GENERATOR_CLASSES
 
 

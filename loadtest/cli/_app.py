@@ -1,7 +1,7 @@
 """The typer application object and the one place user errors become exit codes.
 
 Every command is wrapped by `command()`: a `LoadtestError` prints its
-message (one line per problem) to stderr, prefixed `loadtest: error:`, and
+message (one line per problem, the first 50 of them) to stderr, prefixed `loadtest: error:`, and
 exits with the error's code; anything else is a bug and keeps its traceback.
 `--debug` shows the traceback of user errors too. `loadtest --version`
 prints the version (`loadtest.__version__`) and exits 0.
@@ -66,10 +66,18 @@ DEBUG_OPTION: Any = typer.Option(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: At most this many problems are printed; the rest are counted.
+MAX_PRINTED_PROBLEMS = 50
+
+
 def fail(error: LoadtestError) -> typer.Exit:
-    """Print `error` the way every command does and return the Exit to raise."""
-    for line in str(error).splitlines() or [type(error).__name__]:
+    """Print `error` the way every command does (the first MAX_PRINTED_PROBLEMS
+    lines, then how many more) and return the Exit to raise."""
+    lines = str(error).splitlines() or [type(error).__name__]
+    for line in lines[:MAX_PRINTED_PROBLEMS]:
         print(f"loadtest: error: {line}", file=sys.stderr)
+    if len(lines) > MAX_PRINTED_PROBLEMS:
+        print(f"loadtest: error: ... and {len(lines) - MAX_PRINTED_PROBLEMS} more", file=sys.stderr)
     return typer.Exit(error.exit_code)
 
 

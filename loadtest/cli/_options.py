@@ -11,6 +11,7 @@ import typer
 from loadtest.config import (
     Overrides,
     RunPlan,
+    check_files,
     load_profile,
     parse_duration,
     parse_header_flag,
@@ -57,7 +58,9 @@ HEADER_OPTION: Any = typer.Option(
     None,
     "--header",
     "-H",
-    help="Extra header 'Name: value' for every scenario (repeatable; applied after --vk).",
+    help="Extra header 'Name: value' for every scenario (repeatable; applied after --vk). "
+    "Flags are visible in ps: pass a key as '${NAME}' (in single quotes), read from the "
+    "environment variable NAME, e.g. -H 'x-api-key: ${GW_KEY}'.",
 )
 STAGES_OPTION: Any = typer.Option(
     None, "--stages", help="Replace the profile's stages, e.g. '1:10s,100:60s,@200:60s'."
@@ -79,7 +82,8 @@ def plan_from_options(
     seed: int | None,
     warmup: str | None = None,
 ) -> RunPlan:
-    """Load the profile, apply the flags, resolve against the environment."""
+    """Load the profile, apply the flags, resolve against the environment,
+    check the files the plan names."""
     profile = load_profile(profile_path)
     parsed_stages = None
     if stages is not None:
@@ -102,4 +106,6 @@ def plan_from_options(
         seed=seed,
         warmup=parsed_warmup,
     )
-    return resolve(profile, overrides, env=os.environ, name=profile_path.stem)
+    plan = resolve(profile, overrides, env=os.environ, name=profile_path.stem)
+    check_files(plan)
+    return plan

@@ -2,13 +2,15 @@
 
 `load_profile(path)` reads a JSON or TOML profile; `resolve(profile,
 overrides, env)` turns it into the `RunPlan` the engine runs;
-`describe_plan(plan)` prints it; `profile_schema()` is its JSON Schema.
+`describe_plan(plan)` prints it; `profile_schema()` is its JSON Schema;
+`check_files(plan)` checks the local files it names (the CA bundle).
 Importing this package imports neither trio nor httpcore.
 """
 
 from __future__ import annotations
 
 from loadtest.config._describe import describe_plan, mean_turns
+from loadtest.config._files import check_files
 from loadtest.config._load import dump_profile, load_profile, parse_document, parse_profile
 from loadtest.config._model import (
     Arrival,
@@ -35,10 +37,13 @@ from loadtest.config._overrides import Overrides, apply_overrides, parse_header_
 from loadtest.config._redact import (
     MASK,
     holds_mask,
+    is_secret,
     mask_header,
     mask_url,
     redact_profile,
+    scrub,
     secret_names,
+    secret_values,
 )
 from loadtest.config._resolve import RunPlan, ScenarioPlan, Target, resolve
 from loadtest.config._schema import profile_schema
@@ -75,10 +80,12 @@ __all__ = [
     "Timeouts",
     "Turns",
     "apply_overrides",
+    "check_files",
     "describe_plan",
     "dump_profile",
     "format_stage",
     "holds_mask",
+    "is_secret",
     "load_profile",
     "mask_header",
     "mask_url",
@@ -92,6 +99,8 @@ __all__ = [
     "profile_schema",
     "redact_profile",
     "resolve",
+    "scrub",
     "secret_names",
+    "secret_values",
     "split_by_weight",
 ]

@@ -9,6 +9,9 @@ Rules:
 - Durations are strings with units; stages are objects or strings; content
   blocks are tagged by `mode`; `turns` and `think_time` take a value or a
   `{min, max}` range.
+- Lists must be lists (a string is never read as a list of characters) and
+  hold at most `MAX_ITEMS` items; strings hold at most `MAX_TEXT_CHARS`
+  characters; numbers are finite (`_limits` has every limit).
 - Every problem is collected (detailed validation) and reported by
   `problems_of()` as `path: message` lines, all at once.
 
@@ -18,14 +21,17 @@ Pure; no I/O.
 from __future__ import annotations
 
 import difflib
+import math
 import typing
 from typing import Any, Literal, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn
 
+from loadtest.config._limits import MAX_ITEMS, MAX_TEXT_CHARS
 from loadtest.config._model import (
     CONTENT_MODES,
     ClosedStage,
@@ -55,6 +61,9 @@ class _Problem(ValueError):
         super().__init__(message)
 
 
+_SHOW_CHARS = 60
+
+
 def _show(value: Any) -> str:
     """A value as it looked in the profile (JSON spelling)."""
     if value is None:
@@ -64,7 +73,8 @@ def _show(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, str):
-        return '"' + value.replace('"', '\\"') + '"'
+        text = value if len(value) <= _SHOW_CHARS else value[:_SHOW_CHARS] + "..."
+        return '"' + text.replace('"', '\\"') + '"'
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list | tuple):
@@ -88,12 +98,24 @@ def _int(value: Any, _type: Any) -> int:
 def _float(value: Any, _type: Any) -> float:
     if type(value) not in (int, float):
         raise _expect("a number", value)
+    if not math.isfinite(value):
+        raise _expect("a finite number", value)
     return float(value)
 
 
 def _str(value: Any, _type: Any) -> str:
     if type(value) is not str:
         raise _expect("a string", value)
+    if len(value) > MAX_TEXT_CHARS:
+        raise _Problem(f"a string is at most {MAX_TEXT_CHARS:,} characters, got {len(value):,}")
+    return value
+
+
+def _list(value: Any) -> list[Any] | tuple[Any, ...]:
+    if not isinstance(value, list | tuple):
+        raise _expect("a list", value)
+    if len(value) > MAX_ITEMS:
+        raise _Problem(f"a list holds at most {MAX_ITEMS:,} items, got {len(value):,}")
     return value
 
 
@@ -165,10 +187,25 @@ def _literal(type_: Any) -> Callable[[Any, Any], Any]:
 def _text_tuple(value: Any, _type: Any) -> tuple[str, ...]:
     if not isinstance(value, list | tuple):
         raise _expect("a list of strings", value)
-    for index, item in enumerate(value):
+    for index, item in enumerate(_list(value)):
         if type(item) is not str:
             raise _Problem(f"expected a string, got {_show(item)}", f"[{index}]")
     return tuple(value)
+
+
+def _is_list_type(type_: Any) -> bool:
+    return get_origin(type_) is tuple and get_args(type_)[1:] == (...,) and type_ != tuple[str, ...]
+
+
+def _list_hook(type_: Any) -> Callable[[Any, Any], Any]:
+    """Any other `tuple[X, ...]`: a list (not a string, which cattrs would
+    read one character at a time) of at most MAX_ITEMS items."""
+    inner = homogenous_tuple_structure_factory(type_, converter)
+
+    def structure(value: Any, _type: Any) -> Any:
+        return inner(_list(value), _type)
+
+    return structure
 
 
 def _str_dict(value: Any, _type: Any) -> dict[str, str]:
@@ -279,6 +316,7 @@ def _make_converter() -> cattrs.Converter:
         # Predicates, not singledispatch: a union registered by class would
         # capture each of its members (int would take the `turns` hook).
         conv.register_structure_hook_func(_equals(type_), hook)
+    conv.register_structure_hook_factory(_is_list_type, _list_hook)
     conv.register_structure_hook_factory(_is_literal, _literal)
     conv.register_structure_hook_factory(_is_optional_of, _optional_hook)
     conv.register_structure_hook_factory(

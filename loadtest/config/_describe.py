@@ -121,4 +121,8 @@ def describe_plan(plan: RunPlan) -> str:
     for index, stage in enumerate(plan.stages):
         lines.extend(_stage_lines(plan, index, stage))
     lines.extend(f"warning: {warning}" for warning in plan.warnings)
+    lines.extend(
+        f"warning: {problem} (`run` refuses to send it, except to its own --mock)"
+        for problem in plan.placeholder_problems()
+    )
     return "\n".join(lines) + "\n"

@@ -4,6 +4,9 @@ Rules:
 - The file's extension picks the format (`.json`, `.toml`). Syntax errors
   name the line and column; a JSON object with the same key twice is an error
   (the second would silently win).
+- A document is at most 16 MiB and 64 levels deep; its strings are text (no
+  lone surrogates) and its numbers finite and within 64-bit integers, so that
+  nothing read can break printing or writing later (`_limits`).
 - Every conversion problem is reported at once, one line each, prefixed with
   the file name: `realistic.json: $.scenarios[2].content.mode: ...`.
 - `dump_profile` writes TOML with tomli-w; unset (None) fields are left out.
@@ -14,6 +17,7 @@ The only I/O here is reading the file named by the caller.
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import tomli_w
 
 from loadtest.config._converter import structure_profile, unstructure_profile
+from loadtest.config._limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_INT, MIN_INT
 from loadtest.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -41,6 +46,8 @@ def load_profile(path: str | Path) -> Profile:
     suffix = path.suffix.lower()
     if suffix not in (".json", ".toml"):
         raise ConfigError(f"{path}: a profile is a .json or .toml file")
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: a profile is at most {MAX_FILE_BYTES // 2**20} MiB")
     return parse_profile(raw, suffix[1:], source=path.name)
 
 
@@ -61,7 +68,43 @@ def parse_document(raw: bytes | str, fmt: str, source: str) -> Any:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{source}: not UTF-8 (byte {exc.start}): save it as UTF-8") from None
-    return _parse_json(text, source) if fmt == "json" else _parse_toml(text, source)
+    try:
+        data = _parse_json(text, source) if fmt == "json" else _parse_toml(text, source)
+    except RecursionError:
+        data = None
+    problem = _check_tree(data) if data is not None else f"nested more than {MAX_DEPTH} levels deep"
+    if problem is not None:
+        raise ConfigError(f"{source}: {problem}")
+    return data
+
+
+def _check_tree(data: Any) -> str | None:
+    """The first value (by path) that later code could not print or write:
+    nesting beyond MAX_DEPTH, a lone surrogate, a non-finite number or an
+    integer beyond 64 bits. Iterative, so depth cannot exhaust the stack."""
+    stack: list[tuple[Any, str, int]] = [(data, "$", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"{path}: nested more than {MAX_DEPTH} levels deep"
+        if isinstance(value, dict):
+            for key in value:
+                if _has_surrogate(key):
+                    return f"{path}: a key holds a lone surrogate, which is not text"
+            stack.extend((item, f"{path}.{key}", depth + 1) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, str) and _has_surrogate(value):
+            return f"{path}: holds a lone surrogate (\\uD800-\\uDFFF), which is not text"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return f"{path}: {value} is not a number JSON allows"
+        elif type(value) is int and not MIN_INT <= value <= MAX_INT:
+            return f"{path}: integers are at most 64 bits ({MIN_INT} to {MAX_INT})"
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

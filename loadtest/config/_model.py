@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from loadtest.config import _checks as check
+from loadtest.config import _limits as limit
+from loadtest.config._checks import FieldError
 from loadtest.config._units import Duration, DurationRange, IntRange
 
 if TYPE_CHECKING:
@@ -51,16 +54,6 @@ Turns = int | IntRange
 ThinkTime = Duration | DurationRange
 
 
-class FieldError(ValueError):
-    """An invariant of one field failed; `field` is its name (or a dotted path
-    below the object being built)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
-
-
 def _doc(doc: str, **kwargs: Any) -> Any:
     return attrs.field(metadata={"doc": doc}, **kwargs)
 
@@ -74,15 +67,6 @@ def _at_least(low: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
     return check
 
 
-def _above(low: float) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and value <= low:
-            raise FieldError(attribute.name, f"must be greater than {low:g}, got {value!r}")
-
-    check.schema = {"exclusiveMinimum": low}  # type: ignore[attr-defined]  # read by _schema
-    return check
-
-
 def _positive_duration(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and value.us <= 0:
         raise FieldError(attribute.name, f"must be longer than 0, got {value}")
@@ -91,15 +75,37 @@ def _positive_duration(_instance: Any, attribute: attrs.Attribute[Any], value: A
 def _non_empty_texts(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not value:
         raise FieldError(attribute.name, "must hold at least one text")
+    if len(value) > limit.MAX_ITEMS:
+        raise FieldError(attribute.name, f"at most {limit.MAX_ITEMS:,} texts, got {len(value):,}")
     for index, text in enumerate(value):
         if not text.strip():
             raise FieldError(f"{attribute.name}[{index}]", "must not be empty")
+        if len(text) > limit.MAX_TEXT_CHARS:
+            raise FieldError(
+                f"{attribute.name}[{index}]",
+                f"at most {limit.MAX_TEXT_CHARS:,} characters, got {len(text):,}",
+            )
+        if check.has_surrogate(text):
+            raise FieldError(
+                f"{attribute.name}[{index}]", "holds a lone surrogate, which is not text"
+            )
+
+
+_non_empty_texts.schema = {  # type: ignore[attr-defined]  # read by _schema
+    "maxItems": limit.MAX_ITEMS,
+    "items": {"type": "string", "maxLength": limit.MAX_TEXT_CHARS},
+}
 
 
 def _turns(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     low = value.min if isinstance(value, IntRange) else value
+    high = value.max if isinstance(value, IntRange) else value
     if low is not None and low < 1:
         raise FieldError(attribute.name, f"a conversation has at least 1 turn, got {low}")
+    if high is not None and high > limit.MAX_TURNS:
+        raise FieldError(
+            attribute.name, f"a conversation has at most {limit.MAX_TURNS:,} turns, got {high}"
+        )
 
 
 # --- content -----------------------------------------------------------------
@@ -124,7 +130,8 @@ class SizedContent:
     """Each turn sends about `approx_input_tokens` tokens of generated text."""
 
     approx_input_tokens: int = _doc(
-        "Tokens of generated text per user turn.", validator=_at_least(1)
+        "Tokens of generated text per user turn.",
+        validator=check.between(1, limit.MAX_INPUT_TOKENS),
     )
 
 
@@ -143,7 +150,7 @@ CONTENT_MODES: dict[str, type[PoolContent | ScriptedContent | SizedContent]] = {
 class ClosedStage:
     """`concurrency` virtual users, each running conversations back to back."""
 
-    concurrency: int = _doc("Number of virtual users.", validator=_at_least(1))
+    concurrency: int = _doc("Number of virtual users.", validator=check.between(1, limit.MAX_VUS))
     duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
 
 
@@ -151,7 +158,7 @@ class ClosedStage:
 class OpenStage:
     """`rate` conversation starts per second, whatever the server does."""
 
-    rate: float = _doc("Conversation starts per second.", validator=_above(0))
+    rate: float = _doc("Conversation starts per second.", validator=check.above(0, limit.MAX_RATE))
     duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
     arrival: Arrival | None = _doc(
         "Arrival process for this stage (default: the profile's `arrival`).", default=None
@@ -168,17 +175,19 @@ Stage = ClosedStage | OpenStage
 class Thresholds:
     """Pass/fail limits checked per stage; any failure fails the run."""
 
-    p95_ms: float | None = _doc("Max latency p95, ms.", default=None, validator=_at_least(0))
-    p99_ms: float | None = _doc("Max latency p99, ms.", default=None, validator=_at_least(0))
-    ttft_p95_ms: float | None = _doc("Max TTFT p95, ms.", default=None, validator=_at_least(0))
+    p95_ms: float | None = _doc("Max latency p95, ms.", default=None, validator=check.ms)
+    p99_ms: float | None = _doc("Max latency p99, ms.", default=None, validator=check.ms)
+    ttft_p95_ms: float | None = _doc("Max TTFT p95, ms.", default=None, validator=check.ms)
     itl_p99_ms: float | None = _doc(
-        "Max inter-token latency p99, ms.", default=None, validator=_at_least(0)
+        "Max inter-token latency p99, ms.", default=None, validator=check.ms
     )
     error_rate: float | None = _doc(
         "Max share of failed turns, 0..1.", default=None, validator=_at_least(0)
     )
     min_rps: float | None = _doc(
-        "Min successful turns per second (ok_rps).", default=None, validator=_at_least(0)
+        "Min successful turns per second (ok_rps).",
+        default=None,
+        validator=check.between(0, limit.MAX_RPS),
     )
 
     def __attrs_post_init__(self) -> None:
@@ -193,6 +202,7 @@ class Correlation:
     header: str = _doc(
         "Request header carrying `<conversation uuid>-t<turn>`; empty to send none.",
         default="x-request-id",
+        validator=check.optional_header_name,
     )
     uuid_in_prompt: bool = _doc(
         "Also end each user message with `[loadtest <uuid>-t<turn>]`.", default=False
@@ -226,11 +236,13 @@ class HttpOptions:
 
     keepalive: bool = _doc("Reuse connections between turns.", default=True)
     verify: bool = _doc("Verify TLS certificates.", default=True)
-    ca_bundle: str | None = _doc("PEM file of CA certificates to trust.", default=None)
+    ca_bundle: str | None = _doc(
+        "PEM file of CA certificates to trust.", default=None, validator=check.path
+    )
     max_connections: int | None = _doc(
         "Cap on open connections per target (default: no cap beyond in-flight turns).",
         default=None,
-        validator=_at_least(1),
+        validator=check.between(1, limit.MAX_CONNECTIONS),
     )
     max_response_bytes: int = _doc(
         "Largest response body, streamed or not (bytes); a larger one fails as response_too_large.",
@@ -243,19 +255,26 @@ class HttpOptions:
 class Defaults:
     """What every scenario inherits unless it sets its own."""
 
-    protocol: str = _doc("Protocol adapter name.", default="openai-chat")
+    protocol: str = _doc("Protocol adapter name.", default="openai-chat", validator=check.name)
     target: str | None = _doc(
         "Full URL, or a base URL (no path, or ending in /v1) that gets the protocol's path.",
         default=None,
+        validator=check.url,
     )
     headers: dict[str, str] = _doc(
-        "Request headers; `${NAME}` reads the environment.", factory=dict
+        "Request headers; `${NAME}` reads the environment.", factory=dict, validator=check.headers
     )
-    model: str | None = _doc("Model name sent in each request.", default=None)
-    max_tokens: int = _doc("Max output tokens per turn.", default=256, validator=_at_least(1))
+    model: str | None = _doc("Model name sent in each request.", default=None, validator=check.name)
+    max_tokens: int = _doc(
+        "Max output tokens per turn.",
+        default=256,
+        validator=check.between(1, limit.MAX_OUTPUT_TOKENS),
+    )
     stream: bool = _doc("Ask for a streamed answer.", default=True)
-    system: str | None = _doc("System prompt.", default=None)
-    temperature: float | None = _doc("Sampling temperature.", default=None, validator=_at_least(0))
+    system: str | None = _doc("System prompt.", default=None, validator=check.long_text)
+    temperature: float | None = _doc(
+        "Sampling temperature.", default=None, validator=check.between(0, limit.MAX_TEMPERATURE)
+    )
     extra_body: dict[str, Any] = _doc("Extra request-body fields, merged last.", factory=dict)
     turns: Turns = _doc(
         "Turns per conversation: an int or {min, max}.", default=1, validator=_turns
@@ -270,27 +289,37 @@ class Defaults:
 class Scenario:
     """One kind of conversation; unset fields inherit from `defaults`."""
 
-    name: str = _doc("Scenario name, unique in the profile.")
+    name: str = _doc("Scenario name, unique in the profile.", validator=check.name)
     weight: float = _doc(
         "Share of VUs / arrivals (relative to the other scenarios).",
         default=1.0,
-        validator=_at_least(0),
+        validator=check.between(0, limit.MAX_WEIGHT),
     )
     turns: Turns | None = _doc("Turns per conversation.", default=None, validator=_turns)
     think_time: ThinkTime | None = _doc("Pause between turns.", default=None)
     content: Content | None = _doc("What each user turn says.", default=None)
     stream: bool | None = _doc("Ask for a streamed answer.", default=None)
     max_tokens: int | None = _doc(
-        "Max output tokens per turn.", default=None, validator=_at_least(1)
+        "Max output tokens per turn.",
+        default=None,
+        validator=check.between(1, limit.MAX_OUTPUT_TOKENS),
     )
-    system: str | None = _doc("System prompt (empty string: none).", default=None)
-    protocol: str | None = _doc("Protocol adapter name.", default=None)
-    target: str | None = _doc("Target URL (see defaults.target).", default=None)
-    model: str | None = _doc("Model name.", default=None)
+    system: str | None = _doc(
+        "System prompt (empty string: none).", default=None, validator=check.long_text
+    )
+    protocol: str | None = _doc("Protocol adapter name.", default=None, validator=check.name)
+    target: str | None = _doc(
+        "Target URL (see defaults.target).", default=None, validator=check.url
+    )
+    model: str | None = _doc("Model name.", default=None, validator=check.name)
     headers: dict[str, str] | None = _doc(
-        "Headers merged over defaults.headers (same name: this one wins).", default=None
+        "Headers merged over defaults.headers (same name: this one wins).",
+        default=None,
+        validator=check.headers,
     )
-    temperature: float | None = _doc("Sampling temperature.", default=None, validator=_at_least(0))
+    temperature: float | None = _doc(
+        "Sampling temperature.", default=None, validator=check.between(0, limit.MAX_TEMPERATURE)
+    )
     extra_body: dict[str, Any] | None = _doc(
         "Body fields merged over defaults.extra_body.", default=None
     )
@@ -301,15 +330,20 @@ class Scenario:
 class Profile:
     """A whole benchmark: who to call, with what traffic, in which stages."""
 
-    name: str | None = _doc("Profile name (default: the file name).", default=None)
+    name: str | None = _doc(
+        "Profile name (default: the file name).", default=None, validator=check.name
+    )
     stages: tuple[Stage, ...] = _doc(
         'Stages, in order: {"concurrency", "duration"}, {"rate", "duration"}, '
         'or strings "100:60s" / "@200:60s". `--stages` replaces them.',
         default=(),
+        validator=check.items(limit.MAX_ITEMS),
     )
     defaults: Defaults = _doc("Settings every scenario inherits.", factory=Defaults)
     scenarios: tuple[Scenario, ...] | None = _doc(
-        "Scenarios; absent means one implicit scenario made of `defaults`.", default=None
+        "Scenarios; absent means one implicit scenario made of `defaults`.",
+        default=None,
+        validator=check.items(limit.MAX_ITEMS),
     )
     warmup: Duration = _doc(
         "Turns starting this early in each stage are kept out of its statistics.",
@@ -325,20 +359,25 @@ class Profile:
     )
     correlation: Correlation = _doc("Correlation header and tags.", factory=Correlation)
     thresholds: Thresholds = _doc("Limits checked on each stage's totals.", factory=Thresholds)
-    seed: int = _doc("Seed of every random choice in the request plan.", default=0)
+    seed: int = _doc(
+        "Seed of every random choice in the request plan.",
+        default=0,
+        validator=check.between(0, limit.MAX_SEED),
+    )
     timeouts: Timeouts = _doc("Per-turn time limits.", factory=Timeouts)
     http: HttpOptions = _doc("Connection behaviour.", factory=HttpOptions)
     max_in_flight: int | None = _doc(
         "Open loop: arrivals beyond this many in-flight conversations are dropped "
         "(default: derived from the open-file limit).",
         default=None,
-        validator=_at_least(1),
+        validator=check.between(1, limit.MAX_IN_FLIGHT),
     )
     arrival: Arrival = _doc("Open-loop arrival process.", default="constant")
     redact_headers: tuple[str, ...] = _doc(
-        "More header names to mask in every output (Authorization, x-api-key and "
-        "api-key always are).",
+        "More header names to mask in every output (names holding key, token, secret, "
+        "auth, password or cookie always are).",
         default=(),
+        validator=check.header_names,
     )
 
     def __attrs_post_init__(self) -> None:

@@ -3,10 +3,12 @@
 Precedence is CLI > scenario > defaults: an override is written into every
 scenario (a profile without `scenarios` first gets its implicit scenario,
 named "default"), so what ran can be written back out as a profile.
-`--warmup` replaces the profile's warm-up. `--vk` becomes
-`Authorization: Bearer <vk>`; `--header` values are applied after it, so
-`--header "Authorization: ..."` wins. Header names match without regard to
-case.
+`--warmup` replaces the profile's warm-up. `--vk` fills the placeholder
+`REPLACE_WITH_VK` in every secret header of a scenario (`Authorization:
+Bearer REPLACE_WITH_VK` becomes `Bearer <vk>`, `x-api-key: REPLACE_WITH_VK`
+becomes `<vk>`); a scenario without a placeholder gets `Authorization:
+Bearer <vk>`. `--header` values are applied after it, so `--header
+"Authorization: ..."` wins. Header names match without regard to case.
 
 Pure; no I/O.
 """
@@ -17,13 +19,25 @@ from typing import Any
 
 import attrs
 
-from loadtest.config._model import Profile, Scenario, Stage
+from loadtest.config._headers import header_name_problem, header_value_problem
+from loadtest.config._model import FieldError, Profile, Scenario, Stage
+from loadtest.config._redact import is_secret, secret_names
 from loadtest.config._units import Duration
 from loadtest.errors import ConfigError
 
-__all__ = ["IMPLICIT_SCENARIO", "Overrides", "apply_overrides", "parse_header_flag"]
+__all__ = [
+    "IMPLICIT_SCENARIO",
+    "PLACEHOLDER",
+    "Overrides",
+    "apply_overrides",
+    "merge_headers",
+    "parse_header_flag",
+]
 
 IMPLICIT_SCENARIO = "default"
+#: The stand-in for a key in shipped profiles; `--vk` replaces it, and `run`
+#: refuses to send it to a gateway.
+PLACEHOLDER = "REPLACE_WITH_VK"
 
 
 @attrs.frozen
@@ -40,7 +54,9 @@ class Overrides:
 
 
 def parse_header_flag(text: str) -> tuple[str, str]:
-    """Split a `--header "Name: value"` flag; raise ConfigError if malformed."""
+    """Split a `--header "Name: value"` flag; raise ConfigError if malformed,
+    if the name is not a token or the value holds CR, LF, NUL or another
+    control character. The value is never echoed."""
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not name or any(ch in name for ch in " \t\r\n"):
@@ -49,7 +65,11 @@ def parse_header_flag(text: str) -> tuple[str, str]:
             f'--header: expected "Name: value" (a header name, a colon, its value); '
             f"got {len(text)} characters without that shape"
         )
-    return name, value.strip()
+    value = value.strip(" \t")
+    problem = header_name_problem(name) or header_value_problem(name, value)
+    if problem is not None:
+        raise ConfigError(f"--header: {problem}")
+    return name, value
 
 
 def set_header(headers: dict[str, str] | None, name: str, value: str) -> dict[str, str]:
@@ -60,13 +80,61 @@ def set_header(headers: dict[str, str] | None, name: str, value: str) -> dict[st
     return out
 
 
+#: The flag that sets each field an override can change, for error messages.
+_FLAGS = {
+    "target": "--target",
+    "model": "--model",
+    "headers": "--vk / --header",
+    "seed": "--seed",
+    "stages": "--stages",
+    "warmup": "--warmup",
+}
+
+
 def apply_overrides(profile: Profile, overrides: Overrides) -> Profile:
-    """The profile with every given override written in."""
+    """The profile with every given override written in; raise `ConfigError`
+    naming the flag when an override breaks a limit of the profile."""
+    try:
+        return _apply(profile, overrides)
+    except FieldError as exc:
+        flag = _FLAGS.get(exc.field, exc.field)
+        raise ConfigError(f"{flag}: {exc.message}") from None
+
+
+def merge_headers(base: dict[str, str], over: dict[str, str] | None) -> dict[str, str]:
+    """`base` with every header of `over` set on it (a scenario's headers over
+    the defaults'; the same name in any case is replaced)."""
+    merged = dict(base)
+    for name, value in (over or {}).items():
+        merged = set_header(merged, name, value)
+    return merged
+
+
+def _vk_pairs(profile: Profile, scenario: Scenario, vk: str) -> list[tuple[str, str]]:
+    """The headers `--vk` sets on `scenario`: each secret header holding the
+    placeholder, filled; or, if none does, `Authorization: Bearer <vk>`."""
+    headers = merge_headers(profile.defaults.headers, scenario.headers)
+    filled = [
+        (name, value.replace(PLACEHOLDER, vk))
+        for name, value in headers.items()
+        if PLACEHOLDER in value and is_secret(name, secret_names(profile.redact_headers))
+    ]
+    return filled or [("Authorization", f"Bearer {vk}")]
+
+
+def _apply(profile: Profile, overrides: Overrides) -> Profile:
     scenarios = profile.scenarios or (Scenario(name=IMPLICIT_SCENARIO),)
-    header_pairs = list(overrides.headers)
-    if overrides.vk is not None:
-        header_pairs.insert(0, ("Authorization", f"Bearer {overrides.vk}"))
-    scenarios = tuple(_override_scenario(s, overrides, header_pairs) for s in scenarios)
+    scenarios = tuple(
+        _override_scenario(
+            s,
+            overrides,
+            [
+                *(_vk_pairs(profile, s, overrides.vk) if overrides.vk is not None else []),
+                *overrides.headers,
+            ],
+        )
+        for s in scenarios
+    )
     changes: dict[str, Any] = {"scenarios": scenarios}
     if overrides.stages is not None:
         changes["stages"] = overrides.stages

@@ -1,12 +1,17 @@
 """Masking secrets: which headers are secret, and how a masked value looks.
 
-`Authorization`, `Proxy-Authorization`, `x-api-key` and `api-key` are always
-secret; a profile adds names with `redact_headers`. A masked value keeps an
+A header is secret when its name holds one of `SECRET_WORDS` (`key`,
+`token`, `secret`, `auth`, `password`, `cookie`, ...: `Authorization`,
+`x-api-key`, `apikey`, `x-portkey-api-key`), or a profile names it in
+`redact_headers`. A masked value keeps an
 auth scheme word (`Bearer ***`) so a reader can tell what kind of credential
 was sent, and nothing of the credential itself. URLs lose their password and
 the values of query parameters that look like keys. `redact_profile` applies
 this to a whole profile before it is written out (`profile-<ts>.toml`),
 keeping `${NAME}` references, which name a key's source rather than hold it.
+`secret_values` lists what a plan sends in secret headers, and `scrub`
+removes each of them from any text the tool writes or prints (an error body
+that echoes the key).
 
 Pure; no I/O.
 """
@@ -24,29 +29,74 @@ if TYPE_CHECKING:
     from loadtest.config._model import Profile
 
 __all__ = [
-    "ALWAYS_SECRET",
     "MASK",
+    "SECRET_WORDS",
     "holds_mask",
+    "is_secret",
     "mask_header",
     "mask_url",
     "redact_profile",
+    "scrub",
     "secret_names",
+    "secret_values",
 ]
 
 MASK = "***"
-ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
+#: A header whose name (any case) holds one of these is secret.
+SECRET_WORDS = (
+    "key",
+    "token",
+    "secret",
+    "auth",
+    "password",
+    "passwd",
+    "cookie",
+    "credential",
+)
 _SECRET_QUERY = frozenset({"key", "api-key", "api_key", "apikey", "token", "access_token", "sig"})
 _SCHEMES = frozenset({"bearer", "basic", "token"})
 
 
 def secret_names(extra: Iterable[str] = ()) -> frozenset[str]:
-    """Lower-case header names to mask: the fixed set plus `extra`."""
-    return ALWAYS_SECRET | {name.strip().lower() for name in extra}
+    """Lower-case header names to mask besides those `SECRET_WORDS` catch
+    (a profile's `redact_headers`)."""
+    return frozenset(name.strip().lower() for name in extra)
+
+
+def is_secret(name: str, secret: frozenset[str] = frozenset()) -> bool:
+    """Whether header `name` carries a credential: its name holds one of
+    `SECRET_WORDS`, or `secret` (from `secret_names`) lists it."""
+    lower = name.lower()
+    return lower in secret or any(word in lower for word in SECRET_WORDS)
+
+
+def secret_values(headers: Iterable[tuple[str, str]], secret: frozenset[str]) -> tuple[str, ...]:
+    """The values sent in secret headers, and their credentials without an
+    auth scheme word (`sk-1` of `Bearer sk-1`), longest first, for `scrub`."""
+    found: set[str] = set()
+    for name, value in headers:
+        if not is_secret(name, secret):
+            continue
+        scheme, _, rest = value.partition(" ")
+        found.add(value.strip())
+        if rest.strip() and scheme.lower() in _SCHEMES:
+            found.add(rest.strip())
+    found.discard("")
+    return tuple(sorted(found, key=lambda v: (-len(v), v)))
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every occurrence of every secret value replaced by the mask
+    (`secrets` longest first, as `secret_values` gives them)."""
+    for value in secrets:
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
 
 
 def mask_header(name: str, value: str, secret: frozenset[str]) -> str:
     """`value` as it may be shown: masked when `name` is secret."""
-    if name.lower() not in secret:
+    if not is_secret(name, secret):
         return value
     scheme, _, rest = value.partition(" ")
     if rest and scheme.lower() in _SCHEMES:
@@ -80,7 +130,7 @@ def _mask_map(headers: dict[str, str] | None, secret: frozenset[str]) -> dict[st
 def _masked_unless_reference(name: str, value: str, secret: frozenset[str]) -> str:
     """Mask a secret header's value, but keep a pure `${NAME}` reference
     (it names where the key comes from; it is not the key)."""
-    if name.lower() not in secret or _is_reference(value):
+    if not is_secret(name, secret) or _is_reference(value):
         return value
     return mask_header(name, value, secret)
 

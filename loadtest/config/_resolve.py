@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from loadtest.config._headers import header_value_problem
 from loadtest.config._model import (
     Arrival,
     CacheMode,
@@ -37,8 +38,15 @@ from loadtest.config._model import (
     Timeouts,
     Turns,
 )
-from loadtest.config._overrides import Overrides, apply_overrides
-from loadtest.config._redact import MASK, holds_mask, mask_url, secret_names
+from loadtest.config._overrides import PLACEHOLDER, Overrides, apply_overrides, merge_headers
+from loadtest.config._redact import (
+    MASK,
+    holds_mask,
+    is_secret,
+    mask_url,
+    secret_names,
+    secret_values,
+)
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
 from loadtest.protocol import get_adapter
@@ -46,6 +54,7 @@ from loadtest.protocol import get_adapter
 __all__ = ["RunPlan", "ScenarioPlan", "Target", "resolve"]
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 @attrs.frozen
@@ -82,6 +91,8 @@ class ScenarioPlan:
     turns: Turns
     think_time: ThinkTime
     thresholds: Thresholds | None
+    #: Every value the run sends in a secret header (all scenarios), for `scrub`.
+    secret_values: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -105,6 +116,18 @@ class RunPlan:
     arrival: Arrival
     secret_headers: frozenset[str]
     warnings: tuple[str, ...] = ()
+
+    def placeholder_problems(self) -> list[str]:
+        """One line per header that would send the placeholder key
+        `REPLACE_WITH_VK`: `run` refuses these (but for its own --mock),
+        `validate` warns."""
+        return [
+            f"scenario {s.name!r}: header {name} holds the placeholder {PLACEHOLDER}; "
+            "pass the key with --vk or LOADTEST_VK"
+            for s in self.scenarios
+            for name, value in s.headers
+            if PLACEHOLDER in value
+        ]
 
     def vu_split(self, stage: ClosedStage) -> tuple[int, ...]:
         """VUs per scenario for a closed stage (largest remainder)."""
@@ -139,6 +162,9 @@ def resolve(
             )
     if problems:
         raise ConfigError(problems)
+    secret = secret_names(effective.redact_headers)
+    secrets = secret_values((h for s in scenarios for h in s.headers), secret)
+    scenarios = [attrs.evolve(s, secret_values=secrets) for s in scenarios]
     return RunPlan(
         profile=effective,
         name=effective.name or name or "profile",
@@ -186,11 +212,15 @@ def _resolve_scenario(
     else:
         expanded = _expand(raw_target, env, f"{where}.target", problems)
         target = _parse_target(expanded, protocol_path, f"{where}.target", problems)
-    headers = _merge_headers(defaults.headers, scenario.headers)
+    headers = merge_headers(defaults.headers, scenario.headers)
     expanded_headers = tuple(
         (key, _expand(value, env, f"{where}.headers{_key(key)}", problems))
         for key, value in headers.items()
     )
+    for key, value in expanded_headers:
+        problem = header_value_problem(key, value)
+        if problem is not None:
+            problems.append(f"{where}.headers{_key(key)}: after ${{NAME}} expansion, {problem}")
     model = _pick(scenario.model, defaults.model)
     if model is None:
         problems.append(f"{where}.model: no model; set one in the profile or pass --model")
@@ -198,7 +228,7 @@ def _resolve_scenario(
         return None
     secret = secret_names(profile.redact_headers)
     for name, value in expanded_headers:
-        if holds_mask(value) and name.lower() in secret:
+        if holds_mask(value) and is_secret(name, secret):
             warnings.append(
                 f"scenario {scenario.name!r}: header {name} holds a masked secret ({MASK}), "
                 "as in a written-out profile; supply the key again (--vk, LOADTEST_VK, --header)"
@@ -232,15 +262,6 @@ def _key(name: str) -> str:
     return f".{name}" if name.isidentifier() else f'["{name}"]'
 
 
-def _merge_headers(base: Mapping[str, str], over: Mapping[str, str] | None) -> dict[str, str]:
-    merged = dict(base)
-    for name, value in (over or {}).items():
-        for existing in [k for k in merged if k.lower() == name.lower()]:
-            del merged[existing]
-        merged[name] = value
-    return merged
-
-
 def _expand(text: str, env: Mapping[str, str], where: str, problems: list[str]) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -262,6 +283,14 @@ def _parse_target(url: str, protocol_path: str, where: str, problems: list[str])
     if parts.scheme not in ("http", "https") or not parts.hostname:
         shown = mask_url_safely(url)
         problems.append(f'{where}: expected an http:// or https:// URL with a host, got "{shown}"')
+        return None
+    if port == 0:
+        problems.append(f"{where}: port 0 cannot be connected to (use 1-65535)")
+        return None
+    if _VISIBLE_ASCII.fullmatch(url) is None:
+        problems.append(
+            f"{where}: a URL is visible ASCII without spaces (percent-encode anything else)"
+        )
         return None
     path = _request_path(parts.path, protocol_path)
     request_target = f"{path}?{parts.query}" if parts.query else path

@@ -2,7 +2,9 @@
 
 Walks the attrs classes of `_model`: field types become schema types, field
 `doc` metadata becomes descriptions, validators that carry a `schema`
-attribute add their bounds (`minimum`, `exclusiveMinimum`). Keys beginning
+attribute add their bounds (`minimum`, `maximum`, `exclusiveMinimum`,
+`maxLength`, `pattern`, `maxItems`, `maxProperties`, ...), and every string
+gets the loader's `maxLength` and every list its `maxItems`. Keys beginning
 with `_` are allowed everywhere, as the loader ignores them. The shipped
 `profiles/schema.json` is this output; a test keeps the two equal.
 
@@ -16,6 +18,14 @@ from typing import Any, Literal, get_args, get_origin
 
 import attrs
 
+from loadtest.config._limits import (
+    MAX_DURATION_CHARS,
+    MAX_DURATION_US,
+    MAX_ITEMS,
+    MAX_STAGE_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TURNS,
+)
 from loadtest.config._model import (
     CONTENT_MODES,
     Content,
@@ -53,7 +63,7 @@ class _Builder:
             inner = self.of(others[0] if len(others) == 1 else typing.Union[others])  # noqa: UP007
             return {"anyOf": [*inner.get("anyOf", [inner]), {"type": "null"}]}
         if origin is tuple:
-            return {"type": "array", "items": self.of(args[0])}
+            return {"type": "array", "items": self.of(args[0]), "maxItems": MAX_ITEMS}
         if origin is dict:
             value = args[1]
             return (
@@ -65,7 +75,12 @@ class _Builder:
 
     def _special(self, type_: Any) -> dict[str, Any] | None:
         if type_ == Turns:
-            return {"anyOf": [{"type": "integer", "minimum": 1}, self.of(IntRange)]}
+            return {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": MAX_TURNS},
+                    self.of(IntRange),
+                ]
+            }
         if type_ == ThinkTime:
             return {"anyOf": [self.of(Duration), self.of(DurationRange)]}
         if type_ == Content:
@@ -73,7 +88,7 @@ class _Builder:
         if type_ == Stage:
             return {
                 "anyOf": [
-                    {"type": "string", "pattern": _STAGE_PATTERN},
+                    {"type": "string", "pattern": _STAGE_PATTERN, "maxLength": MAX_STAGE_CHARS},
                     *[self.of(cls) for cls in get_args(Stage)],
                 ]
             }
@@ -81,13 +96,17 @@ class _Builder:
             self.defs["Duration"] = {
                 "type": "string",
                 "pattern": _DURATION_PATTERN,
-                "description": 'A duration with a unit: "250ms", "1.5s", "2m", "1h".',
+                "maxLength": MAX_DURATION_CHARS,
+                "description": 'A duration with a unit: "250ms", "1.5s", "2m", "1h"; '
+                f"at most {Duration(MAX_DURATION_US)}.",
             }
             return _ref("Duration")
         return None
 
     def _scalar_or_class(self, type_: Any) -> dict[str, Any]:
         scalars = {int: "integer", float: "number", str: "string", bool: "boolean"}
+        if type_ is str:
+            return {"type": "string", "maxLength": MAX_TEXT_CHARS}
         if type_ in scalars:
             return {"type": scalars[type_]}
         if attrs.has(type_):
@@ -128,13 +147,30 @@ class _Builder:
         return schema
 
 
+#: Which schema keywords apply to which JSON types.
+_KEYWORD_TYPES = {
+    "minimum": ("integer", "number"),
+    "maximum": ("integer", "number"),
+    "exclusiveMinimum": ("integer", "number"),
+    "maxLength": ("string",),
+    "pattern": ("string",),
+    "maxItems": ("array",),
+    "items": ("array",),
+    "maxProperties": ("object",),
+    "propertyNames": ("object",),
+    "additionalProperties": ("object",),
+}
+
+
 def _add_bounds(prop: dict[str, Any], bounds: dict[str, Any] | None) -> None:
-    """Put a validator's bounds on the numeric schema (or numeric option)."""
+    """Put a validator's bounds (limits of numbers, strings, lists, objects)
+    on the schema, or on the options of a union that they apply to."""
     if not bounds:
         return
     for option in [prop, *prop.get("anyOf", [])]:
-        if option.get("type") in ("integer", "number"):
-            option.update(bounds)
+        for keyword, value in bounds.items():
+            if option.get("type") in _KEYWORD_TYPES[keyword]:
+                option[keyword] = value
 
 
 def profile_schema() -> dict[str, Any]:

@@ -11,6 +11,7 @@ Pure; no I/O.
 
 from __future__ import annotations
 
+from loadtest.config._limits import MAX_STAGE_CHARS as _MAX_CHARS
 from loadtest.config._model import ClosedStage, OpenStage, Stage
 from loadtest.config._units import parse_duration
 
@@ -20,8 +21,9 @@ __all__ = ["format_stage", "parse_stage", "parse_stages"]
 def parse_stage(text: str) -> Stage:
     """Parse one stage string; raise ValueError saying what is wrong."""
     load, sep, duration_text = text.strip().partition(":")
-    if not sep:
-        raise ValueError(f'expected LOAD:DURATION like "100:60s" or "@200:60s"; got "{text}"')
+    if not sep or len(text) > _MAX_CHARS:
+        shown = text if len(text) <= _MAX_CHARS else text[:_MAX_CHARS] + "..."
+        raise ValueError(f'expected LOAD:DURATION like "100:60s" or "@200:60s"; got "{shown}"')
     try:
         duration = parse_duration(duration_text)
     except ValueError as exc:
@@ -58,7 +60,8 @@ def parse_stages(text: str) -> tuple[Stage, ...]:
         try:
             stages.append(parse_stage(piece))
         except ValueError as exc:
-            problems.append(f'piece {number} "{piece}": {exc}')
+            shown = piece if len(piece) <= _MAX_CHARS else piece[:_MAX_CHARS] + "..."
+            problems.append(f'piece {number} "{shown}": {exc}')
     if problems:
         raise ValueError(problems)
     return tuple(stages)

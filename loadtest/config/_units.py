@@ -4,7 +4,7 @@ A duration is written with a unit — `250ms`, `1.5s`, `2m`, `1h` (also `us`)
 — and held as whole microseconds, so that writing a parsed duration back out
 gives the same text and parsing it again gives the same value. A bare number
 is refused (except `0`): `"duration": 60` could mean seconds or milliseconds,
-and a benchmark must not guess.
+and a benchmark must not guess. A duration is at most 31 days (`744h`).
 
 Pure; no I/O.
 """
@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 
 import attrs
+
+from loadtest.config._limits import MAX_DURATION_CHARS as _MAX_CHARS
+from loadtest.config._limits import MAX_DURATION_US
 
 __all__ = ["Duration", "DurationRange", "IntRange", "parse_duration"]
 
@@ -69,15 +72,18 @@ def parse_duration(text: str) -> Duration:
     naming the accepted forms otherwise."""
     if text.strip() == "0":
         return Duration(0)
-    match = _DURATION.match(text)
+    match = _DURATION.match(text) if len(text) <= _MAX_CHARS else None
     if match is None:
-        raise ValueError(f'expected a duration like {_EXAMPLES}; got "{text}"')
+        shown = text if len(text) <= _MAX_CHARS else text[:_MAX_CHARS] + "..."
+        raise ValueError(f'expected a duration like {_EXAMPLES}; got "{shown}"')
     number, unit = match.groups()
     whole, _, frac = number.partition(".")
     scale = _UNIT_US[unit]
     us = int(whole or "0") * scale
     if frac:
         us += int(frac) * scale // 10 ** len(frac)
+    if us > MAX_DURATION_US:
+        raise ValueError(f'a duration is at most {Duration(MAX_DURATION_US)}; got "{text}"')
     return Duration(us)
 
 

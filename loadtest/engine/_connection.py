@@ -199,7 +199,15 @@ async def resolve_host(host: str, port: int) -> str:
 
 
 def ssl_context(config: TransportConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=config.ca_bundle)
+    """The client TLS context. A CA bundle that cannot be loaded (validation
+    checks it, but it may vanish later) is the generator's failure,
+    `gen_tls_setup`, never the server's `tls` or `conn_refused`."""
+    try:
+        context = ssl.create_default_context(cafile=config.ca_bundle)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise TransportFailure(
+            taxonomy.GEN_TLS_SETUP, f"cannot load http.ca_bundle {config.ca_bundle!r}: {exc}"
+        ) from None
     if not config.verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

@@ -38,6 +38,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
+from loadtest.config._headers import RESERVED_REQUEST_HEADERS as _RESERVED_REQUEST_HEADERS
+from loadtest.config._headers import TOKEN as _TOKEN
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -59,7 +62,6 @@ MAX_CHUNK_LINE_BYTES = 4 * 1024
 #: Content-Length values with more digits are refused (h11 uses the same bound).
 _MAX_CONTENT_LENGTH_DIGITS = 20
 
-_TOKEN = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
 _TOKEN_RE = re.compile(_TOKEN)
 _VISIBLE_ASCII_RE = re.compile(r"[\x21-\x7e]+")
 _STATUS_LINE_RE = re.compile(r"HTTP/([0-9]\.[0-9]) ([0-9]{3})(?: (.*))?")
@@ -68,7 +70,6 @@ _OBS_FOLD_RE = re.compile(r"\n[ \t]+")
 _BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _ORDINARY_HEAD_BYTES = bytes(set(range(256)) - set(b"\x00\x0b\x0c\r"))
-_RESERVED_REQUEST_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
 
 # Reader states; the chunked phases below are only meaningful in _CHUNKED.
 _HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE, _DONE, _FAILED = range(6)

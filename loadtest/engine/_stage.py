@@ -64,6 +64,7 @@ _NO_REQUEST_SENT = frozenset(
         taxonomy.TLS,
         taxonomy.TIMEOUT_CONNECT,
         taxonomy.GEN_PORT_EXHAUSTION,
+        taxonomy.GEN_TLS_SETUP,
         taxonomy.GEN_FD_EXHAUSTION,
     }
 )

@@ -221,6 +221,8 @@ class ConnectionPool:
         with trio.CancelScope(deadline=min(now() + connect_timeout_s, deadline)) as scope:
             try:
                 stream = await self._connect(origin, exchange)
+            except TransportFailure:
+                raise
             except Exception as exc:
                 raise classify_connect_error(exc, f"{host}:{port}") from None
             self.opened += 1
@@ -232,6 +234,9 @@ class ConnectionPool:
 
     async def _connect(self, origin: Origin, exchange: Exchange) -> httpcore.AsyncNetworkStream:
         scheme, host, port = origin
+        if scheme == "https" and self._ssl is None:
+            # Before connecting, so that a failure (gen_tls_setup) leaks no socket.
+            self._ssl = ssl_context(self._config)
         now = self._now
         address = host
         if self._real and not is_ip_literal(host):
@@ -242,8 +247,7 @@ class ConnectionPool:
         stream = await self._backend.connect_tcp(address, port)
         exchange.connect_us = round((now() - started) * 1e6)
         if scheme == "https":
-            if self._ssl is None:
-                self._ssl = ssl_context(self._config)
+            assert self._ssl is not None
             started = now()
             stream = await stream.start_tls(self._ssl, server_hostname=host)
             exchange.tls_us = round((now() - started) * 1e6)

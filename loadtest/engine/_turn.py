@@ -30,7 +30,7 @@ import attrs
 import trio
 
 from loadtest import __version__, taxonomy
-from loadtest.config import ScenarioPlan
+from loadtest.config import ScenarioPlan, scrub
 from loadtest.engine._http1 import build_request_head
 from loadtest.engine._transport import Exchange, TransportFailure
 from loadtest.metrics import Phases, TurnRecord
@@ -331,7 +331,7 @@ def _record(
         outcome="ok" if ok else "error",
         request_id=request_id,
         error_class=error_class,
-        error_detail=detail[:_DETAIL_CHARS] if detail else None,
+        error_detail=scrub(detail, scenario.plan.secret_values)[:_DETAIL_CHARS] if detail else None,
         status=listener.status,
         latency_us=latency_us,
         ttfb_us=_us(started, first_byte) if first_byte is not None else None,

@@ -152,9 +152,15 @@ def _validate(
     plans = []
     for service in services:
         try:
-            plans.append(_plan(profile, profile_path, service, parsed, env))
+            plan = _plan(profile, profile_path, service, parsed, env)
         except ConfigError as exc:
             problems += [f'service "{service.name}": {line}' for line in exc.problems]
+            continue
+        plans.append(plan)
+        problems += [
+            f'service "{service.name}": {line} (here: set key_env)'
+            for line in plan.placeholder_problems()
+        ]
     if problems:
         raise ConfigError(problems)
     return services, tuple(plans)

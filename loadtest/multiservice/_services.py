@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from loadtest.config import FieldError, parse_document, secret_names
+from loadtest.config import FieldError, is_secret, parse_document
 from loadtest.config._converter import converter, problems_of
 from loadtest.errors import ConfigError
 
@@ -93,7 +93,7 @@ class Service:
         where = "headers" + _key_path(header)
         if not header or any(ch in header for ch in " \t\r\n:"):
             raise FieldError(where, "a header name has no spaces or colons")
-        if header.lower() in secret_names() and not _ENV_REF.search(value):
+        if is_secret(header) and not _ENV_REF.search(value):
             raise FieldError(
                 where,
                 'a secret header takes its value from the environment: write "${NAME}" '

@@ -64,6 +64,8 @@ class Script:
     #: Streamed only: send the last event but never end the HTTP body (no
     #: last chunk); the connection stays open until the client closes it.
     end_body: bool = True
+    #: The error message of a non-200 answer.
+    error_message: str = "scripted failure"
 
 
 @attrs.frozen
@@ -155,7 +157,7 @@ class FakeGateway:
             await stream.send_all(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
         if script.status != 200:
             await trio.sleep_until(started + script.ttft_s)
-            error = codec.render_error(script.status, "scripted failure")
+            error = codec.render_error(script.status, script.error_message)
             await self._send(conn, stream, script.status, error, "application/json")
             return not script.close_after
         kept = await self._reply(conn, stream, codec, served, script, started)

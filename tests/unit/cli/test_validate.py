@@ -31,7 +31,8 @@ def test_validate_prints_a_plan_for_every_shipped_profile(path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "stages (warm-up" in result.stdout
     assert "scenarios:" in result.stdout
-    assert "REPLACE_WITH_VK" not in result.stdout  # masked like any key
+    headers = [line for line in result.stdout.splitlines() if line.strip().startswith("header ")]
+    assert not any("REPLACE_WITH_VK" in line for line in headers)  # masked like any key
 
 
 def test_validate_realistic_shows_the_vu_split() -> None:
@@ -144,3 +145,16 @@ def test_real_process_prints_no_traceback(tmp_path: Path) -> None:
     assert plain.stderr == 'loadtest: error: p.toml: $.seed: expected an integer, got "x"\n'
     debug = subprocess.run([*cmd, "--debug"], capture_output=True, text=True, check=False)
     assert "Traceback" in debug.stderr
+
+
+def test_header_flag_reads_a_key_from_the_environment(tmp_path: Path) -> None:
+    """`-H 'x-api-key: ${NAME}'` keeps the key out of ps: the value comes from
+    the environment (masked in the plan); an unset NAME is an error naming it."""
+    args = ["validate", str(PROFILES / "ai-gateway.json"), "-H", "x-api-key: ${GW_KEY_T}"]
+    result = runner.invoke(app, args, env={"GW_KEY_T": "sk-FROM-ENV-1"})
+    assert result.exit_code == 0, result.output
+    assert "header x-api-key: ***" in result.stdout
+    assert "sk-FROM-ENV-1" not in result.output
+    result = runner.invoke(app, args, env={"GW_KEY_T": None})
+    assert result.exit_code == EXIT_USAGE
+    assert "environment variable GW_KEY_T is not set" in result.stderr

@@ -130,7 +130,7 @@ profiles = st.builds(
     thresholds=thresholds,
     seed=st.integers(0, 2**63 - 1),
     timeouts=st.builds(Timeouts, positive_durations, positive_durations, positive_durations),
-    http=st.builds(HttpOptions, st.booleans(), st.booleans(), st.none() | texts),
+    http=st.builds(HttpOptions, st.booleans(), st.booleans(), st.none() | names),
     max_in_flight=st.none() | st.integers(1, 10**6),
     arrival=st.sampled_from(["constant", "poisson"]),
     redact_headers=st.lists(names, max_size=3).map(tuple),

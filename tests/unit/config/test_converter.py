@@ -177,11 +177,11 @@ def test_comment_keys_and_schema_key_are_ignored() -> None:
         ),
         (
             {"stages": [{"concurrency": 0, "duration": "1s"}]},
-            "$.stages[0].concurrency: must be at least 1, got 0",
+            "$.stages[0].concurrency: must be from 1 to 100000, got 0",
         ),
         (
             {"stages": [{"rate": 0, "duration": "1s"}]},
-            "$.stages[0].rate: must be greater than 0, got 0.0",
+            "$.stages[0].rate: must be greater than 0 and at most 100000, got 0.0",
         ),
         (
             {"stages": [{"rate": 1, "duration": "0s"}]},

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from loadtest.config import (
     Overrides,
+    describe_plan,
     dump_profile,
+    is_secret,
     mask_header,
     mask_url,
     parse_profile,
     redact_profile,
     resolve,
+    scrub,
     secret_names,
+    secret_values,
 )
 from loadtest.config._converter import structure_profile
+from loadtest.config._redact import MASK
 from loadtest.config._resolve import mask_url_safely
 
 SECRET = secret_names(["x-team"])
@@ -81,3 +86,64 @@ def test_masked_value_warns_on_rerun() -> None:
         parse_profile(written, "toml"), Overrides(headers=(("x-api-key", "k2"),)), env={}
     )
     assert plan.warnings == ()
+
+
+def test_any_credential_looking_header_is_secret() -> None:
+    """Names holding key, token, secret, auth, password or cookie are masked
+    without being listed; plain headers are not."""
+    for name in (
+        "apikey",
+        "x-portkey-api-key",
+        "X-Goog-Api-Key",
+        "x-auth-token",
+        "x-client-secret",
+        "x-password",
+        "Cookie",
+        "Proxy-Authorization",
+    ):
+        assert is_secret(name), name
+        assert mask_header(name, "v4lue", frozenset()) == MASK, name
+    for name in ("accept", "x-request-id", "anthropic-version", "content-type"):
+        assert not is_secret(name), name
+    assert is_secret("x-tenant", secret_names(["X-Tenant"]))
+
+
+def test_written_profile_and_plan_mask_credential_looking_headers() -> None:
+    """`apikey` and `x-portkey-api-key` are masked in the written profile and in
+    the printed plan."""
+    profile = parse_profile(
+        '{"stages": ["1:1s"], "defaults": {"target": "http://h", "model": "m", '
+        '"headers": {"apikey": "ak-CLEAR-1", "x-portkey-api-key": "pk-CLEAR-2"}}}',
+        "json",
+    )
+    written = dump_profile(redact_profile(profile))
+    plan_text = describe_plan(resolve(profile))
+    for text in (written, plan_text):
+        assert "ak-CLEAR-1" not in text
+        assert "pk-CLEAR-2" not in text
+        assert MASK in text
+
+
+def test_scrub_removes_every_secret_value() -> None:
+    """`secret_values` lists whole values and bare credentials, longest first;
+    `scrub` masks each wherever it occurs."""
+    secrets = secret_values(
+        [("Authorization", "Bearer sk-1234"), ("x-key", "k-99"), ("accept", "json")],
+        frozenset(),
+    )
+    assert secrets == ("Bearer sk-1234", "sk-1234", "k-99")
+    assert scrub("bad key sk-1234 (k-99) json", secrets) == "bad key *** (***) json"
+    assert scrub("Bearer sk-1234", secrets) == MASK
+
+
+def test_resolved_scenarios_carry_every_secret_value() -> None:
+    """Each scenario plan holds the secret values of the whole run, for the
+    engine's error details."""
+    profile = parse_profile(
+        '{"stages": ["1:1s"], "defaults": {"target": "http://h", "model": "m"}, '
+        '"scenarios": [{"name": "a", "headers": {"x-api-key": "${K}"}}, {"name": "b"}]}',
+        "json",
+    )
+    plan = resolve(profile, Overrides(vk="sk-vk"), env={"K": "from-env"})
+    for scenario in plan.scenarios:
+        assert set(scenario.secret_values) == {"Bearer sk-vk", "sk-vk", "from-env"}

@@ -133,3 +133,26 @@ def test_profile_problems_name_the_gateway(files: tuple[Path, Path], tmp_path: P
         'service "a": $.defaults.model: no model; set one in the profile or pass --model'
     ]
     assert not (tmp_path / "o").exists()
+
+
+def test_a_gateway_without_a_key_cannot_get_the_placeholder(tmp_path: Path) -> None:
+    """A profile holding the placeholder key is refused for a gateway without
+    key_env (before anything starts); key_env fills it."""
+    services = tmp_path / "services.toml"
+    services.write_text(
+        '[[services]]\nname = "keyed"\ntarget = "http://localhost:4000/v1"\n'
+        'key_env = "MS_TEST_A_VK"\n'
+        '[[services]]\nname = "bare"\ntarget = "http://localhost:4001/v1"\n'
+    )
+    profile = tmp_path / "profile.json"
+    headers = {"x-api-key": "REPLACE_WITH_VK"}
+    profile.write_text(
+        json.dumps({**PROFILE, "defaults": {**PROFILE["defaults"], "headers": headers}})
+    )
+    with pytest.raises(ConfigError) as info:
+        run_multi_service(services, profile, environ={"MS_TEST_A_VK": "k"}, out=tmp_path / "o")
+    assert info.value.problems == [
+        "service \"bare\": scenario 'default': header x-api-key holds the placeholder "
+        "REPLACE_WITH_VK; pass the key with --vk or LOADTEST_VK (here: set key_env)"
+    ]
+    assert not (tmp_path / "o").exists()
