@@ -40,7 +40,7 @@ The minimal clients also report their own CPU over the load window
 (`getrusage`), printed as a cross-check of that subtraction.
 
 Figures per client are medians over `--rounds`; ratios ours/trio+h11 and
-ours/aiohttp are taken from the same run. The issue's floor: ours <= 1.5x
+ours/aiohttp are taken from the same run. The floor: ours <= 1.5x
 trio+h11 per request, <= 1.0x per stream. When ours misses it (or with
 `--profile always`), ours is run once more per mode under `py-spy record`
 and its time is printed by cause (syscalls, cancel scopes, parsing, records...,
@@ -102,7 +102,7 @@ MODES = {
     "stream": ("perf-128-stream.json", "/stream/v1/chat/completions", True),
 }
 UNIT = {"nonstream": "request", "stream": "stream"}
-#: The issue's floor: ours / trio+h11 CPU per request (per stream) at most this.
+#: The floor: ours / trio+h11 CPU per request (per stream) at most this.
 FLOOR = {"nonstream": 1.5, "stream": 1.0}
 CONTENT_CHUNKS = 128
 #: role chunk + content chunks + finish chunk + usage chunk + [DONE]

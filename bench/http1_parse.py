@@ -9,7 +9,7 @@ Two workloads, both pure CPU (no sockets):
 For h11 the client connection and its request are set up outside the timed
 region; per chunk, h11 does `receive_data()` then `next_event()` until it needs
 data, as a client does. Each figure is the best of several rounds, because the
-machine is noisy (shared/NOTES.md). Run: `.venv/bin/python bench/http1_parse.py`.
+machine is noisy (see bench/README.md). Run: `.venv/bin/python bench/http1_parse.py`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Stages: one nursery each; closed loops of VUs, or an open-loop scheduler.
 
-Rules (SPEC 2, STYLE 7):
+Rules:
 - A stage runs inside its own nursery. Closed stages start one task per VU;
   open stages start one scheduler task that launches a conversation task per
   arrival. Nothing outlives the stage.

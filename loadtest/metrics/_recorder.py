@@ -2,8 +2,8 @@
 
 Rules:
 - `record()` is sync and never waits: trio never interleaves sync code, so
-  every task of a stage records into the same recorder without locks
-  (STYLE 8). Nothing in it grows with the number of turns: counters, dicts
+  every task of a stage records into the same recorder without locks.
+  Nothing in it grows with the number of turns: counters, dicts
   keyed by status or error class, and HDR histograms.
 - A turn counts in the stage (and window) in which it started: the engine
   hands each turn the recorder of its stage, and marks warm-up turns.

@@ -95,7 +95,7 @@ def test_shipped_profiles_validate(path: Path) -> None:
 
 
 def test_realistic_profile_has_the_flagship_mix() -> None:
-    """realistic.json: simple 55% / medium 30% / complex 15%, as the issue describes."""
+    """realistic.json: simple 55% / medium 30% / complex 15%."""
     plan = resolve(load_profile(PROFILES / "realistic.json"), env={})
     shape = [(s.name, s.weight, s.turns, s.stream) for s in plan.scenarios]
     assert shape == [("simple", 55, 1, False), ("medium", 30, 4, True), ("complex", 15, 3, True)]
