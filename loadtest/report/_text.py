@@ -139,11 +139,17 @@ def _corrected_rows(stats: Sequence[Doc]) -> list[list[str]]:
     return rows
 
 
+def _seconds(value_s: float) -> str:
+    """Seconds to one decimal at most (a stage stopped early has a ragged window)."""
+    return f"{round(value_s, 1):g}s"
+
+
 def _stage_title(stage: Doc, count: int) -> str:
     load = f"{stage['concurrency']} VUs" if stage["mode"] == "closed" else f"{stage['rate']:g}/s"
+    windows = [_seconds(stage[key]) for key in ("duration_s", "warmup_s", "steady_s")]
     title = (
         f"Stage {stage['index'] + 1}/{count}: {stage['mode']} loop, {load}, "
-        f"{stage['duration_s']:g}s (warm-up {stage['warmup_s']:g}s, steady {stage['steady_s']:g}s)"
+        f"{windows[0]} (warm-up {windows[1]}, steady {windows[2]})"
     )
     return title + ("  [stopped early]" if stage.get("stopped_early") else "")
 

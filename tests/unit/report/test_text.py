@@ -149,3 +149,11 @@ def test_jsonl_lines_lost_to_a_failed_file_are_shown() -> None:
     )
     clean = render_text(summary([snapshot([turn(0)], health=HEALTHY)], jsonl_lines=1))
     assert "  JSONL: 1 lines written, 0 dropped (buffer full)" in clean.splitlines()
+
+
+def test_a_stage_stopped_early_shows_its_windows_to_one_decimal() -> None:
+    """A stop leaves a ragged steady window (4.15078 s): shown as 4.2s, not 4.15078s."""
+    doc = summary([snapshot([turn(0)])])
+    doc["stages"][0].update(duration_s=15, warmup_s=2, steady_s=4.15078, stopped_early=True)
+    title = next(line for line in render_text(doc).splitlines() if line.startswith("Stage 1/"))
+    assert title.endswith("15s (warm-up 2s, steady 4.2s)  [stopped early]")
