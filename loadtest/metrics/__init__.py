@@ -17,7 +17,13 @@ from loadtest.metrics._histogram import (
     Histogram,
 )
 from loadtest.metrics._recorder import LiveStats, StageRecorder
-from loadtest.metrics._snapshot import HISTOGRAMS, StageSnapshot, StatsSnapshot, merge_stats
+from loadtest.metrics._snapshot import (
+    HISTOGRAMS,
+    Metric,
+    StageSnapshot,
+    StatsSnapshot,
+    merge_stats,
+)
 from loadtest.metrics._turn import Outcome, Phases, TurnRecord
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "HealthFigures",
     "Histogram",
     "LiveStats",
+    "Metric",
     "Outcome",
     "Phases",
     "StageRecorder",

@@ -12,6 +12,7 @@ Pure; no I/O.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from typing import Literal, TypeVar
 
@@ -19,24 +20,35 @@ import attrs
 
 from loadtest.metrics._histogram import Histogram
 
-__all__ = ["HISTOGRAMS", "StageSnapshot", "StatsSnapshot", "merge_stats"]
+__all__ = ["HISTOGRAMS", "Metric", "StageSnapshot", "StatsSnapshot", "merge_stats"]
 
 K = TypeVar("K")
 
-#: Every histogram kept per (stage, scenario); all in integer microseconds.
-HISTOGRAMS: tuple[str, ...] = (
-    "latency",
-    "ttfb",
-    "ttft",
-    "itl",
-    "tpot",
-    "lag",
-    "latency_corrected",
-    "ttft_corrected",
-    "chunk_gap",
-    "stream_tail",
-    "unanswered",
-)
+
+class Metric(enum.StrEnum):
+    """The histograms kept per (stage, scenario), all in integer microseconds.
+
+    A member is its name as a string (`Metric.TTFT == "ttft"`), so either
+    spelling reads a histogram; the enum is what scripts and type checkers use.
+    """
+
+    LATENCY = "latency"
+    TTFB = "ttfb"
+    TTFT = "ttft"
+    ITL = "itl"
+    TPOT = "tpot"
+    #: Open loop: actual start minus intended start (schedule lag).
+    LAG = "lag"
+    LATENCY_CORRECTED = "latency_corrected"
+    TTFT_CORRECTED = "ttft_corrected"
+    CHUNK_GAP = "chunk_gap"
+    STREAM_TAIL = "stream_tail"
+    #: The wait of turns cut off with no response byte.
+    UNANSWERED = "unanswered"
+
+
+#: Every histogram kept per (stage, scenario), in the order reports list them.
+HISTOGRAMS: tuple[Metric, ...] = tuple(Metric)
 
 
 @attrs.frozen
@@ -94,7 +106,7 @@ class StatsSnapshot:
         """Failed share of the completed steady turns (0 when there were none)."""
         return self.failed / self.requests if self.requests else 0.0
 
-    def histogram(self, name: str) -> Histogram:
+    def histogram(self, name: Metric | str) -> Histogram:
         found = self.histograms.get(name)
         return found if found is not None else Histogram()
 
