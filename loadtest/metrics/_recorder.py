@@ -70,7 +70,7 @@ class _Tally:
         self.unanswered = 0
         self.errors: dict[str, int] = {}
         self.status_codes: dict[int, int] = {}
-        self.hists: dict[str, Histogram] = {name: Histogram() for name in HISTOGRAMS}
+        self.hists: dict[str, Histogram] = {name.value: Histogram() for name in HISTOGRAMS}
 
     def snapshot(self, label: str) -> StatsSnapshot:
         return StatsSnapshot(

@@ -16,6 +16,8 @@ Rules:
   cached share (cached / prompt tokens, null without prompt tokens) and the
   turns that reported any cached token.
 - Secrets never enter the document: targets are masked.
+- The document is complete: `thresholds` holds the verdict of every limit
+  of the plan in every stage (`evaluate_thresholds`); a caller adds nothing.
 
 Pure: builds and reads dicts.
 """
@@ -25,7 +27,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -33,6 +35,7 @@ from loadtest import __version__
 from loadtest.config import format_stage, mask_url
 from loadtest.metrics import HISTOGRAMS, Histogram, StageSnapshot, StatsSnapshot
 from loadtest.report._schema import PERCENTILES, SCHEMA, SUMMARY_METRICS, UNANSWERED_METRIC
+from loadtest.report._thresholds import evaluate_thresholds
 from loadtest.taxonomy import GEN_DROPPED
 
 if TYPE_CHECKING:
@@ -40,9 +43,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RunInfo",
+    "RunLike",
     "build_summary",
     "cache_json",
     "metric_json",
+    "run_info",
     "stats_from_json",
     "stats_json",
 ]
@@ -149,7 +154,7 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
     for name, key in SUMMARY_METRICS.items():
         doc[key] = metric_json(stats.histogram(name))
     doc[UNANSWERED_METRIC] = metric_json(stats.histogram("unanswered"))
-    hists = {name: stats.histogram(name) for name in HISTOGRAMS}
+    hists = {name.value: stats.histogram(name) for name in HISTOGRAMS}
     doc["histograms"] = {name: h.encode() for name, h in hists.items() if h.count}
     doc["overflow"] = {name: h.overflow for name, h in hists.items() if h.overflow}
     return doc
@@ -231,8 +236,58 @@ def _thresholds_json(plan: RunPlan) -> dict[str, Any]:
     }
 
 
-def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> dict[str, Any]:
-    """The whole summary document of a run."""
+class RunLike(Protocol):
+    """What `build_summary` reads of a finished run (the engine's `RunResult`)."""
+
+    @property
+    def stages(self) -> Sequence[StageSnapshot]: ...
+    @property
+    def started_unix_s(self) -> float: ...
+    @property
+    def ended_unix_s(self) -> float: ...
+    @property
+    def stopped_early(self) -> bool: ...
+
+
+def run_info(result: RunLike, **facts: Any) -> RunInfo:
+    """The `RunInfo` of a run result: its times and stop, its open-file
+    limits (under `generator`), and any other fact given (`jsonl_lines`, ...)."""
+    fd_limits = getattr(result, "fd_limits", None)
+    generator = {"fd_limits": fd_limits.to_json()} if fd_limits is not None else {}
+    return RunInfo(
+        started_unix_s=result.started_unix_s,
+        ended_unix_s=result.ended_unix_s,
+        stopped_early=result.stopped_early,
+        **{"generator": generator, **facts},
+    )
+
+
+def build_summary(
+    plan: RunPlan,
+    run: RunLike | Sequence[StageSnapshot],
+    info: RunInfo | None = None,
+    *,
+    thresholds: bool = True,
+) -> dict[str, Any]:
+    """The whole summary document of a run, threshold verdicts included.
+
+    `run` is the engine's `RunResult` (`info` then defaults to its
+    `run_info`) or the stage snapshots (`info` required). `thresholds=False`
+    leaves the verdicts out (`thresholds: []`); the limits stay under
+    `run.thresholds`."""
+    if isinstance(run, Sequence):
+        if info is None:
+            raise TypeError("build_summary: pass `info` with a sequence of stage snapshots")
+        stages: Sequence[StageSnapshot] = run
+    else:
+        stages = run.stages
+        info = info if info is not None else run_info(run)
+    summary = _document(plan, stages, info)
+    summary["thresholds"] = evaluate_thresholds(summary) if thresholds else []
+    return summary
+
+
+def _document(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> dict[str, Any]:
     names = [s.name for s in plan.scenarios]
     return {
         "schema": SCHEMA,
