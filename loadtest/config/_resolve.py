@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from loadtest.config._converter import key_path
 from loadtest.config._headers import header_value_problem
 from loadtest.config._model import (
     Arrival,
@@ -51,9 +52,10 @@ from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
 from loadtest.protocol import get_adapter
 
-__all__ = ["RunPlan", "ScenarioPlan", "Target", "resolve"]
+__all__ = ["ENV_REF", "RunPlan", "ScenarioPlan", "Target", "resolve"]
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: A `${NAME}` reference to an environment variable (expanded by `resolve`).
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
@@ -214,13 +216,13 @@ def _resolve_scenario(
         target = _parse_target(expanded, protocol_path, f"{where}.target", problems)
     headers = merge_headers(defaults.headers, scenario.headers)
     expanded_headers = tuple(
-        (key, _expand(value, env, f"{where}.headers{_key(key)}", problems))
+        (key, _expand(value, env, f"{where}.headers{key_path(key)}", problems))
         for key, value in headers.items()
     )
     for key, value in expanded_headers:
         problem = header_value_problem(key, value)
         if problem is not None:
-            problems.append(f"{where}.headers{_key(key)}: after ${{NAME}} expansion, {problem}")
+            problems.append(f"{where}.headers{key_path(key)}: after ${{NAME}} expansion, {problem}")
     model = _pick(scenario.model, defaults.model)
     if model is None:
         problems.append(f"{where}.model: no model; set one in the profile or pass --model")
@@ -258,10 +260,6 @@ def _resolve_scenario(
     )
 
 
-def _key(name: str) -> str:
-    return f".{name}" if name.isidentifier() else f'["{name}"]'
-
-
 def _expand(text: str, env: Mapping[str, str], where: str, problems: list[str]) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -270,7 +268,7 @@ def _expand(text: str, env: Mapping[str, str], where: str, problems: list[str]) 
             return ""
         return env[name]
 
-    return _ENV_REF.sub(replace, text)
+    return ENV_REF.sub(replace, text)
 
 
 def _parse_target(url: str, protocol_path: str, where: str, problems: list[str]) -> Target | None:

@@ -45,7 +45,7 @@ __all__ = [
     "Normal",
     "Timing",
     "Uniform",
-    "parse_duration",
+    "parse_seconds",
     "parse_timing",
 ]
 
@@ -130,7 +130,7 @@ class Exponential:
 Timing = Fixed | Normal | LogNormal | Uniform | Exponential
 
 
-def parse_duration(text: str, flag: str) -> float:
+def parse_seconds(text: str, flag: str) -> float:
     """Seconds in a DURATION (`200ms`, `0.2s`, `0`; the profile grammar of
     `loadtest.config.parse_duration`); `ConfigError` naming `flag` when it is
     not one."""
@@ -150,12 +150,12 @@ def _two(flag: str, kind: str, args: str) -> tuple[str, str]:
 
 def _parse_normal(flag: str, args: str) -> Timing:
     mean, stddev = _two(flag, "normal:MEAN,STDDEV", args)
-    return Normal(parse_duration(mean, flag), parse_duration(stddev, flag))
+    return Normal(parse_seconds(mean, flag), parse_seconds(stddev, flag))
 
 
 def _parse_lognormal(flag: str, args: str) -> Timing:
     median, sigma_text = _two(flag, "lognormal:MEDIAN,SIGMA", args)
-    median_s = parse_duration(median, flag)
+    median_s = parse_seconds(median, flag)
     try:
         sigma = float(sigma_text)
     except ValueError:
@@ -169,14 +169,14 @@ def _parse_lognormal(flag: str, args: str) -> Timing:
 
 def _parse_uniform(flag: str, args: str) -> Timing:
     low, high = _two(flag, "uniform:LOW,HIGH", args)
-    low_s, high_s = parse_duration(low, flag), parse_duration(high, flag)
+    low_s, high_s = parse_seconds(low, flag), parse_seconds(high, flag)
     if low_s > high_s:
         raise ConfigError(f"{flag}: uniform LOW must not exceed HIGH, got {args!r}")
     return Uniform(low_s, high_s)
 
 
 def _parse_exp(flag: str, args: str) -> Timing:
-    return Exponential(parse_duration(args, flag))
+    return Exponential(parse_seconds(args, flag))
 
 
 _KINDS: dict[str, Callable[[str, str], Timing]] = {
@@ -192,7 +192,7 @@ def parse_timing(text: str, flag: str) -> Timing:
     `text` is not one."""
     kind, sep, args = text.strip().partition(":")
     if not sep:
-        return Fixed(parse_duration(text, flag))
+        return Fixed(parse_seconds(text, flag))
     parse = _KINDS.get(kind.strip().lower())
     if parse is None:
         raise ConfigError(

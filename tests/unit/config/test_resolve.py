@@ -17,8 +17,8 @@ from loadtest.config import (
     parse_profile,
     parse_stages,
     resolve,
+    structure_profile,
 )
-from loadtest.config._converter import structure_profile
 from loadtest.errors import ConfigError
 
 MIXED: dict[str, Any] = {

@@ -18,7 +18,7 @@ from loadtest.mock import (
     MockConfig,
     Normal,
     Uniform,
-    parse_duration,
+    parse_seconds,
     parse_timing,
 )
 
@@ -32,14 +32,14 @@ if TYPE_CHECKING:
 )
 def test_durations_in_ms_and_s(text: str, seconds: float) -> None:
     """A duration is a number with ms or s, or a bare 0."""
-    assert parse_duration(text, "--ttft") == pytest.approx(seconds)
+    assert parse_seconds(text, "--ttft") == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize("text", ["200", "fast", "-5ms", "5 sec", "5d", "", "1e3ms"])
 def test_bad_durations_name_the_flag(text: str) -> None:
     """Anything else is a ConfigError whose message starts with the flag."""
     with pytest.raises(ConfigError, match=r"^--itl: expected a duration"):
-        parse_duration(text, "--itl")
+        parse_seconds(text, "--itl")
 
 
 def test_unitless_number_hints_at_units() -> None:

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from loadtest.config import RunPlan, resolve
-from loadtest.config._converter import structure_profile
+from loadtest.config import RunPlan, resolve, structure_profile
 from loadtest.metrics import StageRecorder, StageSnapshot, TurnRecord
 from loadtest.report import RunInfo, build_summary
 
