@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
             "parse_stages",
             "profile_converter",
             "resolve",
+            "structure_profile",
         ),
         "loadtest.config",
     ),
@@ -136,6 +137,7 @@ __all__ = [
     "run_info",
     "run_mock_process",
     "serve_mock",
+    "structure_profile",
 ]
 
 
@@ -171,6 +173,7 @@ if TYPE_CHECKING:
         parse_stages,
         profile_converter,
         resolve,
+        structure_profile,
     )
     from loadtest.engine import (
         Engine,

@@ -110,6 +110,16 @@ class StatsSnapshot:
         found = self.histograms.get(name)
         return found if found is not None else Histogram()
 
+    def percentile_us(self, metric: Metric | str, percentile: float) -> int | None:
+        """One percentile of `metric` in µs, as recorded (None without a value)."""
+        hist = self.histogram(metric)
+        return hist.percentiles([percentile])[percentile] if hist.count else None
+
+    def percentile_ms(self, metric: Metric | str, percentile: float) -> float | None:
+        """One percentile of `metric` in ms (None without a value)."""
+        value = self.percentile_us(metric, percentile)
+        return None if value is None else value / 1000
+
 
 def merge_stats(label: str, parts: Iterable[StatsSnapshot]) -> StatsSnapshot:
     """The exact sum of several snapshots (scenarios into a total, or shards)."""
