@@ -38,7 +38,6 @@ from loadtest.protocol import (
     Adapter,
     ContentDelta,
     Conversation,
-    Finish,
     Message,
     ResponseError,
     Usage,
@@ -105,7 +104,6 @@ class _Listener:
         "chunks",
         "completion",
         "error",
-        "finished",
         "gaps_us",
         "last_content",
         "parser",
@@ -136,7 +134,6 @@ class _Listener:
         self.completion: int | None = None
         self.cached: int | None = None
         self.error: ResponseError | None = None
-        self.finished = False
 
     def on_head(self, head: ResponseHead, now: float) -> None:
         self.status = head.status
@@ -166,8 +163,6 @@ class _Listener:
                 event.completion_tokens if event.completion_tokens is not None else self.completion
             )
             self.cached = event.cached_tokens if event.cached_tokens is not None else self.cached
-        elif kind is Finish:
-            self.finished = True
         elif kind is ResponseError and self.error is None:
             assert isinstance(event, ResponseError)
             self.error = event
