@@ -18,6 +18,7 @@ from loadtest.metrics._histogram import (
 )
 from loadtest.metrics._recorder import LiveStats, StageRecorder
 from loadtest.metrics._snapshot import (
+    COUNTERS,
     HISTOGRAMS,
     Metric,
     StageSnapshot,
@@ -27,6 +28,7 @@ from loadtest.metrics._snapshot import (
 from loadtest.metrics._turn import Outcome, Phases, TurnRecord
 
 __all__ = [
+    "COUNTERS",
     "DEFAULT_HIGHEST_US",
     "DEFAULT_SIGNIFICANT_FIGURES",
     "HISTOGRAMS",

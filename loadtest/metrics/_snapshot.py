@@ -20,7 +20,7 @@ import attrs
 
 from loadtest.metrics._histogram import Histogram
 
-__all__ = ["HISTOGRAMS", "Metric", "StageSnapshot", "StatsSnapshot", "merge_stats"]
+__all__ = ["COUNTERS", "HISTOGRAMS", "Metric", "StageSnapshot", "StatsSnapshot", "merge_stats"]
 
 K = TypeVar("K")
 
@@ -121,14 +121,20 @@ class StatsSnapshot:
         return None if value is None else value / 1000
 
 
+#: The integer counters of a `StatsSnapshot`, in field order (they add when merged).
+COUNTERS: tuple[str, ...] = tuple(
+    field.name for field in attrs.fields(StatsSnapshot) if field.type in ("int", int)
+)
+
+
 def merge_stats(label: str, parts: Iterable[StatsSnapshot]) -> StatsSnapshot:
     """The exact sum of several snapshots (scenarios into a total, or shards)."""
     errors: dict[str, int] = {}
     codes: dict[int, int] = {}
     hists: dict[str, Histogram] = {}
-    sums = dict.fromkeys(_COUNTERS, 0)
+    sums = dict.fromkeys(COUNTERS, 0)
     for part in parts:
-        for name in _COUNTERS:
+        for name in COUNTERS:
             sums[name] += getattr(part, name)
         _add_counts(errors, part.errors)
         _add_counts(codes, part.status_codes)
@@ -138,26 +144,6 @@ def merge_stats(label: str, parts: Iterable[StatsSnapshot]) -> StatsSnapshot:
             else:
                 hists[name] = hist.copy()
     return StatsSnapshot(label=label, errors=errors, status_codes=codes, histograms=hists, **sums)
-
-
-_COUNTERS = (
-    "requests",
-    "ok",
-    "interrupted",
-    "warmup_turns",
-    "dropped",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "estimated_turns",
-    "cached_turns",
-    "first_turns",
-    "first_turns_cached",
-    "first_turn_prompt_tokens",
-    "first_turn_cached_tokens",
-    "retries",
-    "unanswered",
-)
 
 
 def _add_counts(into: dict[K, int], counts: Mapping[K, int]) -> None:

@@ -9,11 +9,12 @@ import attrs
 import orjson
 import pytest
 
-from loadtest.metrics import StageSnapshot
+from loadtest.metrics import Histogram, StageSnapshot
 from loadtest.report import (
     RunInfo,
     build_summary,
     check_summary,
+    metric_json,
     render_text,
     run_info,
     stats_from_json,
@@ -105,3 +106,10 @@ def _comparable(stats: Any) -> Any:
     """The snapshot with only its non-empty histograms (the document keeps those)."""
     kept = {name: hist for name, hist in stats.histograms.items() if hist.count}
     return attrs.evolve(stats, histograms=kept)
+
+
+def test_metric_json_is_the_statistic_the_summary_holds() -> None:
+    stage = snapshot(random_turns(3, 200))
+    doc = build_summary(make_plan(), [stage], RunInfo(START, START + 20))
+    assert metric_json(stage.total.histogram("latency")) == doc["stages"][0]["total"]["latency_ms"]
+    assert metric_json(Histogram())["count"] == 0
