@@ -17,18 +17,18 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
 
 
-def test_custom_stage_example_runs() -> None:
-    """The example runs one stage beside its own task and prints the snapshot."""
+def _run_example(*args: str) -> list[str]:
+    """Run an example in a fresh process; the lines it printed."""
     done = subprocess.run(
-        [sys.executable, "examples/custom_stage.py", "--stages", "3:2s"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    return done.stdout.splitlines()
+
+
+def test_custom_stage_example_runs() -> None:
+    """The example runs one stage beside its own task and prints the snapshot."""
+    lines = _run_example("examples/custom_stage.py", "--stages", "3:2s")
     assert any(line.strip().startswith("t=") for line in lines)
     assert lines[-2].startswith("stage 1: closed, ")
     assert " ok, " in lines[-2]
@@ -73,16 +73,7 @@ async def test_chaos_recipe_measures_through_a_restart() -> None:
 
 def test_plugin_recipe_runs_a_protocol_found_by_entry_point() -> None:
     """Recipe (c), in a fresh process (the registry reads entry points once)."""
-    done = subprocess.run(
-        [sys.executable, "examples/protocol_plugin.py", "--stage", "2:1s"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = _run_example("examples/protocol_plugin.py", "--stage", "2:1s")
     assert "tagged-chat" in lines[0]
     assert lines[1].startswith("tagged-chat: loadtest_tagged.TaggedChatAdapter on /v1/tagged/")
     turns, ok = lines[-1].split(" turns of tagged-chat: ")
