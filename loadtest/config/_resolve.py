@@ -50,7 +50,7 @@ from loadtest.config._redact import (
 )
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
-from loadtest.protocol import get_adapter
+from loadtest.protocol import Adapter, get_adapter
 
 __all__ = ["ENV_REF", "RunPlan", "ScenarioPlan", "Target", "resolve"]
 
@@ -202,11 +202,12 @@ def _resolve_scenario(
     defaults = profile.defaults
     count = len(problems)
     protocol = _pick(scenario.protocol, defaults.protocol)
-    protocol_path = ""
+    adapter: type[Adapter] | None = None
     try:
-        protocol_path = get_adapter(protocol).path
+        adapter = get_adapter(protocol)
     except RegistryError as exc:
         problems.append(f"{where}.protocol: {exc}")
+    protocol_path = adapter.path if adapter is not None else ""
     raw_target = _pick(scenario.target, defaults.target)
     target = None
     if raw_target is None:
@@ -235,11 +236,9 @@ def _resolve_scenario(
                 f"scenario {scenario.name!r}: header {name} holds a masked secret ({MASK}), "
                 "as in a written-out profile; supply the key again (--vk, LOADTEST_VK, --header)"
             )
-    if protocol == "anthropic" and not any(k.lower() == "anthropic-version" for k in headers):
-        warnings.append(
-            f"scenario {scenario.name!r}: anthropic protocol without an anthropic-version "
-            "header (the Anthropic API requires one; many gateways add it)"
-        )
+    if adapter is not None:
+        names = {name.lower() for name in headers}
+        warnings += [f"scenario {scenario.name!r}: {w}" for w in adapter.header_warnings(names)]
     system = _pick(scenario.system, defaults.system)
     return ScenarioPlan(
         name=scenario.name,
