@@ -32,6 +32,7 @@ from loadtest.config import ClosedStage, OpenStage, RunPlan, SizedContent, Stage
 from loadtest.engine._content import TextPool
 from loadtest.engine._health import FD_MARGIN, FdLimits, LoopMonitor, fds_needed, raise_fd_limit
 from loadtest.engine._live import LiveView
+from loadtest.engine._scenario import build_runtime
 from loadtest.engine._stage import (
     RunContext,
     StageContext,
@@ -40,7 +41,6 @@ from loadtest.engine._stage import (
     run_open_stage,
 )
 from loadtest.engine._transport import ConnectionPool, TransportConfig
-from loadtest.engine._turn import build_runtime
 from loadtest.errors import ConfigError
 from loadtest.metrics import (
     HealthFigures,

@@ -41,9 +41,10 @@ from loadtest.engine._content import (
     user_text,
 )
 from loadtest.engine._health import CpuMeter, LoopMonitor
+from loadtest.engine._scenario import ScenarioRuntime
 from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
 from loadtest.engine._transport import ConnectionPool
-from loadtest.engine._turn import ScenarioRuntime, TurnResult, TurnSpec, run_turn
+from loadtest.engine._turn import TurnResult, TurnSpec, run_turn
 from loadtest.metrics import StageRecorder, TurnRecord
 from loadtest.protocol import Conversation, Message
 
