@@ -60,7 +60,7 @@ _EXPORTS: dict[str, str] = {
         "loadtest.engine",
     ),
     **dict.fromkeys(
-        ("Histogram", "Metric", "StageSnapshot", "StatsSnapshot", "TurnRecord"),
+        ("Health", "Histogram", "Metric", "StageSnapshot", "StatsSnapshot", "TurnRecord"),
         "loadtest.metrics",
     ),
     **dict.fromkeys(("MockConfig", "run_mock_process", "serve_mock"), "loadtest.mock"),
@@ -92,6 +92,7 @@ __all__ = [
     "ConfigError",
     "Duration",
     "Engine",
+    "Health",
     "Histogram",
     "JsonlSink",
     "LiveView",
@@ -185,7 +186,7 @@ if TYPE_CHECKING:
         open_engine,
     )
     from loadtest.errors import ConfigError, LoadtestError
-    from loadtest.metrics import Histogram, Metric, StageSnapshot, StatsSnapshot, TurnRecord
+    from loadtest.metrics import Health, Histogram, Metric, StageSnapshot, StatsSnapshot, TurnRecord
     from loadtest.mock import MockConfig, run_mock_process, serve_mock
     from loadtest.protocol import ENTRY_POINT_GROUP, available, get_adapter, register
     from loadtest.report import (

@@ -153,7 +153,7 @@ def _p50_p95_ms(view: LiveView, metric: Metric) -> tuple[float | None, float | N
 def _figures(view: LiveView, stage_count: int, rps: float) -> ProgressFigures:
     """The figures of the running stage (sync; merges two histograms, ~1 ms)."""
     stage, live, spec = view.stats, view.counts, view.stage
-    verdict, reasons = view.health()
+    health = view.health()
     return ProgressFigures(
         stage_index=stage.index,
         stage_count=stage_count,
@@ -168,8 +168,8 @@ def _figures(view: LiveView, stage_count: int, rps: float) -> ProgressFigures:
         failed=live.failed,
         errors=dict(live.errors),
         dropped=stage.dropped,
-        verdict=verdict,
-        reason=reasons[0] if reasons else "",
+        verdict=health.verdict,
+        reason=health.reasons[0] if health.reasons else "",
     )
 
 

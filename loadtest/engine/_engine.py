@@ -48,7 +48,7 @@ from loadtest.metrics import (
     Metric,
     StageRecorder,
     StageSnapshot,
-    judge,
+    assess,
 )
 from loadtest.taxonomy import GEN_FD_EXHAUSTION, is_generator_class
 
@@ -204,9 +204,7 @@ class Engine:
             stopped_early=ctx.scope.cancelled_caught,
         )
         figures = _figures(ctx, snapshot, self._sink.overflow - overflow_before)
-        verdict, reasons = judge(figures)
-        health = {"verdict": verdict, "reasons": reasons, "figures": figures.to_json()}
-        return attrs.evolve(snapshot, health=health)
+        return attrs.evolve(snapshot, health=assess(figures))
 
     def _stage_for(self, stage: int | str | Stage) -> tuple[int, Stage]:
         """The stage number and stage of a `run_stage` argument."""
@@ -246,7 +244,10 @@ class Engine:
     def live_health(self) -> tuple[str, list[str]]:
         """The current stage's verdict so far (CPU, loop lag and drops only)."""
         view = self.live
-        return view.health() if view is not None else ("ok", [])
+        if view is None:
+            return "ok", []
+        health = view.health()
+        return health.verdict, list(health.reasons)
 
     async def run(self) -> RunResult:
         """Run every stage in order (stopping early on `request_stop`)."""

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from loadtest.metrics import HealthFigures, Histogram, LiveStats, Metric, judge
+from loadtest.metrics import Health, HealthFigures, Histogram, LiveStats, Metric, assess
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from loadtest.config import ClosedStage, OpenStage
     from loadtest.engine._stage import StageContext, StageStats
-    from loadtest.metrics import Verdict
 
 __all__ = ["LiveView"]
 
@@ -94,7 +93,7 @@ class LiveView:
         """One percentile of `metric` so far in ms (None without a value)."""
         return self.percentiles_ms(metric, [percentile])[percentile]
 
-    def health(self) -> tuple[Verdict, list[str]]:
+    def health(self) -> Health:
         """The verdict so far and its reasons, from CPU share, loop lag and drops."""
         ctx = self._ctx
         lag_p99, lag_max = ctx.monitor.p99_and_max_ms() if ctx.monitor else (0.0, 0.0)
@@ -105,4 +104,4 @@ class LiveView:
             peak_in_flight=ctx.peak_in_flight,
             dropped=ctx.dropped,
         )
-        return judge(figures)
+        return assess(figures)

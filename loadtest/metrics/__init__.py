@@ -9,7 +9,7 @@ Importing this package imports neither trio nor httpcore.
 
 from __future__ import annotations
 
-from loadtest.metrics._health import LIMITS, HealthFigures, Verdict, judge
+from loadtest.metrics._health import LIMITS, Health, HealthFigures, Verdict, assess, judge
 from loadtest.metrics._histogram import (
     DEFAULT_HIGHEST_US,
     DEFAULT_SIGNIFICANT_FIGURES,
@@ -34,6 +34,7 @@ __all__ = [
     "HISTOGRAMS",
     "LIMITS",
     "MAX_HIGHEST_US",
+    "Health",
     "HealthFigures",
     "Histogram",
     "LiveStats",
@@ -45,6 +46,7 @@ __all__ = [
     "StatsSnapshot",
     "TurnRecord",
     "Verdict",
+    "assess",
     "judge",
     "merge_stats",
 ]

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["LIMITS", "HealthFigures", "Verdict", "judge"]
+__all__ = ["LIMITS", "Health", "HealthFigures", "Verdict", "assess", "judge"]
 
 Verdict = Literal["ok", "suspect", "generator-bound"]
 
@@ -125,6 +125,34 @@ def _open_loop_rules(f: HealthFigures) -> list[tuple[Verdict, str]]:
         found.append(("suspect", f"{f.dropped} arrivals dropped at max_in_flight"))
     found.extend(_lag_rules("schedule lag", f.schedule_lag_p99_ms, "schedule_lag"))
     return found
+
+
+@attrs.frozen
+class Health:
+    """One stage's verdict, every reason behind it (worst first), and the
+    figures it was judged on."""
+
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    figures: HealthFigures
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        """The stage's `health` object in the summary."""
+        return {
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "figures": self.figures.to_json(),
+        }
+
+
+def assess(figures: HealthFigures) -> Health:
+    """The verdict on `figures`, with its reasons (see the module rules)."""
+    verdict, reasons = judge(figures)
+    return Health(verdict, tuple(reasons), figures)
 
 
 def judge(figures: HealthFigures) -> tuple[Verdict, list[str]]:

@@ -18,6 +18,7 @@ from typing import Literal, TypeVar
 
 import attrs
 
+from loadtest.metrics._health import Health
 from loadtest.metrics._histogram import Histogram
 
 __all__ = ["COUNTERS", "HISTOGRAMS", "Metric", "StageSnapshot", "StatsSnapshot", "merge_stats"]
@@ -174,4 +175,5 @@ class StageSnapshot:
     rate: float | None = None
     vus: tuple[int, ...] = ()
     stopped_early: bool = False
-    health: Mapping[str, object] = attrs.field(factory=dict)
+    #: The generator's verdict on itself in this stage (None: not assessed).
+    health: Health | None = None

@@ -224,7 +224,7 @@ def _stage_json(stage: StageSnapshot, names: Sequence[str]) -> dict[str, Any]:
         doc["vus"] = dict(zip(names, stage.vus, strict=True))
     doc["total"] = stats_json(stage.total, stage.steady_s)
     doc["scenarios"] = [stats_json(s, stage.steady_s) for s in stage.scenarios]
-    doc["health"] = dict(stage.health)
+    doc["health"] = stage.health.to_json() if stage.health is not None else {}
     return doc
 
 

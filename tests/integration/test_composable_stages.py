@@ -9,7 +9,7 @@ import trio.testing
 from loadtest.config import ClosedStage, Duration, OpenStage
 from loadtest.engine import Engine, open_engine
 from loadtest.errors import ConfigError
-from loadtest.metrics import Metric
+from loadtest.metrics import Health, Metric
 from loadtest.testing import FakeGateway, MemoryBackend, Script
 
 from .conftest import make_plan
@@ -111,10 +111,10 @@ async def test_a_stage_stopped_before_it_starts_has_its_own_health_figures(
         first = await engine.run_stage(0)
         engine.request_stop()
         second = await engine.run_stage(1)
-    assert first.health["figures"]["loop_lag_max_ms"] >= 190  # type: ignore[index]
+    assert first.health.figures.loop_lag_max_ms >= 190
     assert second.stopped_early
-    assert second.health["figures"]["loop_lag_max_ms"] == 0.0  # type: ignore[index]
-    assert second.health["figures"]["loop_lag_p99_ms"] == 0.0  # type: ignore[index]
+    assert second.health.figures.loop_lag_max_ms == 0.0
+    assert second.health.figures.loop_lag_p99_ms == 0.0
 
 
 async def _read_live(engine: Engine, at_s: float, seen: list[object]) -> None:
@@ -155,4 +155,6 @@ async def test_the_live_view_reads_any_percentile_of_the_running_stage(
     assert seen[5] is None  # no value yet: None, never 0
     assert seen[6] == 2 * int(5.0 / (TTFT_S + 9 * ITL_S))
     assert seen[7:9] == [10.0, 10.0]
-    assert seen[9] == ("ok", [])
+    health = seen[9]
+    assert isinstance(health, Health)
+    assert (health.verdict, health.reasons, health.ok) == ("ok", (), True)
