@@ -12,8 +12,10 @@ Timing grammar (for `--ttft`, `--itl`, `--stall` and `--done-delay`):
 Rules:
 - Durations are never negative; a sampled value below 0 (only `normal` can
   produce one) is clamped to 0.
-- Every invalid value raises `ConfigError` whose message names the flag the
-  value belongs to (`--ttft: ...`), so the CLI prints one clean line.
+- Every invalid value raises `ConfigError` whose message names what holds
+  it: the field for `MockConfig` (`ttft: ...`), the flag for the parsers the
+  CLI calls with one (`parse_timing(text, "--ttft")`); `loadtest mock` words
+  a field's problem with its flag (`--ttft: ...`), so it prints one clean line.
 - `MockConfig` is frozen and validated on construction; timing fields also
   accept their grammar text (`MockConfig(ttft="200ms")`).
 - Pure: no I/O, no trio. `to_json`/`from_json` carry a config to worker
@@ -203,19 +205,19 @@ def parse_timing(text: str, flag: str) -> Timing:
 
 
 def _ttft(value: str | Timing) -> Timing:
-    return parse_timing(value, "--ttft") if isinstance(value, str) else value
+    return parse_timing(value, "ttft") if isinstance(value, str) else value
 
 
 def _itl(value: str | Timing) -> Timing:
-    return parse_timing(value, "--itl") if isinstance(value, str) else value
+    return parse_timing(value, "itl") if isinstance(value, str) else value
 
 
 def _stall(value: str | Timing) -> Timing:
-    return parse_timing(value, "--stall") if isinstance(value, str) else value
+    return parse_timing(value, "stall") if isinstance(value, str) else value
 
 
 def _done_delay(value: str | Timing) -> Timing:
-    return parse_timing(value, "--done-delay") if isinstance(value, str) else value
+    return parse_timing(value, "done_delay") if isinstance(value, str) else value
 
 
 def _models(value: Iterable[str]) -> tuple[str, ...]:
@@ -243,20 +245,20 @@ def _at_least(flag: str, low: int, default: int | None) -> Any:
 
 
 def _validate_port(_inst: object, _attr: object, value: int) -> None:
-    _check("--port", 0 <= value <= 65535, "a port between 0 and 65535 (0: pick a free one)", value)
+    _check("port", 0 <= value <= 65535, "a port between 0 and 65535 (0: pick a free one)", value)
 
 
 def _validate_status(_inst: object, _attr: object, value: int) -> None:
-    _check("--error-status", 400 <= value <= 599, "an HTTP error status (400-599)", value)
+    _check("error_status", 400 <= value <= 599, "an HTTP error status (400-599)", value)
 
 
 def _validate_header(_inst: object, _attr: object, value: str) -> None:
     ok = value == "" or re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", value) is not None
-    _check("--echo-header", ok, "an HTTP header name (or empty to echo none)", value)
+    _check("echo_header", ok, "an HTTP header name (or empty to echo none)", value)
 
 
 def _validate_models(_inst: object, _attr: object, value: tuple[str, ...]) -> None:
-    _check("--model", bool(value) and all(value), "at least one non-empty model name", value)
+    _check("models", bool(value) and all(value), "at least one non-empty model name", value)
 
 
 @attrs.frozen
@@ -265,25 +267,25 @@ class MockConfig:
 
     host: str = "127.0.0.1"
     port: int = attrs.field(default=8000, validator=_validate_port)
-    workers: int = _at_least("--workers", 1, 1)
+    workers: int = _at_least("workers", 1, 1)
     ttft: Timing = attrs.field(default=Fixed(0.0), converter=_ttft)
     itl: Timing = attrs.field(default=Fixed(0.0), converter=_itl)
-    output_tokens: int | None = _at_least("--output-tokens", 0, None)
-    tokens_per_chunk: int = _at_least("--tokens-per-chunk", 1, 1)
+    output_tokens: int | None = _at_least("output_tokens", 0, None)
+    tokens_per_chunk: int = _at_least("tokens_per_chunk", 1, 1)
     usage: bool = True
-    error_rate: float = _rate("--error-rate")
+    error_rate: float = _rate("error_rate")
     error_status: int = attrs.field(default=500, validator=_validate_status)
-    disconnect_rate: float = _rate("--disconnect-rate")
-    stream_error_rate: float = _rate("--stream-error-rate")
-    stall_rate: float = _rate("--stall-rate")
+    disconnect_rate: float = _rate("disconnect_rate")
+    stream_error_rate: float = _rate("stream_error_rate")
+    stall_rate: float = _rate("stall_rate")
     stall: Timing = attrs.field(default=Fixed(2.0), converter=_stall)
     done_delay: Timing = attrs.field(default=Fixed(0.0), converter=_done_delay)
     seed: int | None = None
     echo_header: str = attrs.field(default="x-request-id", validator=_validate_header)
     cache: bool = True
-    cache_block_chars: int = _at_least("--cache-block-chars", 1, 64)
-    cache_entries: int = _at_least("--cache-entries", 1, 100_000)
-    cache_skip_chars: int = _at_least("--cache-skip-chars", 0, 0)
+    cache_block_chars: int = _at_least("cache_block_chars", 1, 64)
+    cache_entries: int = _at_least("cache_entries", 1, 100_000)
+    cache_skip_chars: int = _at_least("cache_skip_chars", 0, 0)
     models: tuple[str, ...] = attrs.field(
         default=("mock-model",), converter=_models, validator=_validate_models
     )

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loadtest.cli._mock import parse_mock_args
 from loadtest.errors import ConfigError
 from loadtest.mock import (
     Exponential,
@@ -171,10 +172,13 @@ def test_config_defaults_and_string_timings() -> None:
         ("cache_skip_chars", -1, "--cache-skip-chars"),
     ],
 )
-def test_invalid_knobs_name_their_flag(field: str, value: object, flag: str) -> None:
-    """Every invalid knob raises ConfigError naming the flag that sets it."""
-    with pytest.raises(ConfigError, match=rf"^{flag}: "):
+def test_invalid_knobs_name_their_field_and_flag(field: str, value: object, flag: str) -> None:
+    """Every invalid knob raises ConfigError naming the field that holds it;
+    `loadtest mock` names the flag that sets it instead."""
+    with pytest.raises(ConfigError, match=rf"^{field}: "):
         MockConfig(**{field: value})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=rf"^{flag}: "):
+        parse_mock_args([flag, "" if field == "models" else str(value)])
 
 
 def test_json_round_trip() -> None:
