@@ -236,9 +236,9 @@ def _resolve_scenario(
                 f"scenario {scenario.name!r}: header {name} holds a masked secret ({MASK}), "
                 "as in a written-out profile; supply the key again (--vk, LOADTEST_VK, --header)"
             )
-    if adapter is not None:
-        names = {name.lower() for name in headers}
-        warnings += [f"scenario {scenario.name!r}: {w}" for w in adapter.header_warnings(names)]
+    assert adapter is not None  # an unknown protocol is a problem, returned above
+    names = {name.lower() for name in headers}
+    warnings += [f"scenario {scenario.name!r}: {w}" for w in adapter.header_warnings(names)]
     system = _pick(scenario.system, defaults.system)
     return ScenarioPlan(
         name=scenario.name,
