@@ -1,4 +1,4 @@
-"""The statistics object of the summary, defined once, and its converter.
+"""The summary document's classes, defined once, and its converter.
 
 Rules:
 - `StatsDoc` is one statistics object of the summary (a scenario of a
@@ -11,6 +11,9 @@ Rules:
   types: a field with a default may be absent (summaries written before it
   existed), an unknown key is ignored (summaries written after), a value of
   the wrong type is a problem named by its `$` path.
+- `SummaryDoc`, `RunDoc` and `StageDoc` are what readers (`compare`,
+  `merge`, other tools) need of a summary read from disk: `check_summary`
+  structures a document into them and reports every problem.
 - Counters shared with `StatsSnapshot` (same name, an integer) are copied
   by name (`SHARED_COUNTERS`), never listed.
 
@@ -20,10 +23,11 @@ Pure; no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import cattrs
+from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 
 from loadtest.config import conversion_problems
@@ -34,10 +38,13 @@ __all__ = [
     "CacheDoc",
     "CachePart",
     "MetricDoc",
+    "RunDoc",
+    "StageDoc",
     "StatsDoc",
+    "SummaryDoc",
     "read_stats",
-    "stats_problems",
     "summary_converter",
+    "summary_problems",
 ]
 
 Number = int | float
@@ -115,6 +122,47 @@ class StatsDoc:
     overflow: dict[str, int] = attrs.Factory(dict)
 
 
+@attrs.frozen(kw_only=True)
+class RunDoc:
+    """What a reader needs of a summary's `run` object (it holds more)."""
+
+    profile: str
+    started_at: str
+    ended_at: str
+    started_unix_s: Number
+    ended_unix_s: Number
+    stopped_early: bool
+    stage_plan: list[Any]
+    warmup_s: Number
+    shards: int
+
+
+@attrs.frozen(kw_only=True)
+class StageDoc:
+    """What a reader needs of one stage of a summary (it holds more)."""
+
+    index: int
+    mode: Literal["closed", "open"]
+    concurrency: Number | None
+    rate: Number | None
+    duration_s: Number
+    warmup_s: Number
+    steady_s: Number
+    started_at: str
+    ended_at: str
+    total: StatsDoc
+    scenarios: list[StatsDoc]
+    health: dict[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen(kw_only=True)
+class SummaryDoc:
+    """What `compare`, `merge` and other readers need of a summary."""
+
+    run: RunDoc
+    stages: list[StageDoc]
+
+
 #: The counters of a `StatsSnapshot` that the summary holds under the same name.
 SHARED_COUNTERS: tuple[str, ...] = tuple(
     name for name in COUNTERS if name in attrs.fields_dict(StatsDoc)
@@ -130,6 +178,53 @@ class _Expected(ValueError):
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _integer(value: Any, _type: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _Expected("an integer", value)
+    return value
+
+
+def _truth(value: Any, _type: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Expected("true or false", value)
+    return value
+
+
+def _object(value: Any, _type: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Expected("an object", value)
+    return dict(value)
+
+
+def _list_hook(type_: Any) -> Any:
+    (item,) = type_.__args__
+
+    def structure(value: Any, _type: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise _Expected("a list", value)
+        if item is Any:
+            return value
+        items, errors = [], []
+        for index, element in enumerate(value):
+            try:
+                items.append(summary_converter.structure(element, item))
+            except Exception as exc:  # noted with its index, as cattrs does
+                note = IterableValidationNote(f"Structuring @ index {index}", index, item)
+                exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError(f"While structuring {type_!r}", errors, type_)
+        return items
+
+    return structure
+
+
+def _mode(value: Any, _type: Any) -> str:
+    if value not in ("closed", "open"):
+        raise _Expected('"closed" or "open"', value)
+    return str(value)
 
 
 def _number(value: Any, _type: Any) -> Any:
@@ -194,9 +289,12 @@ def _equals(wanted: object) -> Callable[[object], bool]:
 
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=True)
-    conv.register_structure_hook(int, _number)
+    conv.register_structure_hook(int, _integer)
     conv.register_structure_hook(str, _text)
+    conv.register_structure_hook(bool, _truth)
     for type_, hook in (
+        (dict[str, Any], _object),
+        (Literal["closed", "open"], _mode),
         (Number, _number),
         (int | None, _number_or_null),
         (Number | None, _number_or_null),
@@ -204,10 +302,12 @@ def _make_converter() -> cattrs.Converter:
         (dict[str, str], _encodings),
     ):
         conv.register_structure_hook_func(_equals(type_), hook)
-    documents = (MetricDoc, CachePart, CacheDoc, StatsDoc)
+    documents = (MetricDoc, CachePart, CacheDoc, StatsDoc, RunDoc, StageDoc, SummaryDoc)
     conv.register_structure_hook_factory(lambda t: t in documents, _object_hook)
     optional = tuple(cls | None for cls in documents)
     conv.register_structure_hook_factory(lambda t: t in optional, _optional_object_hook)
+    lists = (list[Any], list[StatsDoc], list[StageDoc])
+    conv.register_structure_hook_factory(lambda t: t in lists, _list_hook)
     return conv
 
 
@@ -219,7 +319,9 @@ def read_stats(doc: object) -> StatsDoc:
     try:
         stats: StatsDoc = summary_converter.structure(doc, StatsDoc)
     except Exception as exc:  # cattrs groups them; each is one problem
-        raise ValueError("; ".join(_problems(exc, "$"))) from None
+        problems = _problems(exc, "$")
+        more = f"; ... and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise ValueError("; ".join(problems[:3]) + more) from None
     return stats
 
 
@@ -227,13 +329,14 @@ def _problems(exc: Exception, where: str) -> list[str]:
     return [_worded(line) for line in conversion_problems(exc, where)]
 
 
-def stats_problems(doc: object, where: str) -> list[str]:
-    """Every problem of one statistics object read from disk, each naming
-    its `$` path: `missing key <path>` or `<path>: expected ..., got ...`."""
+def summary_problems(doc: object) -> list[str]:
+    """Every problem of a summary read from disk (its schema id checked
+    already), each naming its `$` path: `missing key <path>` or
+    `<path>: expected ..., got ...`."""
     try:
-        summary_converter.structure(doc, StatsDoc)
+        summary_converter.structure(doc, SummaryDoc)
     except Exception as exc:  # cattrs groups them; each is one problem
-        return _problems(exc, where)
+        return _problems(exc, "$")
     return []
 
 

@@ -15,13 +15,13 @@ of a group, or a new Prometheus family, is not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 import attrs
 
 from loadtest.errors import ConfigError
-from loadtest.report._document import MetricDoc, stats_problems
+from loadtest.report._document import MetricDoc, summary_problems
 
 __all__ = [
     "CSV_COLUMNS",
@@ -252,72 +252,6 @@ PROM_THRESHOLD = PromFamily(
 _MAX_PROBLEMS = 10
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _number_or_null(value: object) -> bool:
-    return value is None or _number(value)
-
-
-_Rule = tuple[str, Callable[[object], bool], str]
-
-_RUN_RULES: tuple[_Rule, ...] = (
-    ("profile", lambda v: isinstance(v, str), "a string"),
-    ("started_at", lambda v: isinstance(v, str), "a string"),
-    ("ended_at", lambda v: isinstance(v, str), "a string"),
-    ("started_unix_s", _number, "a number"),
-    ("ended_unix_s", _number, "a number"),
-    ("stopped_early", lambda v: isinstance(v, bool), "true or false"),
-    ("stage_plan", lambda v: isinstance(v, list), "a list"),
-    ("warmup_s", _number, "a number"),
-    ("shards", lambda v: isinstance(v, int), "an integer"),
-)
-_STAGE_RULES: tuple[_Rule, ...] = (
-    ("index", lambda v: isinstance(v, int), "an integer"),
-    ("mode", lambda v: v in ("closed", "open"), '"closed" or "open"'),
-    ("concurrency", _number_or_null, "a number or null"),
-    ("rate", _number_or_null, "a number or null"),
-    ("duration_s", _number, "a number"),
-    ("warmup_s", _number, "a number"),
-    ("steady_s", _number, "a number"),
-    ("started_at", lambda v: isinstance(v, str), "a string"),
-    ("ended_at", lambda v: isinstance(v, str), "a string"),
-    ("scenarios", lambda v: isinstance(v, list), "a list"),
-)
-
-
-def _apply(doc: Mapping[str, Any], rules: tuple[_Rule, ...], where: str) -> list[str]:
-    problems = []
-    for key, test, expected in rules:
-        if key not in doc:
-            problems.append(f"missing key {where}.{key}")
-        elif not test(doc[key]):
-            problems.append(f"{where}.{key}: expected {expected}, got {doc[key]!r:.60}")
-    return problems
-
-
-def _objects(doc: Mapping[str, Any], key: str, where: str) -> list[str]:
-    """The problem with `doc[key]` if present and not an object."""
-    if key in doc and not isinstance(doc[key], Mapping):
-        return [f"{where}.{key}: expected an object"]
-    return []
-
-
-def _check_stage(stage: Mapping[str, Any], where: str) -> list[str]:
-    problems = _apply(stage, _STAGE_RULES, where)
-    if "total" not in stage:
-        problems.append(f"missing key {where}.total")
-    elif isinstance(stage["total"], Mapping):
-        problems += stats_problems(stage["total"], f"{where}.total")
-    else:
-        problems += _objects(stage, "total", where)
-    for i, stats in enumerate(stage.get("scenarios") or []):
-        here = f"{where}.scenarios[{i}]"
-        problems += stats_problems(stats, here)
-    return problems + _objects(stage, "health", where)
-
-
 def check_summary(doc: object) -> None:
     """Raise ConfigError (one line per problem, at most 10, each naming its
     `$` path) unless `doc` is a summary of this schema holding every key
@@ -326,23 +260,7 @@ def check_summary(doc: object) -> None:
         raise ConfigError("expected a summary document (a JSON object)")
     if doc.get("schema") != SCHEMA:
         raise ConfigError(f"$.schema: expected {SCHEMA!r}, got {doc.get('schema')!r:.60}")
-    problems = _apply(
-        doc,
-        (
-            ("run", lambda v: isinstance(v, Mapping), "an object"),
-            ("stages", lambda v: isinstance(v, list), "a list"),
-        ),
-        "$",
-    )
-    if not problems:
-        problems += _apply(doc["run"], _RUN_RULES, "$.run")
-        for i, stage in enumerate(doc["stages"]):
-            here = f"$.stages[{i}]"
-            problems += (
-                _check_stage(stage, here)
-                if isinstance(stage, Mapping)
-                else [f"{here}: expected an object"]
-            )
+    problems = summary_problems(doc)
     if len(problems) > _MAX_PROBLEMS:
         more = len(problems) - _MAX_PROBLEMS
         problems = [*problems[:_MAX_PROBLEMS], f"... and {more} more"]

@@ -65,7 +65,7 @@ def test_missing_or_mistyped_top_level() -> None:
         (lambda d: d["stages"][1]["scenarios"].append(None), "$.stages[1].scenarios[2]: expected"),
         (
             lambda d: d["stages"][0]["total"].update(requests=True),
-            "$.stages[0].total.requests: expected a number, got True",
+            "$.stages[0].total.requests: expected an integer, got True",
         ),
         (
             lambda d: d["stages"][0]["scenarios"][1].pop("latency_ms"),
@@ -93,11 +93,23 @@ def test_missing_or_mistyped_top_level() -> None:
         ),
         (
             lambda d: d["stages"][0]["total"]["cache"]["first_turns"].update(turns=None),
-            "$.stages[0].total.cache.first_turns.turns: expected a number, got None",
+            "$.stages[0].total.cache.first_turns.turns: expected an integer, got None",
         ),
         (
             lambda d: d["stages"][0]["total"]["stream_tail_ms"].update(p50="1"),
             "$.stages[0].total.stream_tail_ms.p50: expected a number or null",
+        ),
+        (
+            lambda d: d["stages"][0].update(steady_s="long"),
+            "$.stages[0].steady_s: expected a number, got 'long'",
+        ),
+        (
+            lambda d: d["run"].update(stopped_early="yes"),
+            "$.run.stopped_early: expected true or false, got 'yes'",
+        ),
+        (
+            lambda d: d["run"].update(stage_plan="4:10s"),
+            "$.run.stage_plan: expected a list, got '4:10s'",
         ),
         (
             lambda d: d["stages"][1]["scenarios"][0].update(label=3),
@@ -156,7 +168,10 @@ def test_unknown_keys_and_null_optional_objects_are_read() -> None:
 
 
 def test_a_malformed_statistics_object_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match=r"^missing key \$\.requests; \$\.ok: expected a number"):
+    with pytest.raises(
+        ValueError,
+        match=r"^missing key \$\.requests; \$\.ok: expected an integer, got '1'; .* and \d+ more$",
+    ):
         stats_from_json({"label": "x", "ok": "1"})
 
 

@@ -136,6 +136,6 @@ def test_the_unanswered_keys_are_optional_but_typed() -> None:
     check_summary(doc)
     doc["stages"][0]["total"]["unanswered"] = "12"
     with pytest.raises(
-        ConfigError, match=r"\$\.stages\[0\]\.total\.unanswered: expected a number, got '12'"
+        ConfigError, match=r"\$\.stages\[0\]\.total\.unanswered: expected an integer, got '12'"
     ):
         check_summary(doc)
