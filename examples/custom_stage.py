@@ -16,20 +16,30 @@ import os
 
 import trio
 
-from loadtest.config import Overrides, load_profile, parse_duration, parse_stages, resolve
-from loadtest.engine import Engine, open_engine
-from loadtest.mock import MockConfig, serve_mock
+from loadtest import (
+    Engine,
+    Metric,
+    MockConfig,
+    Overrides,
+    load_profile,
+    open_engine,
+    parse_duration,
+    parse_stages,
+    resolve,
+    serve_mock,
+)
 
 
 async def watch(engine: Engine) -> None:
-    """Our own task: print the stage's progress twice a second."""
+    """Our own task: print the stage's progress twice a second (its live view)."""
     while True:
         await trio.sleep(0.5)
-        stats = engine.statistics()
-        if stats.stage is not None and stats.live is not None:
+        view = engine.live
+        if view is not None:
+            counts = view.counts
             print(
-                f"  t={stats.stage.elapsed_s:4.1f}s in flight {stats.stage.in_flight}, "
-                f"done {stats.live.completed + stats.live.warmup_turns}"
+                f"  t={view.elapsed_s:4.1f}s in flight {view.in_flight}, "
+                f"done {counts.completed + counts.warmup_turns}"
             )
 
 
@@ -44,12 +54,13 @@ async def main(profile_path: str, stages: str) -> None:
             ours.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     total = snapshot.total
-    latency = total.histogram("latency").percentiles([50.0, 99.0])
+    p50_ms = total.percentile_ms(Metric.LATENCY, 50.0) or 0.0
+    p99_ms = total.percentile_ms(Metric.LATENCY, 99.0) or 0.0
     print(
         f"stage {snapshot.index + 1}: {snapshot.mode}, {total.requests} steady turns, "
         f"{total.ok} ok, {total.warmup_turns} in warm-up"
     )
-    print(f"latency p50 {latency[50.0] / 1000:.1f} ms, p99 {latency[99.0] / 1000:.1f} ms")
+    print(f"latency p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms")
 
 
 if __name__ == "__main__":

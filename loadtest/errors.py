@@ -23,7 +23,6 @@ __all__ = [
     "ConfigError",
     "LoadtestError",
     "PreflightFailed",
-    "ProtocolError",
     "RegistryError",
     "RuntimeFailure",
 ]
@@ -68,10 +67,6 @@ class ConfigError(LoadtestError):
 
 class RegistryError(ConfigError):
     """A protocol name is unknown, or registered twice."""
-
-
-class ProtocolError(LoadtestError):
-    """An adapter was used against its contract (a bug in the caller)."""
 
 
 class PreflightFailed(LoadtestError):

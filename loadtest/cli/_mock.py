@@ -209,14 +209,27 @@ def config_from_flags(
 ) -> MockConfig:
     """The `MockConfig` of the mock's flag values (`ConfigError` naming the
     flag when one is wrong)."""
-    return MockConfig(
-        ttft=parse_timing(ttft, "--ttft"),
-        itl=parse_timing(itl, "--itl"),
-        stall=parse_timing(stall, "--stall"),
-        done_delay=parse_timing(done_delay, "--done-delay"),
-        models=tuple(model) if model else ("mock-model",),
-        **flags,
-    )
+    timings: dict[str, Any] = {
+        "ttft": parse_timing(ttft, "--ttft"),
+        "itl": parse_timing(itl, "--itl"),
+        "stall": parse_timing(stall, "--stall"),
+        "done_delay": parse_timing(done_delay, "--done-delay"),
+    }
+    try:
+        return MockConfig(models=tuple(model) if model else ("mock-model",), **timings, **flags)
+    except ConfigError as exc:
+        raise ConfigError([_flag_worded(problem) for problem in exc.problems]) from None
+
+
+#: MockConfig fields whose flag is not `--` + the field's name with dashes.
+_FLAGS = {"models": "--model"}
+
+
+def _flag_worded(problem: str) -> str:
+    """A MockConfig problem (`error_rate: ...`) worded with its flag
+    (`--error-rate: ...`)."""
+    field, _, rest = problem.partition(": ")
+    return f"{_FLAGS.get(field, '--' + field.replace('_', '-'))}: {rest}"
 
 
 def parse_mock_args(args: Sequence[str]) -> MockConfig:

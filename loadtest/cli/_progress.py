@@ -1,5 +1,6 @@
 """Live progress of a run: a redrawn status line on a terminal, plain lines
-every `_PLAIN_EVERY_S` otherwise. Reads `Engine.statistics()` only.
+every `_PLAIN_EVERY_S` otherwise. Reads the engine's live view (`Engine.live`)
+only, as any script can.
 
 Rules:
 - On a terminal the line fits the terminal's width (read at every redraw),
@@ -23,10 +24,12 @@ import attrs
 import trio
 
 from loadtest.config import ClosedStage
+from loadtest.metrics import Metric
 from loadtest.report import fmt_ms
 
 if TYPE_CHECKING:
-    from loadtest.engine import Engine, EngineStats
+    from loadtest.engine import Engine, LiveView
+    from loadtest.metrics import LiveStats
 
 __all__ = ["ProgressFigures", "RateSample", "fit_line", "show_progress", "turn_rate"]
 
@@ -138,33 +141,35 @@ def turn_rate(before: RateSample, now: RateSample, stage_elapsed_s: float) -> fl
     return max(turns, 0) / window_s if window_s > 0 else 0.0
 
 
-def _done(stats: EngineStats) -> int:
-    return (stats.live.completed + stats.live.warmup_turns) if stats.live else 0
+def _done(counts: LiveStats | None) -> int:
+    return (counts.completed + counts.warmup_turns) if counts else 0
 
 
-def _figures(engine: Engine, stats: EngineStats, rps: float) -> ProgressFigures | None:
+def _p50_p95_ms(view: LiveView, metric: Metric) -> tuple[float | None, float | None]:
+    values = view.percentiles_ms(metric, [50.0, 95.0])
+    return values[50.0], values[95.0]
+
+
+def _figures(view: LiveView, stage_count: int, rps: float) -> ProgressFigures:
     """The figures of the running stage (sync; merges two histograms, ~1 ms)."""
-    stage, live = stats.stage, stats.live
-    if stage is None or live is None:
-        return None
-    spec = engine.plan.stages[stage.index]
-    verdict, reasons = engine.live_health()
+    stage, live, spec = view.stats, view.counts, view.stage
+    health = view.health()
     return ProgressFigures(
         stage_index=stage.index,
-        stage_count=stats.stage_count,
+        stage_count=stage_count,
         load=f"{spec.concurrency} VUs" if isinstance(spec, ClosedStage) else f"@{spec.rate:g}/s",
         elapsed_s=stage.elapsed_s,
         duration_s=stage.duration_s,
         in_flight=stage.in_flight,
-        done=_done(stats),
+        done=_done(live),
         rps=rps,
-        ttft_ms=engine.live_percentiles("ttft"),
-        latency_ms=engine.live_percentiles("latency"),
+        ttft_ms=_p50_p95_ms(view, Metric.TTFT),
+        latency_ms=_p50_p95_ms(view, Metric.LATENCY),
         failed=live.failed,
         errors=dict(live.errors),
         dropped=stage.dropped,
-        verdict=verdict,
-        reason=reasons[0] if reasons else "",
+        verdict=health.verdict,
+        reason=health.reasons[0] if health.reasons else "",
     )
 
 
@@ -186,11 +191,13 @@ async def show_progress(engine: Engine, out: TextIO = sys.stderr) -> None:
     try:
         while True:
             await trio.sleep(every_s)
-            stats = engine.statistics()
-            index = stats.stage.index if stats.stage else None
-            sample = RateSample(index, _done(stats), trio.current_time())
-            elapsed_s = stats.stage.elapsed_s if stats.stage else 0.0
-            figures = _figures(engine, stats, turn_rate(last, sample, elapsed_s))
+            view = engine.live
+            counts = view.counts if view is not None else None
+            index = view.index if view is not None else None
+            sample = RateSample(index, _done(counts), trio.current_time())
+            elapsed_s = view.elapsed_s if view is not None else 0.0
+            rps = turn_rate(last, sample, elapsed_s)
+            figures = _figures(view, len(engine.plan.stages), rps) if view else None
             last = sample
             if tty:
                 line = fit_line(figures, _width(out)) if figures else "between stages"

@@ -58,12 +58,11 @@ from loadtest.errors import (
 )
 from loadtest.mock import run_mock_process
 from loadtest.report import (
-    RunInfo,
     build_summary,
-    evaluate_thresholds,
     render_csv,
     render_prometheus,
     render_text,
+    run_info,
     thresholds_failed,
 )
 
@@ -338,18 +337,10 @@ def _write_outputs(
 ) -> tuple[dict[str, Any], bool]:
     """Write every output (see `write_outputs` for where); the summary, and
     whether anything could not be written in --out."""
-    generator = {"fd_limits": result.fd_limits.to_json()} if result.fd_limits else {}
-    info = RunInfo(
-        started_unix_s=result.started_unix_s,
-        ended_unix_s=result.ended_unix_s,
-        stopped_early=result.stopped_early,
-        jsonl_lines=sink.lines,
-        sink_overflow=sink.overflow,
-        jsonl_lost_lines=sink.lost,
-        generator=generator,
+    info = run_info(
+        result, jsonl_lines=sink.lines, sink_overflow=sink.overflow, jsonl_lost_lines=sink.lost
     )
-    summary = build_summary(plan, result.stages, info)
-    summary["thresholds"] = evaluate_thresholds(summary)
+    summary = build_summary(plan, result, info)
     report = render_text(summary)
     summary_json = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n"
     profile_name = paths.path("profile", "toml").name

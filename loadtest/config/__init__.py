@@ -1,6 +1,7 @@
 """Profiles: the model, loading and writing, overrides, and the resolved plan.
 
-`load_profile(path)` reads a JSON or TOML profile; `resolve(profile,
+`load_profile(path)` reads a JSON or TOML profile (`profile_converter`, the
+one strict cattrs converter, structures it: `structure_profile`); `resolve(profile,
 overrides, env)` turns it into the `RunPlan` the engine runs;
 `describe_plan(plan)` prints it; `profile_schema()` is its JSON Schema;
 `check_files(plan)` checks the local files it names (the CA bundle).
@@ -9,6 +10,13 @@ Importing this package imports neither trio nor httpcore.
 
 from __future__ import annotations
 
+from loadtest.config._converter import converter as profile_converter
+from loadtest.config._converter import (
+    key_path,
+    structure_profile,
+    unstructure_profile,
+)
+from loadtest.config._converter import problems_of as conversion_problems
 from loadtest.config._describe import describe_plan, mean_turns
 from loadtest.config._files import check_files
 from loadtest.config._load import dump_profile, load_profile, parse_document, parse_profile
@@ -45,13 +53,20 @@ from loadtest.config._redact import (
     secret_names,
     secret_values,
 )
-from loadtest.config._resolve import RunPlan, ScenarioPlan, Target, resolve
+from loadtest.config._resolve import ENV_REF, RunPlan, ScenarioPlan, Target, resolve
 from loadtest.config._schema import profile_schema
 from loadtest.config._split import split_by_weight
-from loadtest.config._stages import format_stage, parse_stage, parse_stages
+from loadtest.config._stages import (
+    closed_stage,
+    format_stage,
+    open_stage,
+    parse_stage,
+    parse_stages,
+)
 from loadtest.config._units import Duration, DurationRange, IntRange, parse_duration
 
 __all__ = [
+    "ENV_REF",
     "MASK",
     "Arrival",
     "CacheMode",
@@ -81,21 +96,26 @@ __all__ = [
     "Turns",
     "apply_overrides",
     "check_files",
+    "closed_stage",
+    "conversion_problems",
     "describe_plan",
     "dump_profile",
     "format_stage",
     "holds_mask",
     "is_secret",
+    "key_path",
     "load_profile",
     "mask_header",
     "mask_url",
     "mean_turns",
+    "open_stage",
     "parse_document",
     "parse_duration",
     "parse_header_flag",
     "parse_profile",
     "parse_stage",
     "parse_stages",
+    "profile_converter",
     "profile_schema",
     "redact_profile",
     "resolve",
@@ -103,4 +123,6 @@ __all__ = [
     "secret_names",
     "secret_values",
     "split_by_weight",
+    "structure_profile",
+    "unstructure_profile",
 ]

@@ -49,7 +49,13 @@ from loadtest.config._units import Duration, DurationRange, IntRange, parse_dura
 if typing.TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["converter", "problems_of", "structure_profile", "unstructure_profile"]
+__all__ = [
+    "converter",
+    "key_path",
+    "problems_of",
+    "structure_profile",
+    "unstructure_profile",
+]
 
 
 class _Problem(ValueError):
@@ -212,7 +218,7 @@ def _str_dict(value: Any, _type: Any) -> dict[str, str]:
     obj = _mapping(value, "an object of strings")
     for key, item in obj.items():
         if type(item) is not str:
-            raise _Problem(f"expected a string, got {_show(item)}", _key_path(key))
+            raise _Problem(f"expected a string, got {_show(item)}", key_path(key))
     return dict(obj)
 
 
@@ -220,7 +226,9 @@ def _any_dict(value: Any, _type: Any) -> dict[str, Any]:
     return dict(_mapping(value, "an object"))
 
 
-def _key_path(key: str) -> str:
+def key_path(key: str) -> str:
+    """The path step of an object key in an error message: `.name`, or
+    `["a name"]` when it is not an identifier."""
     return f".{key}" if key.isidentifier() else f"[{_show(key)}]"
 
 
@@ -364,14 +372,14 @@ def problems_of(exc: BaseException, path: str = "$") -> list[str]:
 
 
 def _index_path(index: Any) -> str:
-    return f"[{index}]" if isinstance(index, int) else _key_path(str(index))
+    return f"[{index}]" if isinstance(index, int) else key_path(str(index))
 
 
 def _one_problem(exc: BaseException, path: str) -> str:
     if isinstance(exc, ForbiddenExtraKeysError):
         allowed = [a.name for a in attrs.fields(exc.cl)] if exc.cl is not None else []
         return "\n".join(
-            f"{path}{_key_path(key)}: unknown key{_suggest(key, allowed)}"
+            f"{path}{key_path(key)}: unknown key{_suggest(key, allowed)}"
             for key in sorted(exc.extra_fields)
         )
     if isinstance(exc, _Problem):

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from loadtest.config._converter import key_path
 from loadtest.config._headers import header_value_problem
 from loadtest.config._model import (
     Arrival,
@@ -49,11 +50,12 @@ from loadtest.config._redact import (
 )
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
-from loadtest.protocol import get_adapter
+from loadtest.protocol import Adapter, get_adapter
 
-__all__ = ["RunPlan", "ScenarioPlan", "Target", "resolve"]
+__all__ = ["ENV_REF", "RunPlan", "ScenarioPlan", "Target", "resolve"]
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: A `${NAME}` reference to an environment variable (expanded by `resolve`).
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
@@ -200,11 +202,12 @@ def _resolve_scenario(
     defaults = profile.defaults
     count = len(problems)
     protocol = _pick(scenario.protocol, defaults.protocol)
-    protocol_path = ""
+    adapter: type[Adapter] | None = None
     try:
-        protocol_path = get_adapter(protocol).path
+        adapter = get_adapter(protocol)
     except RegistryError as exc:
         problems.append(f"{where}.protocol: {exc}")
+    protocol_path = adapter.path if adapter is not None else ""
     raw_target = _pick(scenario.target, defaults.target)
     target = None
     if raw_target is None:
@@ -214,13 +217,13 @@ def _resolve_scenario(
         target = _parse_target(expanded, protocol_path, f"{where}.target", problems)
     headers = merge_headers(defaults.headers, scenario.headers)
     expanded_headers = tuple(
-        (key, _expand(value, env, f"{where}.headers{_key(key)}", problems))
+        (key, _expand(value, env, f"{where}.headers{key_path(key)}", problems))
         for key, value in headers.items()
     )
     for key, value in expanded_headers:
         problem = header_value_problem(key, value)
         if problem is not None:
-            problems.append(f"{where}.headers{_key(key)}: after ${{NAME}} expansion, {problem}")
+            problems.append(f"{where}.headers{key_path(key)}: after ${{NAME}} expansion, {problem}")
     model = _pick(scenario.model, defaults.model)
     if model is None:
         problems.append(f"{where}.model: no model; set one in the profile or pass --model")
@@ -233,11 +236,9 @@ def _resolve_scenario(
                 f"scenario {scenario.name!r}: header {name} holds a masked secret ({MASK}), "
                 "as in a written-out profile; supply the key again (--vk, LOADTEST_VK, --header)"
             )
-    if protocol == "anthropic" and not any(k.lower() == "anthropic-version" for k in headers):
-        warnings.append(
-            f"scenario {scenario.name!r}: anthropic protocol without an anthropic-version "
-            "header (the Anthropic API requires one; many gateways add it)"
-        )
+    assert adapter is not None  # an unknown protocol is a problem, returned above
+    names = {name.lower() for name in headers}
+    warnings += [f"scenario {scenario.name!r}: {w}" for w in adapter.header_warnings(names)]
     system = _pick(scenario.system, defaults.system)
     return ScenarioPlan(
         name=scenario.name,
@@ -258,10 +259,6 @@ def _resolve_scenario(
     )
 
 
-def _key(name: str) -> str:
-    return f".{name}" if name.isidentifier() else f'["{name}"]'
-
-
 def _expand(text: str, env: Mapping[str, str], where: str, problems: list[str]) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -270,7 +267,7 @@ def _expand(text: str, env: Mapping[str, str], where: str, problems: list[str]) 
             return ""
         return env[name]
 
-    return _ENV_REF.sub(replace, text)
+    return ENV_REF.sub(replace, text)
 
 
 def _parse_target(url: str, protocol_path: str, where: str, problems: list[str]) -> Target | None:

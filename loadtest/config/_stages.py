@@ -12,10 +12,34 @@ Pure; no I/O.
 from __future__ import annotations
 
 from loadtest.config._limits import MAX_STAGE_CHARS as _MAX_CHARS
-from loadtest.config._model import ClosedStage, OpenStage, Stage
-from loadtest.config._units import parse_duration
+from loadtest.config._model import Arrival, ClosedStage, OpenStage, Stage
+from loadtest.config._units import Duration, parse_duration
 
-__all__ = ["format_stage", "parse_stage", "parse_stages"]
+__all__ = ["closed_stage", "format_stage", "open_stage", "parse_stage", "parse_stages"]
+
+
+def _duration(value: Duration | str | float) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if isinstance(value, str):
+        return parse_duration(value)
+    return Duration.from_seconds(value)
+
+
+def closed_stage(concurrency: int, duration: Duration | str | float) -> ClosedStage:
+    """A closed-loop stage: `concurrency` virtual users for `duration` (a
+    `Duration`, a string such as `"30s"`, or seconds). ValueError when a
+    value is out of range."""
+    return ClosedStage(concurrency=concurrency, duration=_duration(duration))
+
+
+def open_stage(
+    rate: float, duration: Duration | str | float, arrival: Arrival | None = None
+) -> OpenStage:
+    """An open-loop stage: `rate` conversation starts per second for
+    `duration` (as for `closed_stage`), `arrival` "constant" or "poisson"
+    (default: the profile's). ValueError when a value is out of range."""
+    return OpenStage(rate=rate, duration=_duration(duration), arrival=arrival)
 
 
 def parse_stage(text: str) -> Stage:

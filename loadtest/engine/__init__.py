@@ -1,8 +1,10 @@
 """The engine: stages, virtual users, open-loop schedules, and the transport.
 
-`open_engine(plan)` gives an `Engine`; `await engine.run_stage(i)` runs one
-stage in its own nursery and returns its frozen `StageSnapshot`;
-`await engine.run()` runs every stage and returns a `RunResult`.
+`open_engine(plan)` gives an `Engine`; `await engine.run_stage(stage)` runs
+one stage (an index into the plan, a stage object or a stage string) in its
+own nursery and returns its frozen `StageSnapshot`; `engine.live` reads the
+running stage (`LiveView`); `await engine.run()` runs every stage of the
+plan and returns a `RunResult`.
 `JsonlSink` writes one line per turn. `probe_scenarios(plan, indices)` sends
 each scenario's first turn outside any stage (the pre-flight). The transport (`_transport`) is the
 only module that touches sockets.
@@ -18,6 +20,7 @@ from loadtest.engine._engine import (
     open_engine,
     transport_config,
 )
+from loadtest.engine._live import LiveView
 from loadtest.engine._probe import probe_scenarios
 from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
 from loadtest.engine._sink import JsonlSink, MemorySink
@@ -29,6 +32,7 @@ __all__ = [
     "Engine",
     "EngineStats",
     "JsonlSink",
+    "LiveView",
     "MemorySink",
     "RecordSink",
     "RunResult",

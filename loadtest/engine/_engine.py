@@ -2,15 +2,21 @@
 
 `open_engine(plan)` prepares what every stage shares (the connection pool,
 the scenarios' adapters and request templates, the sized-text pool) and
-closes the connections on exit. `Engine.run_stage(i)` runs one stage in its
-own nursery and returns its frozen `StageSnapshot`; the next stage starts
-only after that. `Engine.run()` runs them all. A user's trio program may call
-`run_stage` from its own nursery, beside its own tasks (see
-examples/custom_stage.py).
+closes the connections on exit. `Engine.run_stage(stage)` runs one stage, an
+index into the plan or a stage decided at run time, in its own nursery and
+returns its frozen `StageSnapshot`; the next stage starts only after that.
+`Engine.run()` runs the plan's stages. A user's trio program may call
+`run_stage` from its own nursery, beside its own tasks (docs/library.md).
 
-`request_stop()` (Ctrl-C, SIGTERM) ends the current stage at once: its turns
-in flight are recorded `interrupted`, its snapshot is marked
-`stopped_early`, and no further stage starts.
+Rules:
+- Everything scoped to a stage (windows, recorder, counts, loop monitor,
+  CPU meter, cancel scope) lives in its `StageContext`; the engine keeps
+  only what stages share.
+- `stop_stage()` ends the current stage at once: its turns in flight are
+  recorded `interrupted` and its snapshot is marked `stopped_early`.
+  `request_stop()` (Ctrl-C, SIGTERM) does the same and starts no further
+  stage.
+- `live` is a `LiveView` of the running stage (None between stages).
 """
 
 from __future__ import annotations
@@ -22,16 +28,11 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 import trio
 
-from loadtest.config import ClosedStage, OpenStage, RunPlan, SizedContent
+from loadtest.config import ClosedStage, OpenStage, RunPlan, SizedContent, Stage, parse_stage
 from loadtest.engine._content import TextPool
-from loadtest.engine._health import (
-    FD_MARGIN,
-    CpuMeter,
-    FdLimits,
-    LoopMonitor,
-    fds_needed,
-    raise_fd_limit,
-)
+from loadtest.engine._health import FD_MARGIN, FdLimits, LoopMonitor, fds_needed, raise_fd_limit
+from loadtest.engine._live import LiveView
+from loadtest.engine._scenario import build_runtime
 from loadtest.engine._stage import (
     RunContext,
     StageContext,
@@ -40,8 +41,15 @@ from loadtest.engine._stage import (
     run_open_stage,
 )
 from loadtest.engine._transport import ConnectionPool, TransportConfig
-from loadtest.engine._turn import build_runtime
-from loadtest.metrics import HealthFigures, LiveStats, StageRecorder, StageSnapshot, judge
+from loadtest.errors import ConfigError
+from loadtest.metrics import (
+    HealthFigures,
+    LiveStats,
+    Metric,
+    StageRecorder,
+    StageSnapshot,
+    assess,
+)
 from loadtest.taxonomy import GEN_FD_EXHAUSTION, is_generator_class
 
 if TYPE_CHECKING:
@@ -51,7 +59,14 @@ if TYPE_CHECKING:
 
     from loadtest.metrics import TurnRecord
 
-__all__ = ["Engine", "EngineStats", "RecordSink", "RunResult", "open_engine", "transport_config"]
+__all__ = [
+    "Engine",
+    "EngineStats",
+    "RecordSink",
+    "RunResult",
+    "open_engine",
+    "transport_config",
+]
 
 
 @attrs.frozen
@@ -122,9 +137,7 @@ class Engine:
         if any(isinstance(s.content, SizedContent) for s in plan.scenarios):
             self._run.text_pool.build()  # ~30 ms now rather than mid-stage
         self._current: StageContext | None = None
-        self._monitor: LoopMonitor | None = None
-        self._cpu = CpuMeter()
-        self._stage_scope: trio.CancelScope | None = None
+        self._next_index = 0
         self._stop_event = trio.Event()
 
     @property
@@ -144,104 +157,97 @@ class Engine:
             return self.plan.max_in_flight
         return max(self.fd_limits.soft - FD_MARGIN, 1)
 
-    async def run_stage(self, index: int) -> StageSnapshot:
-        """Run stage `index` to its end (plus graceful stop) and return its
-        frozen snapshot. A checkpoint."""
-        stage = self.plan.stages[index]
+    async def run_stage(self, stage: int | str | Stage) -> StageSnapshot:
+        """Run one stage to its end (plus graceful stop) and return its frozen
+        snapshot. A checkpoint.
+
+        `stage` is an index into the plan's stages, a stage object
+        (`ClosedStage`, `OpenStage`) or a stage string (`"20:30s"`,
+        `"@200:30s"`): any sequence of stages decided at run time shares this
+        engine and its connections. A stage given at run time takes the next
+        free stage number (its records' `stage`, its seeds).
+        """
+        index, spec = self._stage_for(stage)
         now = trio.current_time()
-        duration_s = stage.duration.seconds
+        duration_s = spec.duration.seconds
         warmup_s = min(self.plan.warmup_s, duration_s)
         ctx = StageContext(
             run=self._run,
             index=index,
-            stage=stage,
+            stage=spec,
             recorder=StageRecorder([s.name for s in self.plan.scenarios]),
             started=now,
             warmup_end=now + warmup_s,
             stop_at=now + duration_s,
         )
         overflow_before = self._sink.overflow
-        with trio.CancelScope() as scope:
-            self._stage_scope = scope
-            if self.stop_requested:
-                scope.cancel()
-            await self._monitored(ctx, stage)
-        self._stage_scope = None
-        self._current = None
+        self._current = ctx
+        try:
+            with ctx.scope:
+                if self.stop_requested:
+                    ctx.scope.cancel()
+                await self._monitored(ctx)
+        finally:
+            self._current = None
         ended = trio.current_time()
-        closed = isinstance(stage, ClosedStage)
         snapshot = ctx.recorder.freeze(
             index=index,
-            mode="closed" if closed else "open",
+            mode="closed" if isinstance(spec, ClosedStage) else "open",
             duration_s=duration_s,
             warmup_s=warmup_s,
             steady_s=max(min(ended, ctx.stop_at) - ctx.warmup_end, 0.0),
             started_unix_s=now + self._run.wall_offset_s,
             ended_unix_s=ended + self._run.wall_offset_s,
-            concurrency=stage.concurrency if isinstance(stage, ClosedStage) else None,
-            rate=stage.rate if isinstance(stage, OpenStage) else None,
-            vus=self.plan.vu_split(stage) if isinstance(stage, ClosedStage) else (),
-            stopped_early=scope.cancelled_caught,
+            concurrency=spec.concurrency if isinstance(spec, ClosedStage) else None,
+            rate=spec.rate if isinstance(spec, OpenStage) else None,
+            vus=self.plan.vu_split(spec) if isinstance(spec, ClosedStage) else (),
+            stopped_early=ctx.scope.cancelled_caught,
         )
-        figures = self._figures(ctx, snapshot, self._sink.overflow - overflow_before)
-        verdict, reasons = judge(figures)
-        health = {"verdict": verdict, "reasons": reasons, "figures": figures.to_json()}
-        return attrs.evolve(snapshot, health=health)
+        figures = _figures(ctx, snapshot, self._sink.overflow - overflow_before)
+        return attrs.evolve(snapshot, health=assess(figures))
 
-    async def _monitored(self, ctx: StageContext, stage: ClosedStage | OpenStage) -> None:
+    def _stage_for(self, stage: int | str | Stage) -> tuple[int, Stage]:
+        """The stage number and stage of a `run_stage` argument."""
+        if isinstance(stage, int):
+            spec = self.plan.stages[stage]
+            index = stage
+        else:
+            if isinstance(stage, str):
+                try:
+                    spec = parse_stage(stage)
+                except ValueError as exc:
+                    raise ConfigError(f"stage {stage!r}: {exc}") from None
+            else:
+                spec = stage
+            index = self._next_index
+        self._next_index = max(self._next_index, index + 1)
+        return index, spec
+
+    async def _monitored(self, ctx: StageContext) -> None:
         monitor = LoopMonitor()
-        self._cpu.reset()
+        ctx.cpu.reset()
         async with trio.open_nursery() as nursery:
             await nursery.start(monitor.run)
-            self._monitor, self._current = monitor, ctx
-            if isinstance(stage, ClosedStage):
-                await run_closed_stage(ctx, self.plan.vu_split(stage))
+            ctx.monitor = monitor
+            if isinstance(ctx.stage, ClosedStage):
+                await run_closed_stage(ctx, self.plan.vu_split(ctx.stage))
             else:
                 await run_open_stage(ctx, self._max_in_flight())
             nursery.cancel_scope.cancel()
 
-    def _figures(self, ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> HealthFigures:
-        monitor = self._monitor
-        lag_p99, lag_max = monitor.p99_and_max_ms() if monitor else (0.0, 0.0)
-        stage = ctx.stage
-        schedule = snapshot.total.histogram("lag")
-        rate = stage.rate if isinstance(stage, OpenStage) else None
-        return HealthFigures(
-            cpu_share=round(self._cpu.share(), 3),
-            loop_lag_p99_ms=lag_p99,
-            loop_lag_max_ms=lag_max,
-            peak_in_flight=ctx.peak_in_flight,
-            target_in_flight=stage.concurrency if isinstance(stage, ClosedStage) else None,
-            target_rate=rate,
-            achieved_rate=(
-                round((ctx.started_conversations + ctx.dropped) / stage.duration.seconds, 3)
-                if rate
-                else None
-            ),
-            schedule_lag_p99_ms=(
-                schedule.percentiles([99.0])[99.0] / 1000 if schedule.count else None
-            ),
-            dropped=snapshot.total.dropped,
-            sink_overflow=overflow,
-            generator_errors={
-                k: v for k, v in snapshot.total.errors.items() if is_generator_class(k)
-            },
-        )
+    @property
+    def live(self) -> LiveView | None:
+        """The running stage, read live (None between stages)."""
+        ctx = self._current
+        return LiveView(ctx) if ctx is not None else None
 
     def live_health(self) -> tuple[str, list[str]]:
         """The current stage's verdict so far (CPU, loop lag and drops only)."""
-        ctx, monitor = self._current, self._monitor
-        if ctx is None or monitor is None:
+        view = self.live
+        if view is None:
             return "ok", []
-        lag_p99, lag_max = monitor.p99_and_max_ms()
-        figures = HealthFigures(
-            cpu_share=self._cpu.share(),
-            loop_lag_p99_ms=lag_p99,
-            loop_lag_max_ms=lag_max,
-            peak_in_flight=ctx.peak_in_flight,
-            dropped=ctx.dropped,
-        )
-        return judge(figures)
+        health = view.health()
+        return health.verdict, list(health.reasons)
 
     async def run(self) -> RunResult:
         """Run every stage in order (stopping early on `request_stop`)."""
@@ -271,19 +277,23 @@ class Engine:
     def request_stop(self) -> None:
         """End the current stage now and start no other (sync; idempotent)."""
         self._stop_event.set()
-        if self._stage_scope is not None:
-            self._stage_scope.cancel()
+        self.stop_stage()
+
+    def stop_stage(self) -> None:
+        """End the current stage now, as `request_stop` does, but leave the
+        engine ready for the next `run_stage` (sync; idempotent; nothing
+        happens between stages). Its turns in flight are recorded
+        `interrupted` and its snapshot is marked `stopped_early`."""
+        if self._current is not None:
+            self._current.scope.cancel()
 
     def live_percentiles(self, name: str) -> tuple[float | None, float | None]:
         """p50 and p95 (ms) of one histogram of the current stage so far."""
-        ctx = self._current
-        if ctx is None:
+        view = self.live
+        if view is None:
             return None, None
-        hist = ctx.recorder.live_histogram(name)
-        if hist.count == 0:
-            return None, None
-        values = hist.percentiles([50.0, 95.0])
-        return values[50.0] / 1000, values[95.0] / 1000
+        values = view.percentiles_ms(name, [50.0, 95.0])
+        return values[50.0], values[95.0]
 
     def statistics(self) -> EngineStats:
         ctx = self._current
@@ -293,6 +303,32 @@ class Engine:
             live=ctx.recorder.statistics() if ctx is not None else None,
             open_connections=self._pool.open_connections,
         )
+
+
+def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> HealthFigures:
+    """The generator's figures of one finished stage (its own monitor only:
+    a stage stopped before it started has no loop-lag figures)."""
+    lag_p99, lag_max = ctx.monitor.p99_and_max_ms() if ctx.monitor else (0.0, 0.0)
+    stage = ctx.stage
+    schedule = snapshot.total.histogram(Metric.LAG)
+    rate = stage.rate if isinstance(stage, OpenStage) else None
+    return HealthFigures(
+        cpu_share=round(ctx.cpu.share(), 3),
+        loop_lag_p99_ms=lag_p99,
+        loop_lag_max_ms=lag_max,
+        peak_in_flight=ctx.peak_in_flight,
+        target_in_flight=stage.concurrency if isinstance(stage, ClosedStage) else None,
+        target_rate=rate,
+        achieved_rate=(
+            round((ctx.started_conversations + ctx.dropped) / stage.duration.seconds, 3)
+            if rate
+            else None
+        ),
+        schedule_lag_p99_ms=(schedule.percentiles([99.0])[99.0] / 1000 if schedule.count else None),
+        dropped=snapshot.total.dropped,
+        sink_overflow=overflow,
+        generator_errors={k: v for k, v in snapshot.total.errors.items() if is_generator_class(k)},
+    )
 
 
 def transport_config(plan: RunPlan) -> TransportConfig:

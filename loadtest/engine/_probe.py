@@ -21,9 +21,10 @@ import trio
 
 from loadtest.engine._content import TextPool, conversation_rng, first_system, random_uuid
 from loadtest.engine._engine import transport_config
+from loadtest.engine._scenario import build_runtime
 from loadtest.engine._stage import new_conversation, user_message
 from loadtest.engine._transport import ConnectionPool
-from loadtest.engine._turn import TurnSpec, build_runtime, run_turn
+from loadtest.engine._turn import TurnSpec, run_turn
 from loadtest.protocol import Message
 
 if TYPE_CHECKING:

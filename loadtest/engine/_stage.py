@@ -40,9 +40,11 @@ from loadtest.engine._content import (
     random_uuid,
     user_text,
 )
+from loadtest.engine._health import CpuMeter, LoopMonitor
+from loadtest.engine._scenario import ScenarioRuntime
 from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
 from loadtest.engine._transport import ConnectionPool
-from loadtest.engine._turn import ScenarioRuntime, TurnResult, TurnSpec, run_turn
+from loadtest.engine._turn import TurnResult, TurnSpec, run_turn
 from loadtest.metrics import StageRecorder, TurnRecord
 from loadtest.protocol import Conversation, Message
 
@@ -100,7 +102,9 @@ class StageStats:
 
 @attrs.define
 class StageContext:
-    """One running stage: its clock windows, recorder and in-flight counts."""
+    """One running stage and everything scoped to it: its clock windows,
+    recorder, in-flight counts, its own loop monitor and CPU meter, and the
+    cancel scope that stops it. Nothing of one stage leaks into the next."""
 
     run: RunContext
     index: int
@@ -109,6 +113,11 @@ class StageContext:
     started: float
     warmup_end: float
     stop_at: float
+    #: The event-loop ticker of this stage (None until the stage's nursery runs).
+    monitor: LoopMonitor | None = None
+    cpu: CpuMeter = attrs.Factory(CpuMeter)
+    #: Cancelled to stop this stage now (turns in flight are interrupted).
+    scope: trio.CancelScope = attrs.Factory(trio.CancelScope)
     in_flight: int = 0
     peak_in_flight: int = 0
     conversations: int = 0

@@ -29,20 +29,16 @@ from typing import TYPE_CHECKING
 import attrs
 import trio
 
-from loadtest import __version__, taxonomy
-from loadtest.config import ScenarioPlan, scrub
-from loadtest.engine._http1 import build_request_head
+from loadtest import taxonomy
+from loadtest.config import scrub
 from loadtest.engine._transport import Exchange, TransportFailure
 from loadtest.metrics import Phases, TurnRecord
 from loadtest.protocol import (
     Adapter,
     ContentDelta,
     Conversation,
-    Finish,
-    Message,
     ResponseError,
     Usage,
-    get_adapter,
 )
 from loadtest.tokens import estimate_tokens
 
@@ -50,50 +46,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from loadtest.engine._http1 import ResponseHead
+    from loadtest.engine._scenario import ScenarioRuntime
     from loadtest.engine._transport import ConnectionPool
     from loadtest.protocol import ResponseParser
 
-__all__ = [
-    "RequestTemplate",
-    "ScenarioRuntime",
-    "TurnResult",
-    "TurnSpec",
-    "build_runtime",
-    "run_turn",
-]
+__all__ = ["TurnResult", "TurnSpec", "run_turn"]
 
-_USER_AGENT = f"loadtest/{__version__}"
 _DETAIL_CHARS = 300
-
-
-class RequestTemplate:
-    """The fixed part of a scenario's requests, validated and encoded once."""
-
-    def __init__(
-        self, plan: ScenarioPlan, adapter_headers: tuple[tuple[str, str], ...], keepalive: bool
-    ) -> None:
-        target = plan.target
-        default_port = 443 if target.scheme == "https" else 80
-        host = f"[{target.host}]" if ":" in target.host else target.host
-        if target.port != default_port:
-            host = f"{host}:{target.port}"
-        headers = [*adapter_headers, *plan.headers]
-        names = {name.lower() for name, _ in headers}
-        if "user-agent" not in names:
-            headers.append(("User-Agent", _USER_AGENT))
-        if not keepalive:
-            headers.append(("Connection", "close"))
-        head = build_request_head("POST", target.path, host, headers, 0)
-        suffix = b"Content-Length: 0\r\n\r\n"
-        assert head.endswith(suffix)
-        self.prefix = head[: -len(suffix)]
-
-    def encode(self, body: bytes, extra_header: tuple[str, str] | None) -> bytes:
-        """The whole request: head, `extra_header` (the correlation id), body."""
-        extra = f"{extra_header[0]}: {extra_header[1]}\r\n" if extra_header else ""
-        return b"".join(
-            (self.prefix, f"{extra}Content-Length: {len(body)}\r\n\r\n".encode("latin-1"), body)
-        )
 
 
 class _Listener:
@@ -105,7 +64,6 @@ class _Listener:
         "chunks",
         "completion",
         "error",
-        "finished",
         "gaps_us",
         "last_content",
         "parser",
@@ -136,7 +94,6 @@ class _Listener:
         self.completion: int | None = None
         self.cached: int | None = None
         self.error: ResponseError | None = None
-        self.finished = False
 
     def on_head(self, head: ResponseHead, now: float) -> None:
         self.status = head.status
@@ -166,8 +123,6 @@ class _Listener:
                 event.completion_tokens if event.completion_tokens is not None else self.completion
             )
             self.cached = event.cached_tokens if event.cached_tokens is not None else self.cached
-        elif kind is Finish:
-            self.finished = True
         elif kind is ResponseError and self.error is None:
             assert isinstance(event, ResponseError)
             self.error = event
@@ -390,41 +345,3 @@ def _tokens(
     if completion is None:
         completion = estimate_tokens("".join(listener.reasoning) + "".join(listener.reply))
     return prompt, completion, True
-
-
-@attrs.define
-class ScenarioRuntime:
-    """One scenario, ready to send: its adapter, request template and origin."""
-
-    index: int
-    plan: ScenarioPlan
-    adapter: Adapter
-    template: RequestTemplate
-    correlation_header: str
-    total_timeout_s: float
-
-    @property
-    def origin(self) -> tuple[str, str, int]:
-        return self.plan.target.origin
-
-
-def build_runtime(
-    index: int,
-    plan: ScenarioPlan,
-    *,
-    correlation_header: str,
-    total_timeout_s: float,
-    keepalive: bool,
-) -> ScenarioRuntime:
-    """Prepare a scenario for sending: its adapter and request template."""
-    adapter = get_adapter(plan.protocol)()
-    probe = Conversation(model=plan.model, messages=(Message("user", "x"),), stream=plan.stream)
-    template = RequestTemplate(plan, adapter.build_request(probe).headers, keepalive)
-    return ScenarioRuntime(
-        index=index,
-        plan=plan,
-        adapter=adapter,
-        template=template,
-        correlation_header=correlation_header,
-        total_timeout_s=total_timeout_s,
-    )

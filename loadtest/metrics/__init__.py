@@ -9,7 +9,7 @@ Importing this package imports neither trio nor httpcore.
 
 from __future__ import annotations
 
-from loadtest.metrics._health import LIMITS, HealthFigures, Verdict, judge
+from loadtest.metrics._health import LIMITS, Health, HealthFigures, Verdict, assess, judge
 from loadtest.metrics._histogram import (
     DEFAULT_HIGHEST_US,
     DEFAULT_SIGNIFICANT_FIGURES,
@@ -17,18 +17,28 @@ from loadtest.metrics._histogram import (
     Histogram,
 )
 from loadtest.metrics._recorder import LiveStats, StageRecorder
-from loadtest.metrics._snapshot import HISTOGRAMS, StageSnapshot, StatsSnapshot, merge_stats
+from loadtest.metrics._snapshot import (
+    COUNTERS,
+    HISTOGRAMS,
+    Metric,
+    StageSnapshot,
+    StatsSnapshot,
+    merge_stats,
+)
 from loadtest.metrics._turn import Outcome, Phases, TurnRecord
 
 __all__ = [
+    "COUNTERS",
     "DEFAULT_HIGHEST_US",
     "DEFAULT_SIGNIFICANT_FIGURES",
     "HISTOGRAMS",
     "LIMITS",
     "MAX_HIGHEST_US",
+    "Health",
     "HealthFigures",
     "Histogram",
     "LiveStats",
+    "Metric",
     "Outcome",
     "Phases",
     "StageRecorder",
@@ -36,6 +46,7 @@ __all__ = [
     "StatsSnapshot",
     "TurnRecord",
     "Verdict",
+    "assess",
     "judge",
     "merge_stats",
 ]

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["LIMITS", "HealthFigures", "Verdict", "judge"]
+__all__ = ["LIMITS", "Health", "HealthFigures", "Verdict", "assess", "judge"]
 
 Verdict = Literal["ok", "suspect", "generator-bound"]
 
@@ -76,17 +76,22 @@ class HealthFigures:
         return {k: v for k, v in attrs.asdict(self).items() if v is not None}
 
 
+def _pct(share: float) -> str:
+    return f"{share:.0%}"
+
+
+def _ms(value: float) -> str:
+    return f"{value:g} ms"
+
+
 def _rules(f: HealthFigures) -> list[tuple[Verdict, str]]:
     found: list[tuple[Verdict, str]] = []
-    if f.cpu_share >= LIMITS["cpu_share_bound"]:
-        found.append(("generator-bound", f"CPU share {f.cpu_share:.0%} >= 90%"))
-    elif f.cpu_share >= LIMITS["cpu_share_suspect"]:
-        found.append(("suspect", f"CPU share {f.cpu_share:.0%} >= 75%"))
-    lag = f.loop_lag_p99_ms
-    if lag > LIMITS["loop_lag_p99_bound_ms"]:
-        found.append(("generator-bound", f"event-loop lag p99 {lag:.1f} ms > 50 ms"))
-    elif lag > LIMITS["loop_lag_p99_suspect_ms"]:
-        found.append(("suspect", f"event-loop lag p99 {lag:.1f} ms > 10 ms"))
+    cpu_bound, cpu_suspect = LIMITS["cpu_share_bound"], LIMITS["cpu_share_suspect"]
+    if f.cpu_share >= cpu_bound:
+        found.append(("generator-bound", f"CPU share {f.cpu_share:.0%} >= {_pct(cpu_bound)}"))
+    elif f.cpu_share >= cpu_suspect:
+        found.append(("suspect", f"CPU share {f.cpu_share:.0%} >= {_pct(cpu_suspect)}"))
+    found.extend(_lag_rules("event-loop lag", f.loop_lag_p99_ms, "loop_lag"))
     found.extend(_open_loop_rules(f))
     errors = sum(f.generator_errors.values())
     if errors:
@@ -97,23 +102,57 @@ def _rules(f: HealthFigures) -> list[tuple[Verdict, str]]:
     return found
 
 
+def _lag_rules(what: str, lag_ms: float | None, limit: str) -> list[tuple[Verdict, str]]:
+    """A p99 lag against its `<limit>_p99_bound_ms` and `_suspect_ms` limits."""
+    bound, suspect = LIMITS[f"{limit}_p99_bound_ms"], LIMITS[f"{limit}_p99_suspect_ms"]
+    if lag_ms is not None and lag_ms > bound:
+        return [("generator-bound", f"{what} p99 {lag_ms:.1f} ms > {_ms(bound)}")]
+    if lag_ms is not None and lag_ms > suspect:
+        return [("suspect", f"{what} p99 {lag_ms:.1f} ms > {_ms(suspect)}")]
+    return []
+
+
 def _open_loop_rules(f: HealthFigures) -> list[tuple[Verdict, str]]:
     found: list[tuple[Verdict, str]] = []
     if f.target_rate and f.achieved_rate is not None:
         share = f.achieved_rate / f.target_rate
         text = f"achieved rate {f.achieved_rate:.1f}/s = {share:.1%} of {f.target_rate:g}/s"
         if share < LIMITS["rate_bound"]:
-            found.append(("generator-bound", text + " (< 90%)"))
+            found.append(("generator-bound", f"{text} (< {_pct(LIMITS['rate_bound'])})"))
         elif share < LIMITS["rate_suspect"]:
-            found.append(("suspect", text + " (< 97%)"))
+            found.append(("suspect", f"{text} (< {_pct(LIMITS['rate_suspect'])})"))
     if f.dropped:
         found.append(("suspect", f"{f.dropped} arrivals dropped at max_in_flight"))
-    lag = f.schedule_lag_p99_ms
-    if lag is not None and lag > LIMITS["schedule_lag_p99_bound_ms"]:
-        found.append(("generator-bound", f"schedule lag p99 {lag:.1f} ms > 50 ms"))
-    elif lag is not None and lag > LIMITS["schedule_lag_p99_suspect_ms"]:
-        found.append(("suspect", f"schedule lag p99 {lag:.1f} ms > 10 ms"))
+    found.extend(_lag_rules("schedule lag", f.schedule_lag_p99_ms, "schedule_lag"))
     return found
+
+
+@attrs.frozen
+class Health:
+    """One stage's verdict, every reason behind it (worst first), and the
+    figures it was judged on."""
+
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    figures: HealthFigures
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        """The stage's `health` object in the summary."""
+        return {
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "figures": self.figures.to_json(),
+        }
+
+
+def assess(figures: HealthFigures) -> Health:
+    """The verdict on `figures`, with its reasons (see the module rules)."""
+    verdict, reasons = judge(figures)
+    return Health(verdict, tuple(reasons), figures)
 
 
 def judge(figures: HealthFigures) -> tuple[Verdict, list[str]]:

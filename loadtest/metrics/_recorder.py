@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from loadtest.metrics._histogram import Histogram
-from loadtest.metrics._snapshot import HISTOGRAMS, StageSnapshot, StatsSnapshot, merge_stats
+from loadtest.metrics._snapshot import (
+    COUNTERS,
+    HISTOGRAMS,
+    StageSnapshot,
+    StatsSnapshot,
+    merge_stats,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,27 +45,7 @@ __all__ = ["LiveStats", "StageRecorder"]
 class _Tally:
     """Mutable counters of one scenario while its stage runs."""
 
-    __slots__ = (
-        "cached_tokens",
-        "cached_turns",
-        "completion_tokens",
-        "dropped",
-        "errors",
-        "estimated_turns",
-        "first_turn_cached_tokens",
-        "first_turn_prompt_tokens",
-        "first_turns",
-        "first_turns_cached",
-        "hists",
-        "interrupted",
-        "ok",
-        "prompt_tokens",
-        "requests",
-        "retries",
-        "status_codes",
-        "unanswered",
-        "warmup_turns",
-    )
+    __slots__ = (*COUNTERS, "errors", "hists", "status_codes")
 
     def __init__(self) -> None:
         self.requests = self.ok = self.interrupted = self.warmup_turns = self.dropped = 0
@@ -70,30 +56,15 @@ class _Tally:
         self.unanswered = 0
         self.errors: dict[str, int] = {}
         self.status_codes: dict[int, int] = {}
-        self.hists = {name: Histogram() for name in HISTOGRAMS}
+        self.hists: dict[str, Histogram] = {name.value: Histogram() for name in HISTOGRAMS}
 
     def snapshot(self, label: str) -> StatsSnapshot:
         return StatsSnapshot(
             label=label,
-            requests=self.requests,
-            ok=self.ok,
-            interrupted=self.interrupted,
-            warmup_turns=self.warmup_turns,
-            dropped=self.dropped,
             errors=dict(self.errors),
             status_codes=dict(self.status_codes),
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            cached_tokens=self.cached_tokens,
-            estimated_turns=self.estimated_turns,
-            cached_turns=self.cached_turns,
-            first_turns=self.first_turns,
-            first_turns_cached=self.first_turns_cached,
-            first_turn_prompt_tokens=self.first_turn_prompt_tokens,
-            first_turn_cached_tokens=self.first_turn_cached_tokens,
-            retries=self.retries,
-            unanswered=self.unanswered,
             histograms={name: hist.copy() for name, hist in self.hists.items()},
+            **{name: getattr(self, name) for name in COUNTERS},
         )
 
 

@@ -12,31 +12,44 @@ Pure; no I/O.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from typing import Literal, TypeVar
 
 import attrs
 
+from loadtest.metrics._health import Health
 from loadtest.metrics._histogram import Histogram
 
-__all__ = ["HISTOGRAMS", "StageSnapshot", "StatsSnapshot", "merge_stats"]
+__all__ = ["COUNTERS", "HISTOGRAMS", "Metric", "StageSnapshot", "StatsSnapshot", "merge_stats"]
 
 K = TypeVar("K")
 
-#: Every histogram kept per (stage, scenario); all in integer microseconds.
-HISTOGRAMS: tuple[str, ...] = (
-    "latency",
-    "ttfb",
-    "ttft",
-    "itl",
-    "tpot",
-    "lag",
-    "latency_corrected",
-    "ttft_corrected",
-    "chunk_gap",
-    "stream_tail",
-    "unanswered",
-)
+
+class Metric(enum.StrEnum):
+    """The histograms kept per (stage, scenario), all in integer microseconds.
+
+    A member is its name as a string (`Metric.TTFT == "ttft"`), so either
+    spelling reads a histogram; the enum is what scripts and type checkers use.
+    """
+
+    LATENCY = "latency"
+    TTFB = "ttfb"
+    TTFT = "ttft"
+    ITL = "itl"
+    TPOT = "tpot"
+    #: Open loop: actual start minus intended start (schedule lag).
+    LAG = "lag"
+    LATENCY_CORRECTED = "latency_corrected"
+    TTFT_CORRECTED = "ttft_corrected"
+    CHUNK_GAP = "chunk_gap"
+    STREAM_TAIL = "stream_tail"
+    #: The wait of turns cut off with no response byte.
+    UNANSWERED = "unanswered"
+
+
+#: Every histogram kept per (stage, scenario), in the order reports list them.
+HISTOGRAMS: tuple[Metric, ...] = tuple(Metric)
 
 
 @attrs.frozen
@@ -94,9 +107,25 @@ class StatsSnapshot:
         """Failed share of the completed steady turns (0 when there were none)."""
         return self.failed / self.requests if self.requests else 0.0
 
-    def histogram(self, name: str) -> Histogram:
+    def histogram(self, name: Metric | str) -> Histogram:
         found = self.histograms.get(name)
         return found if found is not None else Histogram()
+
+    def percentile_us(self, metric: Metric | str, percentile: float) -> int | None:
+        """One percentile of `metric` in µs, as recorded (None without a value)."""
+        hist = self.histogram(metric)
+        return hist.percentiles([percentile])[percentile] if hist.count else None
+
+    def percentile_ms(self, metric: Metric | str, percentile: float) -> float | None:
+        """One percentile of `metric` in ms (None without a value)."""
+        value = self.percentile_us(metric, percentile)
+        return None if value is None else value / 1000
+
+
+#: The integer counters of a `StatsSnapshot`, in field order (they add when merged).
+COUNTERS: tuple[str, ...] = tuple(
+    field.name for field in attrs.fields(StatsSnapshot) if field.type in ("int", int)
+)
 
 
 def merge_stats(label: str, parts: Iterable[StatsSnapshot]) -> StatsSnapshot:
@@ -104,9 +133,9 @@ def merge_stats(label: str, parts: Iterable[StatsSnapshot]) -> StatsSnapshot:
     errors: dict[str, int] = {}
     codes: dict[int, int] = {}
     hists: dict[str, Histogram] = {}
-    sums = dict.fromkeys(_COUNTERS, 0)
+    sums = dict.fromkeys(COUNTERS, 0)
     for part in parts:
-        for name in _COUNTERS:
+        for name in COUNTERS:
             sums[name] += getattr(part, name)
         _add_counts(errors, part.errors)
         _add_counts(codes, part.status_codes)
@@ -116,26 +145,6 @@ def merge_stats(label: str, parts: Iterable[StatsSnapshot]) -> StatsSnapshot:
             else:
                 hists[name] = hist.copy()
     return StatsSnapshot(label=label, errors=errors, status_codes=codes, histograms=hists, **sums)
-
-
-_COUNTERS = (
-    "requests",
-    "ok",
-    "interrupted",
-    "warmup_turns",
-    "dropped",
-    "prompt_tokens",
-    "completion_tokens",
-    "cached_tokens",
-    "estimated_turns",
-    "cached_turns",
-    "first_turns",
-    "first_turns_cached",
-    "first_turn_prompt_tokens",
-    "first_turn_cached_tokens",
-    "retries",
-    "unanswered",
-)
 
 
 def _add_counts(into: dict[K, int], counts: Mapping[K, int]) -> None:
@@ -166,4 +175,5 @@ class StageSnapshot:
     rate: float | None = None
     vus: tuple[int, ...] = ()
     stopped_early: bool = False
-    health: Mapping[str, object] = attrs.field(factory=dict)
+    #: The generator's verdict on itself in this stage (None: not assessed).
+    health: Health | None = None

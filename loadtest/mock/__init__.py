@@ -27,7 +27,7 @@ from loadtest.mock._config import (
     Normal,
     Timing,
     Uniform,
-    parse_duration,
+    parse_seconds,
     parse_timing,
 )
 from loadtest.mock._process import run_mock_process
@@ -43,7 +43,7 @@ __all__ = [
     "Normal",
     "Timing",
     "Uniform",
-    "parse_duration",
+    "parse_seconds",
     "parse_timing",
     "run_mock",
     "run_mock_process",

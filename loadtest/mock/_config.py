@@ -12,8 +12,10 @@ Timing grammar (for `--ttft`, `--itl`, `--stall` and `--done-delay`):
 Rules:
 - Durations are never negative; a sampled value below 0 (only `normal` can
   produce one) is clamped to 0.
-- Every invalid value raises `ConfigError` whose message names the flag the
-  value belongs to (`--ttft: ...`), so the CLI prints one clean line.
+- Every invalid value raises `ConfigError` whose message names what holds
+  it: the field for `MockConfig` (`ttft: ...`), the flag for the parsers the
+  CLI calls with one (`parse_timing(text, "--ttft")`); `loadtest mock` words
+  a field's problem with its flag (`--ttft: ...`), so it prints one clean line.
 - `MockConfig` is frozen and validated on construction; timing fields also
   accept their grammar text (`MockConfig(ttft="200ms")`).
 - Pure: no I/O, no trio. `to_json`/`from_json` carry a config to worker
@@ -45,7 +47,7 @@ __all__ = [
     "Normal",
     "Timing",
     "Uniform",
-    "parse_duration",
+    "parse_seconds",
     "parse_timing",
 ]
 
@@ -130,7 +132,7 @@ class Exponential:
 Timing = Fixed | Normal | LogNormal | Uniform | Exponential
 
 
-def parse_duration(text: str, flag: str) -> float:
+def parse_seconds(text: str, flag: str) -> float:
     """Seconds in a DURATION (`200ms`, `0.2s`, `0`; the profile grammar of
     `loadtest.config.parse_duration`); `ConfigError` naming `flag` when it is
     not one."""
@@ -150,12 +152,12 @@ def _two(flag: str, kind: str, args: str) -> tuple[str, str]:
 
 def _parse_normal(flag: str, args: str) -> Timing:
     mean, stddev = _two(flag, "normal:MEAN,STDDEV", args)
-    return Normal(parse_duration(mean, flag), parse_duration(stddev, flag))
+    return Normal(parse_seconds(mean, flag), parse_seconds(stddev, flag))
 
 
 def _parse_lognormal(flag: str, args: str) -> Timing:
     median, sigma_text = _two(flag, "lognormal:MEDIAN,SIGMA", args)
-    median_s = parse_duration(median, flag)
+    median_s = parse_seconds(median, flag)
     try:
         sigma = float(sigma_text)
     except ValueError:
@@ -169,14 +171,14 @@ def _parse_lognormal(flag: str, args: str) -> Timing:
 
 def _parse_uniform(flag: str, args: str) -> Timing:
     low, high = _two(flag, "uniform:LOW,HIGH", args)
-    low_s, high_s = parse_duration(low, flag), parse_duration(high, flag)
+    low_s, high_s = parse_seconds(low, flag), parse_seconds(high, flag)
     if low_s > high_s:
         raise ConfigError(f"{flag}: uniform LOW must not exceed HIGH, got {args!r}")
     return Uniform(low_s, high_s)
 
 
 def _parse_exp(flag: str, args: str) -> Timing:
-    return Exponential(parse_duration(args, flag))
+    return Exponential(parse_seconds(args, flag))
 
 
 _KINDS: dict[str, Callable[[str, str], Timing]] = {
@@ -192,7 +194,7 @@ def parse_timing(text: str, flag: str) -> Timing:
     `text` is not one."""
     kind, sep, args = text.strip().partition(":")
     if not sep:
-        return Fixed(parse_duration(text, flag))
+        return Fixed(parse_seconds(text, flag))
     parse = _KINDS.get(kind.strip().lower())
     if parse is None:
         raise ConfigError(
@@ -203,19 +205,19 @@ def parse_timing(text: str, flag: str) -> Timing:
 
 
 def _ttft(value: str | Timing) -> Timing:
-    return parse_timing(value, "--ttft") if isinstance(value, str) else value
+    return parse_timing(value, "ttft") if isinstance(value, str) else value
 
 
 def _itl(value: str | Timing) -> Timing:
-    return parse_timing(value, "--itl") if isinstance(value, str) else value
+    return parse_timing(value, "itl") if isinstance(value, str) else value
 
 
 def _stall(value: str | Timing) -> Timing:
-    return parse_timing(value, "--stall") if isinstance(value, str) else value
+    return parse_timing(value, "stall") if isinstance(value, str) else value
 
 
 def _done_delay(value: str | Timing) -> Timing:
-    return parse_timing(value, "--done-delay") if isinstance(value, str) else value
+    return parse_timing(value, "done_delay") if isinstance(value, str) else value
 
 
 def _models(value: Iterable[str]) -> tuple[str, ...]:
@@ -243,20 +245,20 @@ def _at_least(flag: str, low: int, default: int | None) -> Any:
 
 
 def _validate_port(_inst: object, _attr: object, value: int) -> None:
-    _check("--port", 0 <= value <= 65535, "a port between 0 and 65535 (0: pick a free one)", value)
+    _check("port", 0 <= value <= 65535, "a port between 0 and 65535 (0: pick a free one)", value)
 
 
 def _validate_status(_inst: object, _attr: object, value: int) -> None:
-    _check("--error-status", 400 <= value <= 599, "an HTTP error status (400-599)", value)
+    _check("error_status", 400 <= value <= 599, "an HTTP error status (400-599)", value)
 
 
 def _validate_header(_inst: object, _attr: object, value: str) -> None:
     ok = value == "" or re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", value) is not None
-    _check("--echo-header", ok, "an HTTP header name (or empty to echo none)", value)
+    _check("echo_header", ok, "an HTTP header name (or empty to echo none)", value)
 
 
 def _validate_models(_inst: object, _attr: object, value: tuple[str, ...]) -> None:
-    _check("--model", bool(value) and all(value), "at least one non-empty model name", value)
+    _check("models", bool(value) and all(value), "at least one non-empty model name", value)
 
 
 @attrs.frozen
@@ -265,25 +267,25 @@ class MockConfig:
 
     host: str = "127.0.0.1"
     port: int = attrs.field(default=8000, validator=_validate_port)
-    workers: int = _at_least("--workers", 1, 1)
+    workers: int = _at_least("workers", 1, 1)
     ttft: Timing = attrs.field(default=Fixed(0.0), converter=_ttft)
     itl: Timing = attrs.field(default=Fixed(0.0), converter=_itl)
-    output_tokens: int | None = _at_least("--output-tokens", 0, None)
-    tokens_per_chunk: int = _at_least("--tokens-per-chunk", 1, 1)
+    output_tokens: int | None = _at_least("output_tokens", 0, None)
+    tokens_per_chunk: int = _at_least("tokens_per_chunk", 1, 1)
     usage: bool = True
-    error_rate: float = _rate("--error-rate")
+    error_rate: float = _rate("error_rate")
     error_status: int = attrs.field(default=500, validator=_validate_status)
-    disconnect_rate: float = _rate("--disconnect-rate")
-    stream_error_rate: float = _rate("--stream-error-rate")
-    stall_rate: float = _rate("--stall-rate")
+    disconnect_rate: float = _rate("disconnect_rate")
+    stream_error_rate: float = _rate("stream_error_rate")
+    stall_rate: float = _rate("stall_rate")
     stall: Timing = attrs.field(default=Fixed(2.0), converter=_stall)
     done_delay: Timing = attrs.field(default=Fixed(0.0), converter=_done_delay)
     seed: int | None = None
     echo_header: str = attrs.field(default="x-request-id", validator=_validate_header)
     cache: bool = True
-    cache_block_chars: int = _at_least("--cache-block-chars", 1, 64)
-    cache_entries: int = _at_least("--cache-entries", 1, 100_000)
-    cache_skip_chars: int = _at_least("--cache-skip-chars", 0, 0)
+    cache_block_chars: int = _at_least("cache_block_chars", 1, 64)
+    cache_entries: int = _at_least("cache_entries", 1, 100_000)
+    cache_skip_chars: int = _at_least("cache_skip_chars", 0, 0)
     models: tuple[str, ...] = attrs.field(
         default=("mock-model",), converter=_models, validator=_validate_models
     )

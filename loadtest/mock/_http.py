@@ -30,9 +30,9 @@ __all__ = [
     "JSON",
     "LAST_CHUNK",
     "SSE",
-    "Connection",
     "HttpError",
     "RequestHead",
+    "ServerConnection",
     "chunk",
     "parse_head",
     "response",
@@ -188,7 +188,7 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-class Connection:
+class ServerConnection:
     """One client connection: a receive buffer over a connected trio socket."""
 
     def __init__(self, sock: SocketType) -> None:

@@ -26,10 +26,10 @@ import attrs
 import trio
 
 from loadtest.mock._answer import AnswerPlan, Fault, Planner
-from loadtest.mock._http import LAST_CHUNK, Connection, response, stream_head
+from loadtest.mock._http import LAST_CHUNK, ServerConnection, response, stream_head
 from loadtest.protocol import Reply, ServedRequest, ServerCodec
 
-__all__ = ["FLUSH_BYTES", "Exchange", "Outbox", "error_type", "write_stream", "write_whole"]
+__all__ = ["FLUSH_BYTES", "MockExchange", "Outbox", "error_type", "write_stream", "write_whole"]
 
 FLUSH_BYTES = 64 * 1024
 
@@ -51,11 +51,11 @@ def error_type(status: int) -> str:
 
 
 @attrs.define(slots=True)
-class Exchange:
+class MockExchange:
     """One request being answered. `extra` holds ready-made response header
     lines (the echoed correlation header, Connection)."""
 
-    conn: Connection
+    conn: ServerConnection
     codec: ServerCodec
     served: ServedRequest
     plan: AnswerPlan
@@ -73,7 +73,7 @@ class Outbox:
 
     __slots__ = ("chunked", "conn", "now_s", "parts", "size")
 
-    def __init__(self, conn: Connection, chunked: bool) -> None:
+    def __init__(self, conn: ServerConnection, chunked: bool) -> None:
         self.conn = conn
         self.chunked = chunked
         self.parts: list[bytes] = []
@@ -126,7 +126,7 @@ class Outbox:
             await self.flush()
 
 
-async def write_stream(ex: Exchange) -> bool:
+async def write_stream(ex: MockExchange) -> bool:
     """Stream the planned answer as SSE. Checkpoint."""
     plan, planner, served = ex.plan, ex.planner, ex.served
     renderer = ex.codec.open_stream(
@@ -167,7 +167,7 @@ async def write_stream(ex: Exchange) -> bool:
     return ex.keep_alive and ex.chunked
 
 
-async def write_whole(ex: Exchange) -> bool:
+async def write_whole(ex: MockExchange) -> bool:
     """Send the planned answer as one JSON body after its generation time. Checkpoint."""
     plan, planner = ex.plan, ex.planner
     due_s = ex.start_s + planner.generation_s(plan)

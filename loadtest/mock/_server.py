@@ -31,8 +31,8 @@ import trio
 
 from loadtest.errors import ConfigError
 from loadtest.mock._answer import Fault, Planner
-from loadtest.mock._http import Connection, HttpError, RequestHead, response
-from loadtest.mock._reply import Exchange, error_type, write_stream, write_whole
+from loadtest.mock._http import HttpError, RequestHead, ServerConnection, response
+from loadtest.mock._reply import MockExchange, error_type, write_stream, write_whole
 from loadtest.protocol import available, get_adapter
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class MockServer:
 
     async def handle(self, stream: trio.SocketStream) -> None:
         """Serve one connection until the client closes it or an answer ends it."""
-        conn = Connection(stream.socket)
+        conn = ServerConnection(stream.socket)
         try:
             while True:
                 try:
@@ -116,7 +116,7 @@ class MockServer:
         return extra
 
     async def answer(
-        self, conn: Connection, head: RequestHead, body: bytes, start_s: float
+        self, conn: ServerConnection, head: RequestHead, body: bytes, start_s: float
     ) -> bool:
         """Answer one request; whether the connection may go on. Checkpoint."""
         extra = self._extra_headers(head)
@@ -142,7 +142,7 @@ class MockServer:
         if plan.fault is Fault.ERROR:
             await conn.send(self._injected_error(codec, extra))
             return head.keep_alive
-        exchange = Exchange(
+        exchange = MockExchange(
             conn,
             codec,
             served,

@@ -32,8 +32,15 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from loadtest.config import FieldError, is_secret, parse_document
-from loadtest.config._converter import converter, problems_of
+from loadtest.config import (
+    ENV_REF,
+    FieldError,
+    conversion_problems,
+    is_secret,
+    key_path,
+    parse_document,
+    profile_converter,
+)
 from loadtest.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,16 +51,11 @@ __all__ = ["Service", "ServicesFile", "load_services", "missing_env", "parse_ser
 #: A service name labels a table row and names a folder: keep it short and plain.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,23}$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _key_path(key: str) -> str:
-    return f".{key}" if key.isidentifier() else f'["{key}"]'
 
 
 def _check_target(target: str) -> str | None:
     """Why `target` is not an http(s) URL with a host, or None if it is."""
-    if _ENV_REF.search(target):
+    if ENV_REF.search(target):
         return None  # expanded by `loadtest run`; checked when the plan is resolved
     try:
         parts = urlsplit(target)
@@ -90,10 +92,10 @@ class Service:
 
     @staticmethod
     def _check_header(header: str, value: str) -> None:
-        where = "headers" + _key_path(header)
+        where = "headers" + key_path(header)
         if not header or any(ch in header for ch in " \t\r\n:"):
             raise FieldError(where, "a header name has no spaces or colons")
-        if is_secret(header) and not _ENV_REF.search(value):
+        if is_secret(header) and not ENV_REF.search(value):
             raise FieldError(
                 where,
                 'a secret header takes its value from the environment: write "${NAME}" '
@@ -104,9 +106,9 @@ class Service:
     def env_names(self) -> tuple[tuple[str, str], ...]:
         """(variable, where it is used) for every variable this service reads."""
         found = [(self.key_env, "key_env")] if self.key_env else []
-        found += [(m, "target") for m in _ENV_REF.findall(self.target)]
+        found += [(m, "target") for m in ENV_REF.findall(self.target)]
         for header, value in self.headers.items():
-            found += [(m, "headers" + _key_path(header)) for m in _ENV_REF.findall(value)]
+            found += [(m, "headers" + key_path(header)) for m in ENV_REF.findall(value)]
         return tuple(found)
 
 
@@ -134,9 +136,9 @@ def parse_services(raw: bytes | str, fmt: str, source: str = "services") -> tupl
     reported at once in one `ConfigError`, each line prefixed with `source`."""
     data = parse_document(raw, fmt, source)
     try:
-        parsed: ServicesFile = converter.structure(data, ServicesFile)
+        parsed: ServicesFile = profile_converter.structure(data, ServicesFile)
     except Exception as exc:
-        lines = [line for problem in problems_of(exc) for line in problem.splitlines()]
+        lines = [line for problem in conversion_problems(exc) for line in problem.splitlines()]
         raise ConfigError([f"{source}: {line}" for line in lines]) from None
     return parsed.services
 

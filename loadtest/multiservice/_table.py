@@ -52,7 +52,7 @@ _ROUND_COLUMNS = (
 _LABEL = {"ttft": "TTFT p50", "latency": "lat p50"}
 
 
-def fmt_ms(value: float | None) -> str:
+def fmt_table_ms(value: float | None) -> str:
     """Milliseconds: one decimal below 10 s, none from there up."""
     if value is None:
         return "-"
@@ -83,9 +83,9 @@ def _row(name: str, cells: Sequence[tuple[str, int]]) -> str:
 
 def _figure_cells(figures: Figures) -> list[str]:
     return [
-        fmt_ms(figures.ttft_p50_ms),
-        fmt_ms(figures.ttft_p95_ms),
-        fmt_ms(figures.latency_p95_ms),
+        fmt_table_ms(figures.ttft_p50_ms),
+        fmt_table_ms(figures.ttft_p95_ms),
+        fmt_table_ms(figures.latency_p95_ms),
         _rps(figures.ok_rps),
         "-" if figures.error_rate is None else f"{figures.error_rate * 100:.1f}%",
         "-" if figures.cpu_share is None else f"{figures.cpu_share:.0%}",
@@ -179,7 +179,7 @@ def _summary_line(summary: GatewaySummary) -> str:
         notes.append(f"no data in {_rounds_list(summary.no_data_rounds)}")
     cells = [
         (f"{len(deltas)}/{summary.rounds}", 7),
-        (fmt_ms(summary.median_value_ms), 11),
+        (fmt_table_ms(summary.median_value_ms), 11),
         (fmt_delta(summary.median_delta_ms), 13),
         (spread, 22),
     ]

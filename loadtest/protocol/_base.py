@@ -22,7 +22,7 @@ end; the mock upstream uses it, so each protocol's format lives in one module.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -189,6 +189,14 @@ class Adapter(abc.ABC):
         """The server side of this protocol, for the mock upstream; None if
         the adapter has none."""
         return None
+
+    @classmethod
+    def header_warnings(cls, header_names: Collection[str]) -> list[str]:
+        """What a scenario of this protocol may be missing among its headers
+        (`header_names` lower-case): warnings for the plan, never errors. None
+        by default."""
+        del header_names
+        return []
 
 
 # --- the server side, for the mock upstream ---------------------------------

@@ -74,7 +74,7 @@ from loadtest.protocol._registry import register
 from loadtest.protocol._sse import SSEStreamParser
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
 __all__ = ["AnthropicAdapter", "AnthropicCodec"]
 
@@ -91,6 +91,17 @@ class AnthropicAdapter(Adapter):
     """Client side of `/v1/messages`; see the module docstring."""
 
     path = "/v1/messages"
+
+    @classmethod
+    def header_warnings(cls, header_names: Collection[str]) -> list[str]:
+        """The Anthropic API requires an anthropic-version header: a scenario
+        without one gets a warning (many gateways add it themselves)."""
+        if "anthropic-version" in header_names:
+            return []
+        return [
+            "anthropic protocol without an anthropic-version header "
+            "(the Anthropic API requires one; many gateways add it)"
+        ]
 
     def build_request(self, conversation: Conversation) -> Request:
         max_tokens = conversation.max_tokens

@@ -1,7 +1,8 @@
 """Reports: the summary document and its renderings (all pure).
 
-`build_summary(plan, snapshots, info)` gives the versioned summary document
-(`loadtest.summary/1`, histograms embedded); `render_text`, `render_csv` and
+`build_summary(plan, result)` gives the complete, versioned summary document
+(`loadtest.summary/1`, histograms embedded, threshold verdicts included);
+`render_text`, `render_csv` and
 `render_prometheus` render it; `evaluate_thresholds` checks its limits;
 `compare_summaries`/`render_comparison` compare two runs; `merge_summaries`
 merges the shards of one run; `check_summary` validates one read from disk.
@@ -32,8 +33,10 @@ from loadtest.report._schema import (
 )
 from loadtest.report._summary import (
     RunInfo,
+    RunLike,
     build_summary,
     metric_json,
+    run_info,
     stats_from_json,
     stats_json,
 )
@@ -51,6 +54,7 @@ __all__ = [
     "Comparison",
     "Delta",
     "RunInfo",
+    "RunLike",
     "ScopeComparison",
     "build_summary",
     "check_summary",
@@ -63,6 +67,7 @@ __all__ = [
     "render_csv",
     "render_prometheus",
     "render_text",
+    "run_info",
     "run_stamp",
     "stats_from_json",
     "stats_json",

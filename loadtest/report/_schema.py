@@ -15,14 +15,16 @@ of a group, or a new Prometheus family, is not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import attrs
 
 from loadtest.errors import ConfigError
+from loadtest.report._document import MetricDoc, summary_problems
 
 __all__ = [
     "CSV_COLUMNS",
-    "LATER_METRICS",
     "PERCENTILES",
     "PERCENTILE_KEYS",
     "PROM_LATENCY",
@@ -32,7 +34,6 @@ __all__ = [
     "PROM_THRESHOLD",
     "SCHEMA",
     "SUMMARY_METRICS",
-    "UNANSWERED_METRIC",
     "PromFamily",
     "check_summary",
 ]
@@ -53,12 +54,6 @@ SUMMARY_METRICS: dict[str, str] = {
     "stream_tail": "stream_tail_ms",
 }
 
-#: Metrics a summary written before they existed lacks: checked when present.
-LATER_METRICS: tuple[str, ...] = ("chunk_gap_ms", "stream_tail_ms")
-#: The wait of turns cut off with no response byte (the `unanswered`
-#: histogram), min..max and count in ms like the metrics above; optional
-#: when a summary is read back (older summaries lack it).
-UNANSWERED_METRIC = "unanswered_wait_ms"
 
 #: Percentile -> its key in a statistics object.
 PERCENTILES: dict[float, str] = {
@@ -68,7 +63,8 @@ PERCENTILES: dict[float, str] = {
     99.0: "p99",
     99.9: "p999",
 }
-PERCENTILE_KEYS = ("min", "mean", *PERCENTILES.values(), "max", "count")
+#: The keys of a latency-type statistic, in order (`MetricDoc`'s fields).
+PERCENTILE_KEYS: tuple[str, ...] = tuple(attrs.fields_dict(MetricDoc))
 
 #: One row per stage x scenario (and per stage total, scenario "total").
 #: `stage` is 1-based (as in the text report); times in ms; `error_rate` a
@@ -256,155 +252,6 @@ PROM_THRESHOLD = PromFamily(
 _MAX_PROBLEMS = 10
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _number_or_null(value: object) -> bool:
-    return value is None or _number(value)
-
-
-def _counts(value: object) -> bool:
-    return isinstance(value, Mapping) and all(
-        isinstance(n, int) and not isinstance(n, bool) for n in value.values()
-    )
-
-
-def _text_map(value: object) -> bool:
-    return isinstance(value, Mapping) and all(isinstance(t, str) for t in value.values())
-
-
-_Rule = tuple[str, Callable[[object], bool], str]
-
-_RUN_RULES: tuple[_Rule, ...] = (
-    ("profile", lambda v: isinstance(v, str), "a string"),
-    ("started_at", lambda v: isinstance(v, str), "a string"),
-    ("ended_at", lambda v: isinstance(v, str), "a string"),
-    ("started_unix_s", _number, "a number"),
-    ("ended_unix_s", _number, "a number"),
-    ("stopped_early", lambda v: isinstance(v, bool), "true or false"),
-    ("stage_plan", lambda v: isinstance(v, list), "a list"),
-    ("warmup_s", _number, "a number"),
-    ("shards", lambda v: isinstance(v, int), "an integer"),
-)
-_STAGE_RULES: tuple[_Rule, ...] = (
-    ("index", lambda v: isinstance(v, int), "an integer"),
-    ("mode", lambda v: v in ("closed", "open"), '"closed" or "open"'),
-    ("concurrency", _number_or_null, "a number or null"),
-    ("rate", _number_or_null, "a number or null"),
-    ("duration_s", _number, "a number"),
-    ("warmup_s", _number, "a number"),
-    ("steady_s", _number, "a number"),
-    ("started_at", lambda v: isinstance(v, str), "a string"),
-    ("ended_at", lambda v: isinstance(v, str), "a string"),
-    ("scenarios", lambda v: isinstance(v, list), "a list"),
-)
-_METRIC_RULES: tuple[_Rule, ...] = tuple(
-    (key, _number_or_null, "a number or null") for key in PERCENTILE_KEYS
-)
-_STATS_RULES: tuple[_Rule, ...] = (
-    ("label", lambda v: isinstance(v, str), "a string"),
-    *(
-        (key, _number, "a number")
-        for key in (
-            "requests",
-            "ok",
-            "interrupted",
-            "warmup_turns",
-            "dropped",
-            "prompt_tokens",
-            "completion_tokens",
-            "cached_tokens",
-            "estimated_turns",
-        )
-    ),
-    *(
-        (key, _number_or_null, "a number or null")
-        for key in ("error_rate", "throughput_rps", "ok_rps", "output_tokens_per_s")
-    ),
-    ("errors", _counts, "an object of counts"),
-    ("status_codes", _counts, "an object of counts"),
-    *(
-        (key, lambda v: isinstance(v, Mapping), "an object")
-        for key in SUMMARY_METRICS.values()
-        if key not in LATER_METRICS
-    ),
-)
-_OPTIONAL_STATS_RULES: tuple[_Rule, ...] = (
-    ("retries", _number, "a number"),
-    ("unanswered", lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
-    (UNANSWERED_METRIC, lambda v: isinstance(v, Mapping), "an object"),
-    ("histograms", _text_map, "an object of HDR encodings"),
-    ("overflow", _counts, "an object of counts"),
-    ("cache", lambda v: isinstance(v, Mapping), "an object"),
-    *((key, lambda v: isinstance(v, Mapping), "an object") for key in LATER_METRICS),
-)
-
-
-def _apply(doc: Mapping[str, Any], rules: tuple[_Rule, ...], where: str) -> list[str]:
-    problems = []
-    for key, test, expected in rules:
-        if key not in doc:
-            problems.append(f"missing key {where}.{key}")
-        elif not test(doc[key]):
-            problems.append(f"{where}.{key}: expected {expected}, got {doc[key]!r:.60}")
-    return problems
-
-
-_CACHE_PART_RULES: tuple[_Rule, ...] = tuple(
-    (key, _number, "a number")
-    for key in ("turns", "prompt_tokens", "cached_tokens", "cached_turns")
-)
-
-
-def _check_cache(cache: Mapping[str, Any], where: str) -> list[str]:
-    problems = []
-    for part in ("first_turns", "later_turns"):
-        here = f"{where}.{part}"
-        if not isinstance(cache.get(part), Mapping):
-            problems.append(f"{here}: expected an object")
-        else:
-            problems += _apply(cache[part], _CACHE_PART_RULES, here)
-    return problems
-
-
-def _check_stats(doc: Mapping[str, Any], where: str) -> list[str]:
-    problems = _apply(doc, _STATS_RULES, where)
-    optional = [rule for rule in _OPTIONAL_STATS_RULES if rule[0] in doc]
-    problems += _apply(doc, tuple(optional), where)
-    if isinstance(doc.get("cache"), Mapping):
-        problems += _check_cache(doc["cache"], f"{where}.cache")
-    for key in SUMMARY_METRICS.values():
-        if isinstance(doc.get(key), Mapping):
-            problems += _apply(doc[key], _METRIC_RULES, f"{where}.{key}")
-    return problems
-
-
-def _objects(doc: Mapping[str, Any], key: str, where: str) -> list[str]:
-    """The problem with `doc[key]` if present and not an object."""
-    if key in doc and not isinstance(doc[key], Mapping):
-        return [f"{where}.{key}: expected an object"]
-    return []
-
-
-def _check_stage(stage: Mapping[str, Any], where: str) -> list[str]:
-    problems = _apply(stage, _STAGE_RULES, where)
-    if "total" not in stage:
-        problems.append(f"missing key {where}.total")
-    elif isinstance(stage["total"], Mapping):
-        problems += _check_stats(stage["total"], f"{where}.total")
-    else:
-        problems += _objects(stage, "total", where)
-    for i, stats in enumerate(stage.get("scenarios") or []):
-        here = f"{where}.scenarios[{i}]"
-        problems += (
-            _check_stats(stats, here)
-            if isinstance(stats, Mapping)
-            else [f"{here}: expected an object"]
-        )
-    return problems + _objects(stage, "health", where)
-
-
 def check_summary(doc: object) -> None:
     """Raise ConfigError (one line per problem, at most 10, each naming its
     `$` path) unless `doc` is a summary of this schema holding every key
@@ -413,23 +260,7 @@ def check_summary(doc: object) -> None:
         raise ConfigError("expected a summary document (a JSON object)")
     if doc.get("schema") != SCHEMA:
         raise ConfigError(f"$.schema: expected {SCHEMA!r}, got {doc.get('schema')!r:.60}")
-    problems = _apply(
-        doc,
-        (
-            ("run", lambda v: isinstance(v, Mapping), "an object"),
-            ("stages", lambda v: isinstance(v, list), "a list"),
-        ),
-        "$",
-    )
-    if not problems:
-        problems += _apply(doc["run"], _RUN_RULES, "$.run")
-        for i, stage in enumerate(doc["stages"]):
-            here = f"$.stages[{i}]"
-            problems += (
-                _check_stage(stage, here)
-                if isinstance(stage, Mapping)
-                else [f"{here}: expected an object"]
-            )
+    problems = summary_problems(doc)
     if len(problems) > _MAX_PROBLEMS:
         more = len(problems) - _MAX_PROBLEMS
         problems = [*problems[:_MAX_PROBLEMS], f"... and {more} more"]

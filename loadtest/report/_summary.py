@@ -16,6 +16,8 @@ Rules:
   cached share (cached / prompt tokens, null without prompt tokens) and the
   turns that reported any cached token.
 - Secrets never enter the document: targets are masked.
+- The document is complete: `thresholds` holds the verdict of every limit
+  of the plan in every stage (`evaluate_thresholds`); a caller adds nothing.
 
 Pure: builds and reads dicts.
 """
@@ -25,14 +27,24 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from loadtest import __version__
 from loadtest.config import format_stage, mask_url
-from loadtest.metrics import HISTOGRAMS, Histogram, StageSnapshot, StatsSnapshot
-from loadtest.report._schema import PERCENTILES, SCHEMA, SUMMARY_METRICS, UNANSWERED_METRIC
+from loadtest.metrics import HISTOGRAMS, Histogram, Metric, StageSnapshot, StatsSnapshot
+from loadtest.report._document import (
+    SHARED_COUNTERS,
+    CacheDoc,
+    CachePart,
+    MetricDoc,
+    StatsDoc,
+    read_stats,
+    summary_converter,
+)
+from loadtest.report._schema import PERCENTILE_KEYS, PERCENTILES, SCHEMA, SUMMARY_METRICS
+from loadtest.report._thresholds import evaluate_thresholds
 from loadtest.taxonomy import GEN_DROPPED
 
 if TYPE_CHECKING:
@@ -40,9 +52,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RunInfo",
+    "RunLike",
     "build_summary",
-    "cache_json",
     "metric_json",
+    "run_info",
     "stats_from_json",
     "stats_json",
 ]
@@ -78,41 +91,48 @@ def _ms(value_us: float) -> float:
     return round(value_us / 1000, 3)
 
 
+def _metric_doc(hist: Histogram) -> MetricDoc:
+    if hist.count == 0:
+        return MetricDoc(**(dict.fromkeys(PERCENTILE_KEYS) | {"count": 0}))
+    values = hist.percentiles(list(PERCENTILES))
+    return MetricDoc(
+        min=_ms(hist.min),
+        mean=_ms(hist.mean),
+        max=_ms(hist.max),
+        count=hist.count,
+        **{key: _ms(values[p]) for p, key in PERCENTILES.items()},
+    )
+
+
 def metric_json(hist: Histogram) -> dict[str, Any]:
     """min, mean, percentiles, max (ms) and count of one histogram."""
-    if hist.count == 0:
-        return dict.fromkeys(("min", "mean", *PERCENTILES.values(), "max"), None) | {"count": 0}
-    values = hist.percentiles(list(PERCENTILES))
-    doc: dict[str, Any] = {"min": _ms(hist.min), "mean": _ms(hist.mean)}
-    doc.update({key: _ms(values[p]) for p, key in PERCENTILES.items()})
-    doc.update({"max": _ms(hist.max), "count": hist.count})
-    return doc
+    data: dict[str, Any] = summary_converter.unstructure(_metric_doc(hist))
+    return data
 
 
-def _cache_part(turns: int, prompt: int, cached: int, cached_turns: int) -> dict[str, Any]:
-    return {
-        "turns": turns,
-        "prompt_tokens": prompt,
-        "cached_tokens": cached,
-        "cached_share": round(cached / prompt, 6) if prompt else None,
-        "cached_turns": cached_turns,
-    }
+def _cache_part(turns: int, prompt: int, cached: int, cached_turns: int) -> CachePart:
+    return CachePart(
+        turns=turns,
+        prompt_tokens=prompt,
+        cached_tokens=cached,
+        cached_share=round(cached / prompt, 6) if prompt else None,
+        cached_turns=cached_turns,
+    )
 
 
-def cache_json(stats: StatsSnapshot) -> dict[str, Any]:
-    """The prompt cache's figures, first turns and later turns apart."""
+def _cache_doc(stats: StatsSnapshot) -> CacheDoc:
     first_prompt, first_cached = stats.first_turn_prompt_tokens, stats.first_turn_cached_tokens
-    return {
-        "first_turns": _cache_part(
+    return CacheDoc(
+        first_turns=_cache_part(
             stats.first_turns, first_prompt, first_cached, stats.first_turns_cached
         ),
-        "later_turns": _cache_part(
+        later_turns=_cache_part(
             stats.ok - stats.first_turns,
             stats.prompt_tokens - first_prompt,
             stats.cached_tokens - first_cached,
             stats.cached_turns - stats.first_turns_cached,
         ),
-    }
+    )
 
 
 def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
@@ -124,67 +144,60 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
     errors = dict(sorted(stats.errors.items()))
     if stats.dropped:
         errors[GEN_DROPPED] = stats.dropped
-    doc: dict[str, Any] = {
-        "label": stats.label,
-        "requests": stats.requests,
-        "ok": stats.ok,
-        "failed": stats.failed,
-        "interrupted": stats.interrupted,
-        "warmup_turns": stats.warmup_turns,
-        "dropped": stats.dropped,
-        "error_rate": round(stats.error_rate, 6) if stats.requests else None,
-        "throughput_rps": per_s(stats.requests),
-        "ok_rps": per_s(stats.ok),
-        "output_tokens_per_s": per_s(stats.completion_tokens),
-        "prompt_tokens": stats.prompt_tokens,
-        "completion_tokens": stats.completion_tokens,
-        "cached_tokens": stats.cached_tokens,
-        "estimated_turns": stats.estimated_turns,
-        "cache": cache_json(stats),
-        "retries": stats.retries,
-        "errors": errors,
-        "status_codes": {str(code): n for code, n in sorted(stats.status_codes.items())},
-        "unanswered": stats.unanswered,
+    hists = {name.value: stats.histogram(name) for name in HISTOGRAMS}
+    metrics: dict[str, Any] = {
+        key: _metric_doc(stats.histogram(name)) for name, key in SUMMARY_METRICS.items()
     }
-    for name, key in SUMMARY_METRICS.items():
-        doc[key] = metric_json(stats.histogram(name))
-    doc[UNANSWERED_METRIC] = metric_json(stats.histogram("unanswered"))
-    hists = {name: stats.histogram(name) for name in HISTOGRAMS}
-    doc["histograms"] = {name: h.encode() for name, h in hists.items() if h.count}
-    doc["overflow"] = {name: h.overflow for name, h in hists.items() if h.overflow}
-    return doc
+    doc = StatsDoc(
+        label=stats.label,
+        failed=stats.failed,
+        error_rate=round(stats.error_rate, 6) if stats.requests else None,
+        throughput_rps=per_s(stats.requests),
+        ok_rps=per_s(stats.ok),
+        output_tokens_per_s=per_s(stats.completion_tokens),
+        cache=_cache_doc(stats),
+        errors=errors,
+        status_codes={str(code): n for code, n in sorted(stats.status_codes.items())},
+        unanswered_wait_ms=_metric_doc(stats.histogram(Metric.UNANSWERED)),
+        histograms={name: h.encode() for name, h in hists.items() if h.count},
+        overflow={name: h.overflow for name, h in hists.items() if h.overflow},
+        **metrics,
+        **{name: getattr(stats, name) for name in SHARED_COUNTERS},
+    )
+    data: dict[str, Any] = summary_converter.unstructure(doc)
+    return data
+
+
+#: What a summary written before the cache split holds for it: nothing.
+_NO_CACHE = CachePart(turns=0, prompt_tokens=0, cached_tokens=0, cached_turns=0)
 
 
 def stats_from_json(doc: Mapping[str, Any]) -> StatsSnapshot:
     """The snapshot a statistics object was built from (histograms decoded;
-    `overflow` restored)."""
-    hists = {name: Histogram.decode(text) for name, text in doc.get("histograms", {}).items()}
-    for name, count in doc.get("overflow", {}).items():
+    `overflow` restored); ValueError naming each problem of a malformed one."""
+    stats = read_stats(doc)
+    hists = {name: Histogram.decode(text) for name, text in stats.histograms.items()}
+    for name, count in stats.overflow.items():
         hists.setdefault(name, Histogram()).merge(_overflow_only(count))
-    errors = {k: v for k, v in doc["errors"].items() if k != GEN_DROPPED}
-    cache = doc.get("cache", {})  # absent in summaries written before it existed
-    first, later = cache.get("first_turns", {}), cache.get("later_turns", {})
+    first, later = (
+        (stats.cache.first_turns, stats.cache.later_turns)
+        if stats.cache
+        else (
+            _NO_CACHE,
+            _NO_CACHE,
+        )
+    )
     return StatsSnapshot(
-        label=doc["label"],
-        requests=doc["requests"],
-        ok=doc["ok"],
-        interrupted=doc["interrupted"],
-        warmup_turns=doc["warmup_turns"],
-        dropped=doc["dropped"],
-        errors=errors,
-        status_codes={int(code): n for code, n in doc["status_codes"].items()},
-        prompt_tokens=doc["prompt_tokens"],
-        completion_tokens=doc["completion_tokens"],
-        cached_tokens=doc["cached_tokens"],
-        estimated_turns=doc["estimated_turns"],
-        cached_turns=first.get("cached_turns", 0) + later.get("cached_turns", 0),
-        first_turns=first.get("turns", 0),
-        first_turns_cached=first.get("cached_turns", 0),
-        first_turn_prompt_tokens=first.get("prompt_tokens", 0),
-        first_turn_cached_tokens=first.get("cached_tokens", 0),
-        retries=doc.get("retries", 0),
-        unanswered=doc.get("unanswered", 0),
+        label=stats.label,
+        errors={k: v for k, v in stats.errors.items() if k != GEN_DROPPED},
+        status_codes={int(code): n for code, n in stats.status_codes.items()},
+        cached_turns=first.cached_turns + later.cached_turns,
+        first_turns=first.turns,
+        first_turns_cached=first.cached_turns,
+        first_turn_prompt_tokens=first.prompt_tokens,
+        first_turn_cached_tokens=first.cached_tokens,
         histograms=hists,
+        **{name: getattr(stats, name) for name in SHARED_COUNTERS},
     )
 
 
@@ -211,7 +224,7 @@ def _stage_json(stage: StageSnapshot, names: Sequence[str]) -> dict[str, Any]:
         doc["vus"] = dict(zip(names, stage.vus, strict=True))
     doc["total"] = stats_json(stage.total, stage.steady_s)
     doc["scenarios"] = [stats_json(s, stage.steady_s) for s in stage.scenarios]
-    doc["health"] = dict(stage.health)
+    doc["health"] = stage.health.to_json() if stage.health is not None else {}
     return doc
 
 
@@ -231,8 +244,58 @@ def _thresholds_json(plan: RunPlan) -> dict[str, Any]:
     }
 
 
-def build_summary(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> dict[str, Any]:
-    """The whole summary document of a run."""
+class RunLike(Protocol):
+    """What `build_summary` reads of a finished run (the engine's `RunResult`)."""
+
+    @property
+    def stages(self) -> Sequence[StageSnapshot]: ...
+    @property
+    def started_unix_s(self) -> float: ...
+    @property
+    def ended_unix_s(self) -> float: ...
+    @property
+    def stopped_early(self) -> bool: ...
+
+
+def run_info(result: RunLike, **facts: Any) -> RunInfo:
+    """The `RunInfo` of a run result: its times and stop, its open-file
+    limits (under `generator`), and any other fact given (`jsonl_lines`, ...)."""
+    fd_limits = getattr(result, "fd_limits", None)
+    generator = {"fd_limits": fd_limits.to_json()} if fd_limits is not None else {}
+    return RunInfo(
+        started_unix_s=result.started_unix_s,
+        ended_unix_s=result.ended_unix_s,
+        stopped_early=result.stopped_early,
+        **{"generator": generator, **facts},
+    )
+
+
+def build_summary(
+    plan: RunPlan,
+    run: RunLike | Sequence[StageSnapshot],
+    info: RunInfo | None = None,
+    *,
+    thresholds: bool = True,
+) -> dict[str, Any]:
+    """The whole summary document of a run, threshold verdicts included.
+
+    `run` is the engine's `RunResult` (`info` then defaults to its
+    `run_info`) or the stage snapshots (`info` required). `thresholds=False`
+    leaves the verdicts out (`thresholds: []`); the limits stay under
+    `run.thresholds`."""
+    if isinstance(run, Sequence):
+        if info is None:
+            raise TypeError("build_summary: pass `info` with a sequence of stage snapshots")
+        stages: Sequence[StageSnapshot] = run
+    else:
+        stages = run.stages
+        info = info if info is not None else run_info(run)
+    summary = _document(plan, stages, info)
+    summary["thresholds"] = evaluate_thresholds(summary) if thresholds else []
+    return summary
+
+
+def _document(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> dict[str, Any]:
     names = [s.name for s in plan.scenarios]
     return {
         "schema": SCHEMA,

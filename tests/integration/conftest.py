@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadtest.config import RunPlan, resolve
-from loadtest.config._converter import structure_profile
+from loadtest.config import RunPlan, resolve, structure_profile
 
 BASE_PROFILE: dict[str, Any] = {
     "stages": ["2:10s"],

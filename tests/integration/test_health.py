@@ -31,10 +31,11 @@ async def test_comfortable_run_is_healthy(
     script = Script(ttft_s=0.05, itl_s=1 / 256, output_tokens=4)
     snapshot = await run_stage(nursery, ["@20:2s"], script)
     health = snapshot.health
-    assert health["verdict"] == "ok", health
-    assert health["reasons"] == []
-    assert health["figures"]["achieved_rate"] == 20.0  # type: ignore[index]
-    assert health["figures"]["schedule_lag_p99_ms"] == 0.0  # type: ignore[index]
+    assert health is not None
+    assert health.verdict == "ok", health
+    assert health.reasons == ()
+    assert health.figures.achieved_rate == 20.0
+    assert health.figures.schedule_lag_p99_ms == 0.0
     assert snapshot.total.requests == 40
 
 
@@ -58,4 +59,4 @@ async def test_generator_stall_shows_in_corrected_not_raw_latency(
     corrected = snapshot.total.histogram("latency_corrected").percentiles([99.0])[99.0] / 1000
     assert raw < 10, raw
     assert corrected > 800, corrected
-    assert snapshot.health["verdict"] == "generator-bound"
+    assert snapshot.health.verdict == "generator-bound"

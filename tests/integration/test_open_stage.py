@@ -39,7 +39,7 @@ async def test_constant_rate_gives_exact_arrivals_at_exact_times(
     assert {r.lag_us for r in sink.records} == {0}
     assert stage.total.requests == 20
     assert stage.total.histogram("latency_corrected") == stage.total.histogram("latency")
-    assert stage.health["figures"]["achieved_rate"] == 4.0  # type: ignore[index]
+    assert stage.health.figures.achieved_rate == 4.0
     assert stage.mode == "open"
     assert stage.rate == 4.0
 
@@ -56,9 +56,9 @@ async def test_arrivals_are_dropped_not_delayed_at_max_in_flight(
     assert starts == pytest.approx([0.0, 0.1, 0.2, 1.0, 1.1, 1.2])
     assert stage.total.dropped == 14
     # The scheduler kept time (drops count as on-time arrivals); the drops make it suspect.
-    assert stage.health["figures"]["achieved_rate"] == 10.0  # type: ignore[index]
-    assert stage.health["verdict"] == "suspect"
-    assert any("14 arrivals dropped" in r for r in stage.health["reasons"])  # type: ignore[attr-defined]
+    assert stage.health.figures.achieved_rate == 10.0
+    assert stage.health.verdict == "suspect"
+    assert any("14 arrivals dropped" in r for r in stage.health.reasons)
 
 
 async def test_later_turns_follow_the_previous_turn_plus_think_time(

@@ -17,7 +17,7 @@ from loadtest.config import (
     redact_profile,
     resolve,
 )
-from loadtest.engine._turn import build_runtime
+from loadtest.engine._scenario import build_runtime
 from loadtest.errors import EXIT_USAGE, ConfigError
 from loadtest.report import RunInfo, build_summary
 from tests.fuzz import mutants

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from loadtest.cli._preflight import _failed, _line, _only_interrupts, _raise, probe_indices
-from loadtest.config import resolve
-from loadtest.config._converter import structure_profile
+from loadtest.config import resolve, structure_profile
 from loadtest.errors import EXIT_RUNTIME, PreflightFailed
 from loadtest.metrics import TurnRecord
 

@@ -17,8 +17,7 @@ from loadtest.cli._progress import (
     show_progress,
     turn_rate,
 )
-from loadtest.config import resolve
-from loadtest.config._converter import structure_profile
+from loadtest.config import resolve, structure_profile
 from loadtest.engine import open_engine
 from loadtest.testing import FakeGateway, MemoryBackend, Script
 

@@ -19,8 +19,9 @@ from loadtest.config import (
     SizedContent,
     dump_profile,
     parse_profile,
+    structure_profile,
+    unstructure_profile,
 )
-from loadtest.config._converter import structure_profile, unstructure_profile
 from loadtest.errors import ConfigError
 
 from .strategies import profiles

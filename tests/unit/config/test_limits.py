@@ -17,8 +17,8 @@ from loadtest.config import (
     Profile,
     Thresholds,
     parse_profile,
+    structure_profile,
 )
-from loadtest.config._converter import structure_profile
 from loadtest.config._files import ca_bundle_problem
 from loadtest.config._headers import header_name_problem, header_value_problem
 from loadtest.config._limits import MAX_ITEMS, MAX_TEXT_CHARS

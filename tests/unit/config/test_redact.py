@@ -15,8 +15,8 @@ from loadtest.config import (
     scrub,
     secret_names,
     secret_values,
+    structure_profile,
 )
-from loadtest.config._converter import structure_profile
 from loadtest.config._redact import MASK
 from loadtest.config._resolve import mask_url_safely
 

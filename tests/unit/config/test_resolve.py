@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,9 +17,14 @@ from loadtest.config import (
     parse_profile,
     parse_stages,
     resolve,
+    structure_profile,
 )
-from loadtest.config._converter import structure_profile
 from loadtest.errors import ConfigError
+from loadtest.protocol import _registry, register
+from loadtest.protocol.openai_chat import OpenAIChatAdapter
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 MIXED: dict[str, Any] = {
     "stages": ["100:1m"],
@@ -206,6 +211,34 @@ def test_anthropic_without_version_header_warns() -> None:
     )
     assert len(plan.warnings) == 1
     assert "anthropic-version" in plan.warnings[0]
+    headers = {"Anthropic-Version": "2023-06-01"}
+    profile = {
+        "stages": ["1:1s"],
+        "defaults": {
+            "target": "http://h",
+            "model": "m",
+            "protocol": "anthropic",
+            "headers": headers,
+        },
+    }
+    assert plan_of(profile).warnings == ()
+
+
+class _NeedsTeam(OpenAIChatAdapter):
+    """A third-party protocol that wants an x-team header."""
+
+    @classmethod
+    def header_warnings(cls, header_names: Collection[str]) -> list[str]:
+        return [] if "x-team" in header_names else ["no x-team header"]
+
+
+def test_a_protocol_states_its_own_header_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warning comes from the scenario's adapter, for any protocol."""
+    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
+    register("needs-team")(_NeedsTeam)
+    defaults = {"target": "http://h", "model": "m", "protocol": "needs-team"}
+    plan = plan_of({"stages": ["1:1s"], "defaults": defaults})
+    assert plan.warnings == ("scenario 'default': no x-team header",)
 
 
 @pytest.mark.parametrize("flag", ["nocolon", ": v", "a b: c"])

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from loadtest.metrics import HealthFigures, judge
+from loadtest.metrics import LIMITS, HealthFigures, judge
 
 
 def figures(**changes: Any) -> HealthFigures:
@@ -73,3 +73,26 @@ def test_full_rate_passes() -> None:
     """An open stage at 100% of its target rate raises nothing."""
     assert judge(figures(target_rate=50.0, achieved_rate=50.0)) == ("ok", [])
     assert figures(target_rate=None).to_json()["cpu_share"] == 0.3
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "changes", "reason"),
+    [
+        ("cpu_share_suspect", 0.5, {"cpu_share": 0.6}, "CPU share 60% >= 50%"),
+        ("loop_lag_p99_bound_ms", 20.0, {"loop_lag_p99_ms": 25.0}, "> 20 ms"),
+        (
+            "rate_suspect",
+            0.99,
+            {"target_rate": 100.0, "achieved_rate": 98.0},
+            "of 100/s (< 99%)",
+        ),
+        ("schedule_lag_p99_suspect_ms", 5.0, {"schedule_lag_p99_ms": 6.0}, "> 5 ms"),
+    ],
+)
+def test_the_reasons_quote_the_limits_the_rules_use(
+    monkeypatch: pytest.MonkeyPatch, limit: str, value: float, changes: Any, reason: str
+) -> None:
+    """A reason states the limit from LIMITS, never a copy of it."""
+    monkeypatch.setitem(LIMITS, limit, value)  # type: ignore[arg-type]
+    _, reasons = judge(figures(**changes))
+    assert reasons[0].endswith(reason), reasons

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from loadtest.metrics import Phases, StageRecorder, TurnRecord, merge_stats
+from loadtest.metrics import Metric, Phases, StageRecorder, TurnRecord, merge_stats
 
 
 def turn(**changes: Any) -> TurnRecord:
@@ -185,3 +185,16 @@ def test_turns_cut_off_before_any_response_byte_are_unanswered() -> None:
     assert waits.count == 2
     assert waits.max == pytest.approx(9_000_000, rel=0.001)
     assert merge_stats("x", [stats, stats]).unanswered == 6
+
+
+def test_percentiles_are_read_by_unit_and_none_without_a_value() -> None:
+    """A snapshot's percentile by Metric or by name, in µs or ms; None for an
+    empty histogram (no data is never 0)."""
+    recorder = StageRecorder(["a"])
+    recorder.record(turn(ttft_us=200_000))
+    stats = freeze(recorder).total
+    assert stats.percentile_us(Metric.TTFT, 99.0) == pytest.approx(200_000, rel=1e-3)
+    assert stats.percentile_ms("ttft", 50.0) == pytest.approx(200.0, rel=1e-3)
+    assert stats.percentile_us(Metric.UNANSWERED, 99.0) is None
+    assert stats.percentile_ms(Metric.UNANSWERED, 99.0) is None
+    assert Metric.TTFT == "ttft"

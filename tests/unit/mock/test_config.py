@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loadtest.cli._mock import parse_mock_args
 from loadtest.errors import ConfigError
 from loadtest.mock import (
     Exponential,
@@ -18,7 +19,7 @@ from loadtest.mock import (
     MockConfig,
     Normal,
     Uniform,
-    parse_duration,
+    parse_seconds,
     parse_timing,
 )
 
@@ -32,14 +33,14 @@ if TYPE_CHECKING:
 )
 def test_durations_in_ms_and_s(text: str, seconds: float) -> None:
     """A duration is a number with ms or s, or a bare 0."""
-    assert parse_duration(text, "--ttft") == pytest.approx(seconds)
+    assert parse_seconds(text, "--ttft") == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize("text", ["200", "fast", "-5ms", "5 sec", "5d", "", "1e3ms"])
 def test_bad_durations_name_the_flag(text: str) -> None:
     """Anything else is a ConfigError whose message starts with the flag."""
     with pytest.raises(ConfigError, match=r"^--itl: expected a duration"):
-        parse_duration(text, "--itl")
+        parse_seconds(text, "--itl")
 
 
 def test_unitless_number_hints_at_units() -> None:
@@ -171,10 +172,13 @@ def test_config_defaults_and_string_timings() -> None:
         ("cache_skip_chars", -1, "--cache-skip-chars"),
     ],
 )
-def test_invalid_knobs_name_their_flag(field: str, value: object, flag: str) -> None:
-    """Every invalid knob raises ConfigError naming the flag that sets it."""
-    with pytest.raises(ConfigError, match=rf"^{flag}: "):
+def test_invalid_knobs_name_their_field_and_flag(field: str, value: object, flag: str) -> None:
+    """Every invalid knob raises ConfigError naming the field that holds it;
+    `loadtest mock` names the flag that sets it instead."""
+    with pytest.raises(ConfigError, match=rf"^{field}: "):
         MockConfig(**{field: value})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=rf"^{flag}: "):
+        parse_mock_args([flag, "" if field == "models" else str(value)])
 
 
 def test_json_round_trip() -> None:

@@ -6,9 +6,9 @@ import pytest
 import trio
 
 from loadtest.mock._http import (
-    Connection,
     HttpError,
     RequestHead,
+    ServerConnection,
     chunk,
     parse_head,
     response,
@@ -47,7 +47,7 @@ class FakeSocket:
 
 async def _read_all(data: bytes, cut: int) -> list[tuple[RequestHead, bytes]]:
     pieces = [piece for piece in (data[:cut], data[cut:]) if piece]  # b"" would mean EOF
-    conn = Connection(FakeSocket(pieces))  # type: ignore[arg-type]
+    conn = ServerConnection(FakeSocket(pieces))  # type: ignore[arg-type]
     requests = []
     while (request := await conn.read_request(b"x-request-id")) is not None:
         requests.append(request)
@@ -72,7 +72,7 @@ async def test_expect_continue_is_answered_before_the_body() -> None:
     """`Expect: 100-continue` gets an interim 100 when the body has not arrived."""
     head = b"POST /v1/messages HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"
     sock = FakeSocket([head, b"{}"])
-    request = await Connection(sock).read_request(b"")  # type: ignore[arg-type]
+    request = await ServerConnection(sock).read_request(b"")  # type: ignore[arg-type]
     assert request is not None
     assert request[1] == b"{}"
     assert b"".join(sock.sent) == b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -91,7 +91,7 @@ async def test_expect_continue_is_answered_before_the_body() -> None:
 async def test_broken_requests_raise_http_errors(data: bytes, status: int) -> None:
     """Truncated bodies, bad chunk framing and oversized heads are HttpErrors."""
     with pytest.raises(HttpError) as info:
-        await Connection(FakeSocket([data])).read_request(b"")  # type: ignore[arg-type]
+        await ServerConnection(FakeSocket([data])).read_request(b"")  # type: ignore[arg-type]
     assert info.value.status == status
 
 

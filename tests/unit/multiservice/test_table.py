@@ -14,7 +14,7 @@ from loadtest.multiservice import (
     with_deltas,
 )
 from loadtest.multiservice._results import no_success_reason
-from loadtest.multiservice._table import WIDTH, fmt_delta, fmt_ms
+from loadtest.multiservice._table import WIDTH, fmt_delta, fmt_table_ms
 from tests.unit.multiservice.helpers import round_of, row
 
 LONG_NAME = "a-gateway-name-of-24-chr"
@@ -161,6 +161,6 @@ def test_summary_table_gives_median_range_and_failures() -> None:
 def test_number_formats() -> None:
     """One decimal below 10 s, none (with separators) from there; signed deltas; "-" for none."""
     values = (None, 0.04, 101.25, 9_999.94, 12_345.6)
-    assert " | ".join(fmt_ms(v) for v in values) == "- | 0.0 | 101.2 | 9999.9 | 12,346"
+    assert " | ".join(fmt_table_ms(v) for v in values) == "- | 0.0 | 101.2 | 9999.9 | 12,346"
     deltas = (None, 0.0, 30.04, -1.26)
     assert " | ".join(fmt_delta(v) for v in deltas) == "- | +0.0 ms | +30.0 ms | -1.3 ms"

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from loadtest.config import RunPlan, resolve
-from loadtest.config._converter import structure_profile
-from loadtest.metrics import StageRecorder, StageSnapshot, TurnRecord
+from loadtest.config import RunPlan, resolve, structure_profile
+from loadtest.metrics import Health, HealthFigures, StageRecorder, StageSnapshot, TurnRecord
 from loadtest.report import RunInfo, build_summary
 
 if TYPE_CHECKING:
@@ -151,8 +150,15 @@ def snapshot(
         rate=None if closed else rate,
         vus=(concurrency // 2, concurrency - concurrency // 2) if closed else (),
         stopped_early=stopped_early,
-        health=dict(health or {}),
+        health=health_of(health),
     )
+
+
+def health_of(doc: Mapping[str, Any] | None) -> Health | None:
+    """The `Health` a summary's health object was written from (None: not assessed)."""
+    if not doc:
+        return None
+    return Health(doc["verdict"], tuple(doc["reasons"]), HealthFigures(**doc["figures"]))
 
 
 def summary(

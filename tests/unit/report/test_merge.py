@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from loadtest.errors import ConfigError
-from loadtest.metrics import HISTOGRAMS, Histogram
+from loadtest.metrics import HISTOGRAMS, HealthFigures, Histogram
 from loadtest.report import check_summary, merge_summaries, render_text, stats_from_json
 from tests.unit.report.builders import (
     START,
@@ -168,9 +168,13 @@ def test_histograms_of_other_parameters_are_refused() -> None:
 
 def test_health_keeps_the_worst_verdict_and_every_shard() -> None:
     """Merged health: the worst verdict, reasons named by shard, each shard's own kept."""
-    suspect = {"verdict": "suspect", "reasons": ["CPU share 80% >= 75%"], "figures": {"x": 1}}
-    bound = {"verdict": "generator-bound", "reasons": ["lag"], "figures": {"x": 2}}
-    ok = {"verdict": "ok", "reasons": [], "figures": {"x": 3}}
+
+    def figures(cpu_share: float) -> dict[str, Any]:
+        return HealthFigures(cpu_share, 1.0, 2.0, peak_in_flight=4).to_json()
+
+    suspect = {"verdict": "suspect", "reasons": ["CPU share 80% >= 75%"], "figures": figures(0.8)}
+    bound = {"verdict": "generator-bound", "reasons": ["lag"], "figures": figures(0.2)}
+    ok = {"verdict": "ok", "reasons": [], "figures": figures(0.1)}
     docs = [summary([snapshot([turn(0)], health=h)]) for h in (suspect, bound, ok)]
     docs.append(summary([snapshot([turn(0)])]))  # not assessed: left out
     health = merge_summaries(docs, ["a", "b", "c", "d"])["stages"][0]["health"]

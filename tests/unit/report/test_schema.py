@@ -5,10 +5,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import attrs
 import pytest
 
 from loadtest.errors import ConfigError
-from loadtest.report import check_summary, merge_summaries
+from loadtest.metrics import COUNTERS
+from loadtest.report import (
+    PERCENTILES,
+    SUMMARY_METRICS,
+    check_summary,
+    merge_summaries,
+    stats_from_json,
+)
+from loadtest.report._document import SHARED_COUNTERS, MetricDoc, StatsDoc
 from tests.unit.report.builders import another_shard, two_stage_summary
 
 
@@ -56,7 +65,7 @@ def test_missing_or_mistyped_top_level() -> None:
         (lambda d: d["stages"][1]["scenarios"].append(None), "$.stages[1].scenarios[2]: expected"),
         (
             lambda d: d["stages"][0]["total"].update(requests=True),
-            "$.stages[0].total.requests: expected a number, got True",
+            "$.stages[0].total.requests: expected an integer, got True",
         ),
         (
             lambda d: d["stages"][0]["scenarios"][1].pop("latency_ms"),
@@ -80,15 +89,31 @@ def test_missing_or_mistyped_top_level() -> None:
         ),
         (
             lambda d: d["stages"][0]["total"]["cache"].pop("later_turns"),
-            "$.stages[0].total.cache.later_turns: expected an object",
+            "missing key $.stages[0].total.cache.later_turns",
         ),
         (
             lambda d: d["stages"][0]["total"]["cache"]["first_turns"].update(turns=None),
-            "$.stages[0].total.cache.first_turns.turns: expected a number, got None",
+            "$.stages[0].total.cache.first_turns.turns: expected an integer, got None",
         ),
         (
             lambda d: d["stages"][0]["total"]["stream_tail_ms"].update(p50="1"),
             "$.stages[0].total.stream_tail_ms.p50: expected a number or null",
+        ),
+        (
+            lambda d: d["stages"][0].update(steady_s="long"),
+            "$.stages[0].steady_s: expected a number, got 'long'",
+        ),
+        (
+            lambda d: d["run"].update(stopped_early="yes"),
+            "$.run.stopped_early: expected true or false, got 'yes'",
+        ),
+        (
+            lambda d: d["run"].update(stage_plan="4:10s"),
+            "$.run.stage_plan: expected a list, got '4:10s'",
+        ),
+        (
+            lambda d: d["stages"][1]["scenarios"][0].update(label=3),
+            "$.stages[1].scenarios[0].label: expected a string, got 3",
         ),
     ],
 )
@@ -126,3 +151,35 @@ def test_at_most_ten_problems_are_listed() -> None:
     assert len(found) == 11
     assert found[-1].startswith("... and ")
     assert found[-1].endswith(" more")
+
+
+def test_unknown_keys_and_null_optional_objects_are_read() -> None:
+    """A newer writer's extra key is ignored; an optional object may be null
+    (read as absent: no cache figures)."""
+
+    def change(doc: dict[str, Any]) -> None:
+        total = doc["stages"][0]["total"]
+        total.update(cache=None, chunk_gap_ms=None, from_a_later_version={"x": 1})
+
+    doc = edited(change)
+    check_summary(doc)
+    stats = stats_from_json(doc["stages"][0]["total"])
+    assert (stats.first_turns, stats.first_turn_prompt_tokens, stats.cached_turns) == (0, 0, 0)
+
+
+def test_a_malformed_statistics_object_is_a_value_error() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"^missing key \$\.requests; \$\.ok: expected an integer, got '1'; .* and \d+ more$",
+    ):
+        stats_from_json({"label": "x", "ok": "1"})
+
+
+def test_the_statistics_object_is_the_metric_names_and_percentiles() -> None:
+    """The summary's statistics object holds one MetricDoc per summary metric
+    (and the unanswered wait), each with every percentile key."""
+    fields = attrs.fields_dict(StatsDoc)
+    metrics = [name for name, field in fields.items() if "MetricDoc" in str(field.type)]
+    assert metrics == [*SUMMARY_METRICS.values(), "unanswered_wait_ms"]
+    assert set(PERCENTILES.values()) < set(attrs.fields_dict(MetricDoc))
+    assert set(SHARED_COUNTERS) == set(COUNTERS) & set(fields)

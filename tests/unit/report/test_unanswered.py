@@ -135,5 +135,7 @@ def test_the_unanswered_keys_are_optional_but_typed() -> None:
     del doc["stages"][0]["total"]["unanswered_wait_ms"]
     check_summary(doc)
     doc["stages"][0]["total"]["unanswered"] = "12"
-    with pytest.raises(ConfigError, match=r"\$\.stages\[0\]\.total\.unanswered: expected an"):
+    with pytest.raises(
+        ConfigError, match=r"\$\.stages\[0\]\.total\.unanswered: expected an integer, got '12'"
+    ):
         check_summary(doc)

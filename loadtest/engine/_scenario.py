@@ -1,0 +1,92 @@
+"""A scenario made ready to send: its adapter and its request template.
+
+Rules:
+- The fixed part of every request of a scenario (request line, Host, the
+  adapter's headers, the profile's headers, User-Agent, Connection) is
+  validated and encoded once, when the engine opens (`RequestTemplate`);
+  a turn adds only its correlation header, Content-Length and body.
+- The adapter's headers are those of its request for the scenario's
+  settings (`build_request` of a one-message conversation): an adapter's
+  headers depend on the conversation's `stream` flag only.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from loadtest import __version__
+from loadtest.config import ScenarioPlan
+from loadtest.engine._http1 import build_request_head
+from loadtest.protocol import Adapter, Conversation, Message, get_adapter
+
+__all__ = ["RequestTemplate", "ScenarioRuntime", "build_runtime"]
+
+_USER_AGENT = f"loadtest/{__version__}"
+
+
+class RequestTemplate:
+    """The fixed part of a scenario's requests, validated and encoded once."""
+
+    def __init__(
+        self, plan: ScenarioPlan, adapter_headers: tuple[tuple[str, str], ...], keepalive: bool
+    ) -> None:
+        target = plan.target
+        default_port = 443 if target.scheme == "https" else 80
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        if target.port != default_port:
+            host = f"{host}:{target.port}"
+        headers = [*adapter_headers, *plan.headers]
+        names = {name.lower() for name, _ in headers}
+        if "user-agent" not in names:
+            headers.append(("User-Agent", _USER_AGENT))
+        if not keepalive:
+            headers.append(("Connection", "close"))
+        head = build_request_head("POST", target.path, host, headers, 0)
+        suffix = b"Content-Length: 0\r\n\r\n"
+        assert head.endswith(suffix)
+        self.prefix = head[: -len(suffix)]
+
+    def encode(self, body: bytes, extra_header: tuple[str, str] | None) -> bytes:
+        """The whole request: head, `extra_header` (the correlation id), body."""
+        extra = f"{extra_header[0]}: {extra_header[1]}\r\n" if extra_header else ""
+        return b"".join(
+            (self.prefix, f"{extra}Content-Length: {len(body)}\r\n\r\n".encode("latin-1"), body)
+        )
+
+
+@attrs.define
+class ScenarioRuntime:
+    """One scenario, ready to send: its adapter, request template and origin."""
+
+    index: int
+    plan: ScenarioPlan
+    adapter: Adapter
+    template: RequestTemplate
+    correlation_header: str
+    total_timeout_s: float
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return self.plan.target.origin
+
+
+def build_runtime(
+    index: int,
+    plan: ScenarioPlan,
+    *,
+    correlation_header: str,
+    total_timeout_s: float,
+    keepalive: bool,
+) -> ScenarioRuntime:
+    """Prepare a scenario for sending: its adapter and request template."""
+    adapter = get_adapter(plan.protocol)()
+    probe = Conversation(model=plan.model, messages=(Message("user", "x"),), stream=plan.stream)
+    template = RequestTemplate(plan, adapter.build_request(probe).headers, keepalive)
+    return ScenarioRuntime(
+        index=index,
+        plan=plan,
+        adapter=adapter,
+        template=template,
+        correlation_header=correlation_header,
+        total_timeout_s=total_timeout_s,
+    )
