@@ -3,7 +3,7 @@
 Role: the engine's transport writes `build_request_head(...)` plus the body on a raw
 stream, and feeds every byte it reads to a fresh `ResponseReader` per response. This
 module holds no socket, no trio and no clock. It exists because h11 spends ~11 µs per
-chunk in `next_event()`, where this reader spends well under 1 µs (bench/http1_parse.py, bench/README.md).
+chunk in `next_event()`, where this reader spends well under 1 µs (bench/http1_parse.py).
 It is client side only: it never parses requests nor writes responses.
 
 Rules (RFC 9112, RFC 9110):
