@@ -3,8 +3,8 @@
 Role: the engine's transport writes `build_request_head(...)` plus the body on a raw
 stream, and feeds every byte it reads to a fresh `ResponseReader` per response. This
 module holds no socket, no trio and no clock. It exists because h11 spends ~11 µs per
-chunk in `next_event()`, where this reader spends well under 1 µs (bench/http1_parse.py, bench/README.md).
-It is client side only: it never parses requests nor writes responses.
+chunk in `next_event()`, where this reader spends well under 1 µs (bench/http1_parse.py,
+bench/README.md). It is client side only: it never parses requests nor writes responses.
 
 Rules (RFC 9112, RFC 9110):
 - Accepted heads: a status line `HTTP/1.<digit> <3 digits>[ <reason>]` (the reason may
