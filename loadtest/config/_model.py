@@ -353,8 +353,7 @@ class Profile:
         "Grace period for in-flight turns at the end of a stage.", default=Duration(10_000_000)
     )
     start_spread: Duration = _doc(
-        "Closed stages: VU i of N starts i/N of this after the stage starts "
-        "(0: all at once).",
+        "Closed stages: VU i of N starts i/N of this after the stage starts (0: all at once).",
         default=Duration(0),
     )
     think_time: ThinkTime = _doc("Default pause between turns.", default=Duration(0))

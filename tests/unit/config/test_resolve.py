@@ -281,6 +281,5 @@ def test_start_spread_as_long_as_a_closed_stage_warns() -> None:
     )
     assert plan.start_spread_s == 3.0
     assert plan.warnings == (
-        "stage 2: the start spread (3s) is as long as the stage (3s): its last VUs will "
-        "not start",
+        "stage 2: the start spread (3s) is as long as the stage (3s): its last VUs will not start",
     )
