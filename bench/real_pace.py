@@ -16,7 +16,8 @@ own, 50 ms after the last one of its stream. Two measures:
 - **Ceiling** (`--ceiling`): the largest number of concurrent streams ours
   holds on one core with the health verdict `ok` and the measured ITL p50
   within 1 ms of the mock's 50 ms: a doubling search, then a bisection to
-  `--ceiling-step`.
+  `--ceiling-step`. `--start-spread 1s` runs ours with that `start_spread`
+  (VUs started over 1 s instead of all at once).
 
     .venv/bin/python bench/real_pace.py                      # 3 rounds, ~6 min
     .venv/bin/python bench/real_pace.py --ceiling --rounds 0 # the ceiling only
@@ -104,11 +105,10 @@ class Runner:
         self.args = args
         self.workdir = workdir
         self.url = url
-        self.profile = derived_profile(
-            "stream",
-            workdir,
-            {"graceful_stop": "30s"},
-        )
+        overrides: dict[str, Any] = {"graceful_stop": "30s"}
+        if args.start_spread:
+            overrides["start_spread"] = args.start_spread
+        self.profile = derived_profile("stream", workdir, overrides)
         data = json.loads(self.profile.read_text())
         data["defaults"]["headers"] = {"Authorization": "Bearer bench"}
         self.profile.write_text(json.dumps(data))
@@ -318,6 +318,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ceiling-duration", type=float, default=20.0)
     parser.add_argument("--client-core", type=int, default=0)
     parser.add_argument("--server-core", type=int, default=1)
+    parser.add_argument(
+        "--start-spread",
+        help="ours: the profile's start_spread (e.g. 1s); default: the profile's default",
+    )
     parser.add_argument("--no-install", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
