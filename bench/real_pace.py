@@ -65,7 +65,9 @@ TOKENS = 128
 MOCK_ITL_MS = 50.0
 LOCUST_VENV = ROOT / "bench" / ".venv-locust"
 LOCUST_FILE = ROOT / "bench" / "clients" / "locust_fasthttp.py"
-CLIENTS = ("ours", "trio+h11", "aiohttp", "locust")
+CLIENTS = ("ours", "before", "trio+h11", "aiohttp", "locust")
+#: Clients that are loadtest itself (the CLI; "before" from --before's tree).
+OURS = ("ours", "before")
 #: Goal: ours at most this many µs of CPU per event at a real pace.
 GOAL_US_PER_EVENT = 12.0
 #: Goal: streams per core with a healthy verdict and ITL p50 within 1 ms.
@@ -105,13 +107,15 @@ class Runner:
         self.args = args
         self.workdir = workdir
         self.url = url
-        overrides: dict[str, Any] = {"graceful_stop": "30s"}
-        if args.start_spread:
-            overrides["start_spread"] = args.start_spread
-        self.profile = derived_profile("stream", workdir, overrides)
+        self.profile = derived_profile("stream", workdir, {"graceful_stop": "30s"})
         data = json.loads(self.profile.read_text())
         data["defaults"]["headers"] = {"Authorization": "Bearer bench"}
         self.profile.write_text(json.dumps(data))
+        self.before_profile = workdir / "profile-before.json"
+        self.before_profile.write_text(json.dumps(data))
+        if args.start_spread:
+            data["start_spread"] = args.start_spread
+            self.profile.write_text(json.dumps(data))
         spec = capture_request(self.profile, "/v1/chat/completions", workdir)
         self.request = workdir / "request.json"
         request = {"url": f"{url}/v1/chat/completions", **spec}
@@ -120,9 +124,10 @@ class Runner:
         self._runs = 0
 
     def command(self, client: str, streams: int, duration_s: float, out: Path) -> list[str]:
-        if client == "ours":
+        if client in OURS:
             stages = f"{streams}:{duration_s:g}s" if duration_s else "1:1ms"
-            cmd = ours_command(self.profile, f"{self.url}/v1", stages, out)
+            profile = self.profile if client == "ours" else self.before_profile
+            cmd = ours_command(profile, f"{self.url}/v1", stages, out)
             return [*cmd, "--no-preflight"]
         if client == "locust":
             return [
@@ -140,6 +145,8 @@ class Runner:
         out = self.workdir / f"run-{self._runs}"
         out.mkdir()
         env = {**os.environ, "BENCH_REQUEST": str(self.request)}
+        if client == "before":
+            env["PYTHONPATH"] = str(self.args.before)
         with open(out / "stdout", "wb") as so, open(out / "stderr", "wb") as se:
             started = time.monotonic()
             proc = subprocess.Popen(
@@ -172,7 +179,7 @@ class Runner:
     @staticmethod
     def _counts(client: str, code: int, out: Path) -> dict[str, Any]:
         stderr = (out / "stderr").read_text(errors="replace").strip()
-        if client == "ours":
+        if client in OURS:
             summaries = sorted(out.glob("summary-*.json"))
             if not summaries:
                 raise BenchError(f"loadtest run failed (exit {code}): {stderr[-800:]}")
@@ -249,7 +256,8 @@ def measure_cpu(runner: Runner, args: argparse.Namespace) -> dict[str, Any]:
         ours = figures["ours"]["median"]
         for client in args.clients:
             if client != "ours":
-                print(f"  ours/{client:9s} {ours / figures[client]['median']:.2f}x")
+                ratio = ours / figures[client]["median"]
+                print(f"  ours/{client:9s} {ratio:.2f}x")
         met = "met" if ours <= GOAL_US_PER_EVENT else "MISSED"
         print(f"  goal ours <= {GOAL_US_PER_EVENT:g} µs per event: {met} ({ours:.1f})")
         extra = runs["ours"]
@@ -273,11 +281,11 @@ def healthy(run: dict[str, Any]) -> bool:
     )
 
 
-def ceiling(runner: Runner, args: argparse.Namespace) -> dict[str, Any]:
+def ceiling(runner: Runner, args: argparse.Namespace, client: str = "ours") -> dict[str, Any]:
     tried: list[dict[str, Any]] = []
 
     def probe(n: int) -> bool:
-        run = runner.run("ours", n, args.ceiling_duration)
+        run = runner.run(client, n, args.ceiling_duration)
         tried.append(run)
         ok = healthy(run)
         print(
@@ -288,7 +296,10 @@ def ceiling(runner: Runner, args: argparse.Namespace) -> dict[str, Any]:
         )
         return ok
 
-    print(f"\n== ceiling: streams per core, verdict ok and ITL p50 within 1 ms of {MOCK_ITL_MS:g}")
+    print(
+        f"\n== ceiling ({client}): streams per core, verdict ok and ITL p50 within 1 ms"
+        f" of {MOCK_ITL_MS:g}"
+    )
     low, high = 0, args.ceiling_start
     while probe(high):
         low, high = high, high * 2
@@ -310,7 +321,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--streams", type=int, default=500, help="concurrent streams (500)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of load (15)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of all clients (3)")
-    parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated")
+    parser.add_argument(
+        "--clients",
+        default="ours,trio+h11,aiohttp,locust",
+        help=f"comma-separated, of {', '.join(CLIENTS)}",
+    )
     parser.add_argument("--ceiling", action="store_true", help="also search the ceiling")
     parser.add_argument("--ceiling-start", type=int, default=1000)
     parser.add_argument("--ceiling-max", type=int, default=8000)
@@ -322,10 +337,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--start-spread",
         help="ours: the profile's start_spread (e.g. 1s); default: the profile's default",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help='a source tree of loadtest (git archive of an older commit): client "before" runs'
+        " the CLI with PYTHONPATH=BEFORE, side by side with ours",
+    )
+    parser.add_argument("--ceiling-clients", default="ours", help="ours and/or before")
     parser.add_argument("--no-install", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     args.clients = [c for c in args.clients.split(",") if c]
+    args.ceiling_clients = [c for c in args.ceiling_clients.split(",") if c]
+    if "before" in args.clients + args.ceiling_clients and args.before is None:
+        parser.error('client "before" needs --before DIR')
+    if set(args.ceiling_clients) - set(OURS):
+        parser.error("--ceiling-clients: ours and/or before")
     unknown = set(args.clients) - set(CLIENTS)
     if unknown:
         parser.error(f"unknown client(s): {', '.join(sorted(unknown))}")
@@ -353,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.rounds:
                     result["cpu"] = measure_cpu(runner, args)
                 if args.ceiling:
-                    result["ceiling"] = ceiling(runner, args)
+                    result["ceiling"] = {c: ceiling(runner, args, c) for c in args.ceiling_clients}
         finally:
             mock.close()
     except BenchError as exc:
