@@ -91,7 +91,11 @@ OUT_DIR = ROOT / "bench" / "out"
 ECHO_MODULE = Path("/usr/lib/nginx/modules/ngx_http_echo_module.so")
 NGINX_PACKAGES = ("nginx", "libnginx-mod-http-echo")
 
-CLIENTS = ("ours", "trio+h11", "aiohttp")
+CLIENTS = ("ours", "trio+h11", "aiohttp", "before")
+#: The clients run unless --clients says otherwise ("before" needs --before).
+DEFAULT_CLIENTS = ("ours", "trio+h11", "aiohttp")
+#: loadtest itself, the CLI ("before": from --before's source tree).
+OURS = ("ours", "before")
 CLIENT_SCRIPTS = {
     "trio+h11": CLIENTS_DIR / "trio_h11.py",
     "aiohttp": CLIENTS_DIR / "aiohttp_client.py",
@@ -100,10 +104,19 @@ CLIENT_SCRIPTS = {
 MODES = {
     "nonstream": ("perf-128-nonstream.json", "/v1/chat/completions", False),
     "stream": ("perf-128-stream.json", "/stream/v1/chat/completions", True),
+    # ~71.5 KB prompts (12,500 tokens), the same 1,308-byte answer.
+    "hotpath": ("perf-hotpath-nonstream.json", "/v1/chat/completions", False),
 }
-UNIT = {"nonstream": "request", "stream": "stream"}
+UNIT = {"nonstream": "request", "stream": "stream", "hotpath": "request"}
 #: The floor: ours / trio+h11 CPU per request (per stream) at most this.
-FLOOR = {"nonstream": 1.5, "stream": 1.0}
+FLOOR = {"nonstream": 1.5, "stream": 1.0, "hotpath": 1.5}
+#: Goals (bench/README.md): ratio of ours to a client at most this, per mode.
+GOAL_RATIOS = {
+    "nonstream": {"trio+h11": 1.0},
+    "stream": {"trio+h11": 0.5, "aiohttp": 1.0},
+}
+#: Goals: ours' CPU µs per request at most this, per mode.
+GOAL_US = {"hotpath": 95.0}
 CONTENT_CHUNKS = 128
 #: role chunk + content chunks + finish chunk + usage chunk + [DONE]
 STREAM_EVENTS = CONTENT_CHUNKS + 4
@@ -129,6 +142,7 @@ def spawn(
     core: int | None,
     stdout: IO[bytes] | int | None = subprocess.DEVNULL,
     stderr: IO[bytes] | int | None = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `cmd` in its own session (Ctrl-C reaches only this script, which
     stops it), pinned to `core`; it gets SIGTERM if this script dies."""
@@ -140,6 +154,7 @@ def spawn(
         stderr=stderr,
         start_new_session=True,
         preexec_fn=_die_with_parent,
+        env=env,
     )
     _LIVE[proc.pid] = proc
     return proc
@@ -483,15 +498,17 @@ def check_answers(port: int, specs: dict[str, dict[str, Any]]) -> dict[str, Any]
     """Check nginx's framing with a raw socket and that our adapter parses both
     answers as ok; abort with a clear message if not."""
     found: dict[str, Any] = {}
-    if "nonstream" in specs:
-        head, body = raw_exchange(port, specs["nonstream"])
+    for mode in ("nonstream", "hotpath"):
+        if mode not in specs:
+            continue
+        head, body = raw_exchange(port, specs[mode])
         status, headers = _head_fields(head)
         if status != 200 or int(headers.get("content-length", -1)) != len(body):
             raise BenchError(f"non-streamed answer: status {status}, headers {headers}")
         kinds = _parse_with_adapter(status, headers, body, False)
         if kinds["ContentDelta"] != 1 or kinds["Usage"] != 1:
             raise BenchError(f"non-streamed answer parsed as {dict(kinds)}")
-        found["nonstream"] = {"body_bytes": len(body), "events": dict(kinds)}
+        found[mode] = {"body_bytes": len(body), "events": dict(kinds)}
     if "stream" in specs:
         head, raw = raw_exchange(port, specs["stream"])
         status, headers = _head_fields(head)
@@ -543,7 +560,7 @@ class Runner:
 
     def command(self, client: str, mode: str, duration_s: float, out: Path) -> list[str]:
         connections = self.args.connections
-        if client == "ours":
+        if client in OURS:
             stages = f"{connections}:{duration_s:g}s" if duration_s else f"{connections}:1ms"
             url = f"http://127.0.0.1:{self.port}{MODES[mode][1]}"
             return ours_command(self.profiles[mode], url, stages, out)
@@ -563,7 +580,10 @@ class Runner:
         stderr = open(out / "stderr", "wb")  # noqa: SIM115
         load_before = os.getloadavg()[0]
         started = time.monotonic()
-        proc = spawn(cmd, self.args.client_core, stdout=stdout, stderr=stderr)
+        env = None
+        if client == "before":
+            env = {**os.environ, "PYTHONPATH": str(self.args.before)}
+        proc = spawn(cmd, self.args.client_core, stdout=stdout, stderr=stderr, env=env)
 
         def finish() -> dict[str, Any]:
             try:
@@ -604,9 +624,10 @@ class Runner:
     @staticmethod
     def _counts(client: str, code: int, out: Path) -> dict[str, Any]:
         stderr = (out / "stderr").read_text(errors="replace").strip()
-        if client == "ours":
+        if client in OURS:
             summaries = sorted(out.glob("summary-*.json"))
-            if code != 0 or not summaries:
+            # Exit 5: no turn succeeded, as when a 1 ms baseline stage starts none.
+            if code not in (0, 5) or not summaries:
                 raise BenchError(f"loadtest run failed (exit {code}): {stderr[-800:]}")
             summary = json.loads(summaries[-1].read_text())
             stage = summary["stages"][0]
@@ -681,7 +702,7 @@ def compute(runs: list[dict[str, Any]], baselines: list[dict[str, Any]]) -> dict
             }
         ratios: dict[str, Any] = {}
         ours = per_client.get("ours")
-        for other in ("trio+h11", "aiohttp"):
+        for other in ("trio+h11", "aiohttp", "before"):
             if ours is None or other not in per_client:
                 continue
             theirs = per_client[other]
@@ -718,9 +739,9 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace, answers: dict
                 f"{info.get('body_bytes')} bytes per stream"
             )
         else:
-            what = (
-                f"not streamed: {answers.get('nonstream', {}).get('body_bytes')}-byte JSON answer"
-            )
+            what = f"not streamed: {answers.get(mode, {}).get('body_bytes')}-byte JSON answer"
+            if mode == "hotpath":
+                what += " to ~71.5 KB prompts"
         out.write(f"\n== {mode} ({what}); CPU µs per {unit}, start-up subtracted\n")
         clients = fig["clients"]
         n_rounds = max(len(c["rounds"]) for c in clients.values())
@@ -754,6 +775,15 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace, answers: dict
             floor = fig["floor"]
             state = "met" if floor["met"] else "MISSED"
             out.write(f"  floor ours/trio+h11 <= {floor['floor']:.1f}x: {state}\n")
+        for other, goal in GOAL_RATIOS.get(mode, {}).items():
+            ratio = fig["ratios"].get(f"ours/{other}")
+            if ratio is not None:
+                state = "met" if ratio["of_medians"] <= goal else "MISSED"
+                out.write(f"  goal ours/{other} <= {goal:.1f}x: {state}\n")
+        if mode in GOAL_US and "ours" in clients:
+            ours_us = clients["ours"]["median_cpu_us_per"]
+            state = "met" if ours_us <= GOAL_US[mode] else "MISSED"
+            out.write(f"  goal ours <= {GOAL_US[mode]:g} µs per {unit}: {state} ({ours_us:.0f})\n")
 
 
 # --- profiling ours -----------------------------------------------------------------------
@@ -919,10 +949,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of all clients (3)")
     parser.add_argument("--connections", type=int, default=64, help="connections/VUs (64)")
     parser.add_argument(
-        "--modes", default="nonstream,stream", help="comma list of nonstream,stream (both)"
+        "--modes",
+        default="nonstream,stream",
+        help="comma list of nonstream,stream,hotpath (nonstream,stream)",
     )
     parser.add_argument(
-        "--clients", default=",".join(CLIENTS), help=f"comma list of {','.join(CLIENTS)} (all)"
+        "--clients",
+        default=",".join(DEFAULT_CLIENTS),
+        help=f"comma list of {','.join(CLIENTS)} ({','.join(DEFAULT_CLIENTS)})",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help='a loadtest source tree (git archive of an older commit): client "before" runs '
+        "the CLI with PYTHONPATH=BEFORE, side by side with ours",
     )
     parser.add_argument("--client-core", type=int, default=0, help="core for clients (0)")
     parser.add_argument("--server-core", type=int, default=1, help="core for nginx (1)")
@@ -944,10 +984,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
     for mode in args.modes:
         if mode not in MODES:
-            parser.error(f"--modes: unknown mode {mode!r} (nonstream, stream)")
+            parser.error(f"--modes: unknown mode {mode!r} (nonstream, stream, hotpath)")
     for client in args.clients:
         if client not in CLIENTS:
             parser.error(f"--clients: unknown client {client!r} ({', '.join(CLIENTS)})")
+    if "before" in args.clients and args.before is None:
+        parser.error('client "before" needs --before DIR')
     if args.duration <= 0 or args.rounds < 1 or args.connections < 1:
         parser.error("--duration, --rounds and --connections must be positive")
     return args
@@ -974,6 +1016,8 @@ def derived_profile(mode: str, workdir: Path, overrides: dict[str, Any] | None =
     profile.pop("$schema", None)
     profile["warmup"] = "0s"
     profile["graceful_stop"] = "1s"
+    # The shipped profiles hold a placeholder key, which the CLI refuses to send.
+    profile["defaults"]["headers"] = {"Authorization": "Bearer bench"}
     profile.update(overrides or {})
     path = workdir / f"profile-{mode}.json"
     path.write_text(json.dumps(profile, indent=2))

@@ -352,6 +352,10 @@ class Profile:
     graceful_stop: Duration = _doc(
         "Grace period for in-flight turns at the end of a stage.", default=Duration(10_000_000)
     )
+    start_spread: Duration = _doc(
+        "Closed stages: VU i of N starts i/N of this after the stage starts (0: all at once).",
+        default=Duration(0),
+    )
     think_time: ThinkTime = _doc("Default pause between turns.", default=Duration(0))
     cache_mode: CacheMode = _doc(
         "bust: UUID first; shared-prefix: UUID at the end of the first message; natural: none.",

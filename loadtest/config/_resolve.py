@@ -118,6 +118,8 @@ class RunPlan:
     arrival: Arrival
     secret_headers: frozenset[str]
     warnings: tuple[str, ...] = ()
+    #: Closed stages: VU i of N starts `i / N * start_spread_s` after the stage.
+    start_spread_s: float = 0.0
 
     def placeholder_problems(self) -> list[str]:
         """One line per header that would send the placeholder key
@@ -157,6 +159,11 @@ def resolve(
     if not effective.stages:
         problems.append("$.stages: no stages; list them in the profile or pass --stages")
     for number, stage in enumerate(effective.stages, start=1):
+        if isinstance(stage, ClosedStage) and effective.start_spread >= stage.duration:
+            warnings.append(
+                f"stage {number}: the start spread ({effective.start_spread}) is as long as "
+                f"the stage ({stage.duration}): its last VUs will not start"
+            )
         if effective.warmup >= stage.duration:
             warnings.append(
                 f"stage {number}: the warm-up ({effective.warmup}) covers the whole stage "
@@ -184,6 +191,7 @@ def resolve(
         arrival=effective.arrival,
         secret_headers=secret_names(effective.redact_headers),
         warnings=tuple(warnings),
+        start_spread_s=effective.start_spread.seconds,
     )
 
 

@@ -11,6 +11,10 @@ Rules:
   map and a `fail_after` scope (~10 µs per request measured, bench/README.md).
   Timeouts are the caller's one cancel scope per exchange instead. TLS and
   injected backends use the httpcore stream.
+- A raw read waits for readability first and then calls `recv` once on the
+  non-blocking socket (trio's `recv` tries first, fails at a real pace, waits,
+  tries again, then yields once more): one wake-up and one syscall per
+  arrival. The wait is the read's checkpoint.
 - `TransportFailure(error_class)` is the only exception that leaves this
   module and `_transport` for a failed request.
 """
@@ -26,6 +30,7 @@ import ssl
 import attrs
 import httpcore
 import trio
+from trio.lowlevel import wait_readable
 
 from loadtest import taxonomy
 
@@ -73,7 +78,7 @@ class TransportFailure(Exception):
 class Connection:
     """One open connection to one origin."""
 
-    __slots__ = ("_poller", "origin", "sock", "stream")
+    __slots__ = ("_poller", "_raw", "origin", "sock", "stream")
 
     def __init__(
         self, origin: Origin, stream: httpcore.AsyncNetworkStream, raw: bool = False
@@ -81,6 +86,8 @@ class Connection:
         self.origin = origin
         self.stream = stream
         self.sock: trio.socket.SocketType | None = stream.get_extra_info("socket") if raw else None
+        # The stdlib socket under trio's (non-blocking): read without trio's wrapper.
+        self._raw: socket.socket | None = getattr(self.sock, "_sock", None)
         self._poller: select.poll | None = None
 
     async def send_all(self, data: bytes) -> None:
@@ -96,10 +103,18 @@ class Connection:
 
     async def receive(self) -> bytes:
         """The next bytes read (b"" at end of stream). A checkpoint."""
-        sock = self.sock
-        if sock is None:
-            return await self.stream.read(READ_SIZE)
-        return await sock.recv(READ_SIZE)
+        raw = self._raw
+        if raw is None:
+            sock = self.sock
+            if sock is None:
+                return await self.stream.read(READ_SIZE)
+            return await sock.recv(READ_SIZE)
+        while True:
+            await wait_readable(raw)
+            try:
+                return raw.recv(READ_SIZE)
+            except BlockingIOError:  # a spurious wake-up: wait again
+                continue
 
     def looks_closed(self) -> bool:
         """Whether an idle connection turned readable: the server closed it

@@ -245,20 +245,27 @@ async def _turn(
 async def run_closed_stage(ctx: StageContext, vus_per_scenario: tuple[int, ...]) -> None:
     """Run a closed stage: VUs per scenario as given, until its time is up
     plus the graceful stop. A checkpoint."""
+    # With `start_spread`, VU i of N starts i/N of it after the stage: VUs
+    # that all start together read their streams in synchronised bursts.
+    step_s = ctx.run.plan.start_spread_s / max(sum(vus_per_scenario), 1)
     async with trio.open_nursery() as nursery:
         nursery.cancel_scope.deadline = ctx.stop_at + ctx.run.plan.graceful_stop_s
         vu = 0
         for scenario, count in zip(ctx.run.scenarios, vus_per_scenario, strict=True):
             for _ in range(count):
-                nursery.start_soon(_virtual_user, ctx, scenario, vu)
+                nursery.start_soon(_virtual_user, ctx, scenario, vu, ctx.started + vu * step_s)
                 vu += 1
 
 
-async def _virtual_user(ctx: StageContext, scenario: ScenarioRuntime, vu: int) -> None:
+async def _virtual_user(
+    ctx: StageContext, scenario: ScenarioRuntime, vu: int, start_at: float
+) -> None:
     # One seeded RNG per VU: its conversations follow one another, so the
     # plan is the same sequence in every run. Ids come from a fresh RNG.
     rng = conversation_rng(ctx.run.plan.seed, ctx.index, "vu", vu)
     ids = random.Random()
+    if start_at > ctx.started:
+        await trio.sleep_until(min(start_at, ctx.stop_at))
     while trio.current_time() < ctx.stop_at:
         failed = await run_conversation(ctx, scenario, rng, random_uuid(ids))
         if failed in _NO_REQUEST_SENT:

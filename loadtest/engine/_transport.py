@@ -12,8 +12,12 @@ Rules:
   answer.
 - One cancel scope per exchange enforces both timeouts: its deadline is
   the turn's total deadline or the read timeout after the last read,
-  whichever is sooner, moved forward after every read (one attribute set,
-  not a scope per read).
+  whichever is sooner. Reads do not move it (moving a deadline costs trio a
+  context manager and a heap entry, at every event of a stream): each read
+  notes its time, and when the scope's deadline passes while the real one
+  (last read + read timeout) is later, a new scope takes the reading on to
+  that one. Timeouts fire exactly when they did with a deadline moved per
+  read.
 - A request is sent twice only when the first copy provably did not reach
   the server: its write failed on a reused connection. It is then resent
   once on a new connection and counted (`Exchange.retries`). A request
@@ -101,6 +105,26 @@ class Exchange:
     connect_us: int | None = None
     tls_us: int | None = None
     write_us: int = 0
+
+
+class _Reading:
+    """One response being read: the reader and what the reads so far set.
+    `last` is the trio time of the last read (or of the request's start),
+    `limit` the latest time the response may end (the turn's deadline, or
+    the completion grace)."""
+
+    __slots__ = ("body_bytes", "head_seen", "last", "limit", "reader")
+
+    def __init__(self, started: float, deadline: float) -> None:
+        self.reader = ResponseReader()
+        self.head_seen = False
+        self.body_bytes = 0
+        self.last = started
+        self.limit = deadline
+
+    def due(self, read_s: float) -> float:
+        """When the response fails if no byte arrives before."""
+        return min(self.limit, self.last + read_s)
 
 
 class _StaleConnection(Exception):
@@ -265,6 +289,7 @@ class ConnectionPool:
         now = self._now
         read_s = self._config.read_timeout_s
         started = now()
+        reading = _Reading(started, deadline)
         with trio.CancelScope(deadline=min(deadline, started + read_s)) as scope:
             try:
                 await conn.send_all(payload)
@@ -277,11 +302,22 @@ class ConnectionPool:
             exchange.sent = now()
             exchange.write_us = round((exchange.sent - started) * 1e6)
             try:
-                return await self._read_response(conn, handler, exchange, scope, deadline)
+                return await self._read_response(conn, handler, exchange, scope, reading)
             except TransportFailure:
                 if not exchange.completed:
                     raise
                 return self._complete_early(exchange)
+        # The scope's deadline is not moved per read: when it passes, the
+        # reads since its start may have moved the real one later. Then a
+        # new scope carries on from where the reading stopped.
+        while now() < reading.due(read_s):
+            with trio.CancelScope(deadline=reading.due(read_s)) as scope:
+                try:
+                    return await self._read_response(conn, handler, exchange, scope, reading)
+                except TransportFailure:
+                    if not exchange.completed:
+                        raise
+                    return self._complete_early(exchange)
         if exchange.completed:
             return self._complete_early(exchange)
         raise _timed_out(deadline, now(), read_s)
@@ -299,41 +335,37 @@ class ConnectionPool:
         handler: ResponseHandler,
         exchange: Exchange,
         scope: trio.CancelScope,
-        deadline: float,
+        reading: _Reading,
     ) -> bool:
         now = self._now
-        read_s = self._config.read_timeout_s
         max_bytes = self._config.max_response_bytes
         receive = conn.receive
-        reader = ResponseReader()
-        head_seen = False
-        body_bytes = 0
-        limit = deadline  # moved closer once the answer is complete
+        reader = reading.reader
         while True:
             try:
                 data = await receive()
             except IO_ERRORS as exc:
-                raise read_failure(exc, head_seen) from None
-            stamp = now()
-            scope.deadline = min(limit, stamp + read_s)
+                raise read_failure(exc, reading.head_seen) from None
+            stamp = reading.last = now()
             try:
                 body = reader.feed(data) if data else reader.feed_eof()
             except IncompleteResponse as exc:
+                head_seen = reading.head_seen
                 cls = taxonomy.STREAM_TRUNCATED if head_seen else taxonomy.CONN_RESET
                 raise TransportFailure(cls, str(exc), response_started=head_seen) from None
             except Http1Error as exc:
                 raise TransportFailure(
                     taxonomy.BAD_RESPONSE, f"malformed HTTP response: {exc}", response_started=True
                 ) from None
-            if not head_seen:
+            if not reading.head_seen:
                 if reader.head_began:
                     exchange.first_byte = stamp
                 if reader.head is not None:
-                    head_seen = True
+                    reading.head_seen = True
                     handler.on_head(reader.head, stamp)
             if body:
-                body_bytes += len(body)
-                if body_bytes > max_bytes:
+                reading.body_bytes += len(body)
+                if reading.body_bytes > max_bytes:
                     raise TransportFailure(
                         taxonomy.RESPONSE_TOO_LARGE,
                         f"the response body exceeded http.max_response_bytes ({max_bytes} bytes)",
@@ -341,8 +373,8 @@ class ConnectionPool:
                     )
                 if handler.on_body(body, stamp) and not exchange.completed:
                     exchange.completed = stamp
-                    limit = min(deadline, stamp + COMPLETION_GRACE_S)
-                    scope.deadline = min(limit, scope.deadline)
+                    reading.limit = min(reading.limit, stamp + COMPLETION_GRACE_S)
+                    scope.deadline = min(reading.limit, scope.deadline)
             if reader.done or not data:
                 exchange.ended = stamp
                 return reader.keep_alive and self._config.keepalive

@@ -89,17 +89,38 @@ class Request:
 # --- what comes out: events, in the order the response carried them ---------
 
 
-@attrs.frozen(slots=True)
 class ContentDelta:
     """Content-bearing text. `tokens` is how many tokens it carries when the
     protocol says so (e.g. from a usage delta), else None (the engine then
     applies its documented per-token rule). `reasoning` marks reasoning /
     thinking output: it is timed like content (it is generated output) but
-    not appended to the conversation history."""
+    not appended to the conversation history.
 
-    text: str
-    tokens: int | None = None
-    reasoning: bool = False
+    One is made per streamed event, so it is a plain slotted class (0.13 µs
+    to build, where a frozen attrs class takes 0.6): immutable by
+    convention, compared and hashed by value like the other events."""
+
+    __slots__ = ("reasoning", "text", "tokens")
+
+    def __init__(self, text: str, tokens: int | None = None, reasoning: bool = False) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.reasoning = reasoning
+
+    def _key(self) -> tuple[str, int | None, bool]:
+        return (self.text, self.tokens, self.reasoning)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not ContentDelta:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        text, tokens, reasoning = self._key()
+        return f"ContentDelta(text={text!r}, tokens={tokens!r}, reasoning={reasoning!r})"
 
 
 @attrs.frozen(slots=True)

@@ -132,3 +132,28 @@ async def test_think_time_spaces_turns(
     # of think after a final turn too), its turn 2 at 10 is past the end.
     assert starts == pytest.approx([0.0, 2.5, 5.0, 7.5])
     assert [r.turn for r in sink.records] == [1, 2, 3, 1]
+
+
+async def test_start_spread_staggers_the_first_turns(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """start_spread 1 s over 4 VUs: their first turns start 0.25 s apart, and
+    the stage still ends at its duration (turns of 1.140625 s: a VU's second
+    turn starts after every VU's first)."""
+    gateway = FakeGateway(Script(ttft_s=1.0, itl_s=ITL_S))
+    plan = make_plan(stages=["4:2s"], warmup="0s", start_spread="1s")
+    result, sink = await run_plan(nursery, plan, gateway)
+    first = sorted({r.start_unix_s for r in sink.records})[:4]
+    assert [round(t - first[0], 6) for t in first] == [0.0, 0.25, 0.5, 0.75]
+    assert result.stages[0].total.interrupted == 0
+    assert max(r.start_unix_s for r in sink.records) - first[0] < 2.0
+
+
+async def test_without_start_spread_every_vu_starts_at_once(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    gateway = FakeGateway(Script(ttft_s=TTFT_S, itl_s=ITL_S))
+    plan = make_plan(stages=["4:1s"], warmup="0s")
+    _, sink = await run_plan(nursery, plan, gateway)
+    firsts = sorted(r.start_unix_s for r in sink.records)[:4]
+    assert firsts[-1] - firsts[0] < 1e-6

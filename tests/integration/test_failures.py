@@ -83,6 +83,36 @@ async def test_read_timeout(nursery: trio.Nursery, autojump_clock: trio.testing.
     assert records[0].latency_us == pytest.approx(1_100_000, abs=20_000)
 
 
+async def test_a_stream_longer_than_the_read_timeout_is_not_cut(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Gaps under timeouts.read keep a stream alive well past that timeout:
+    the read deadline runs from the last read, not from the request."""
+    records, _ = await first_records(
+        nursery,
+        Script(ttft_s=0.1, itl_s=0.3, output_tokens=10),
+        timeouts={"read": "1s"},
+        stages=["1:3s"],
+    )
+    assert records[0].outcome == "ok"
+    assert records[0].latency_us == pytest.approx(2_800_000, abs=20_000)
+
+
+async def test_read_timeout_counts_from_the_last_read(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A silence after many reads fails exactly timeouts.read after the last one."""
+    records, _ = await first_records(
+        nursery,
+        Script(ttft_s=0.1, itl_s=0.3, output_tokens=10, done_delay_s=5.0),
+        timeouts={"read": "1s"},
+        stages=["1:6s"],
+    )
+    assert records[0].error_class == "timeout_read"
+    assert records[0].chunks == 10
+    assert records[0].latency_us == pytest.approx(3_800_000, abs=20_000)
+
+
 async def test_empty_completion(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:

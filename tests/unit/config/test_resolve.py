@@ -300,3 +300,19 @@ def test_warmup_covering_a_stage_warns() -> None:
         {"stages": ["1:3s"], "warmup": "5s", "defaults": {"target": "http://h", "model": "m"}},
         Overrides(warmup=Duration(0)),
     ).warnings
+
+
+def test_start_spread_as_long_as_a_closed_stage_warns() -> None:
+    """A start spread that covers a closed stage leaves VUs unstarted: a warning
+    names it; open stages have no VUs to spread."""
+    plan = plan_of(
+        {
+            "stages": ["4:10s", "4:3s", "@5:2s"],
+            "start_spread": "3s",
+            "defaults": {"target": "http://h", "model": "m"},
+        }
+    )
+    assert plan.start_spread_s == 3.0
+    assert plan.warnings == (
+        "stage 2: the start spread (3s) is as long as the stage (3s): its last VUs will not start",
+    )
