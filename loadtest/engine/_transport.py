@@ -301,26 +301,33 @@ class ConnectionPool:
                 ) from None
             exchange.sent = now()
             exchange.write_us = round((exchange.sent - started) * 1e6)
-            try:
-                return await self._read_response(conn, handler, exchange, scope, reading)
-            except TransportFailure:
-                if not exchange.completed:
-                    raise
-                return self._complete_early(exchange)
+            return await self._read_or_complete(conn, handler, exchange, scope, reading)
         # The scope's deadline is not moved per read: when it passes, the
         # reads since its start may have moved the real one later. Then a
         # new scope carries on from where the reading stopped.
         while now() < reading.due(read_s):
             with trio.CancelScope(deadline=reading.due(read_s)) as scope:
-                try:
-                    return await self._read_response(conn, handler, exchange, scope, reading)
-                except TransportFailure:
-                    if not exchange.completed:
-                        raise
-                    return self._complete_early(exchange)
+                return await self._read_or_complete(conn, handler, exchange, scope, reading)
         if exchange.completed:
             return self._complete_early(exchange)
         raise _timed_out(deadline, now(), read_s)
+
+    async def _read_or_complete(
+        self,
+        conn: Connection,
+        handler: ResponseHandler,
+        exchange: Exchange,
+        scope: trio.CancelScope,
+        reading: _Reading,
+    ) -> bool:
+        """Read the response; a transport failure after the protocol said the
+        answer was complete ends the response there instead of failing it."""
+        try:
+            return await self._read_response(conn, handler, exchange, scope, reading)
+        except TransportFailure:
+            if not exchange.completed:
+                raise
+            return self._complete_early(exchange)
 
     @staticmethod
     def _complete_early(exchange: Exchange) -> bool:
