@@ -143,7 +143,7 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
 
     errors = dict(sorted(stats.errors.items()))
     if stats.dropped:
-        errors[GEN_DROPPED] = stats.dropped
+        errors[GEN_DROPPED.value] = stats.dropped
     hists = {name.value: stats.histogram(name) for name in HISTOGRAMS}
     metrics: dict[str, Any] = {
         key: _metric_doc(stats.histogram(name)) for name, key in SUMMARY_METRICS.items()
