@@ -16,7 +16,6 @@ from loadtest.protocol import (
     Message,
     Request,
     ResponseParser,
-    _registry,
     available,
     get_adapter,
     register,
@@ -29,10 +28,7 @@ if TYPE_CHECKING:
     from loadtest.engine._scenario import ScenarioRuntime
 
 
-@pytest.fixture(autouse=True)
-def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
-    monkeypatch.setattr(_registry, "entry_points", lambda group: [])
+pytestmark = pytest.mark.usefixtures("isolated_registry")
 
 
 def runtime(protocol: str, stream: bool = True) -> ScenarioRuntime:
