@@ -84,6 +84,7 @@ _EXPORTS: dict[str, str] = {
         "loadtest.report",
     ),
     **dict.fromkeys(("ConfigError", "LoadtestError"), "loadtest.errors"),
+    "ErrorClass": "loadtest.taxonomy",
 }
 
 __all__ = [
@@ -92,6 +93,7 @@ __all__ = [
     "ConfigError",
     "Duration",
     "Engine",
+    "ErrorClass",
     "Health",
     "Histogram",
     "JsonlSink",
@@ -202,3 +204,4 @@ if TYPE_CHECKING:
         render_text,
         run_info,
     )
+    from loadtest.taxonomy import ErrorClass

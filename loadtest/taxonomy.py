@@ -5,10 +5,16 @@ generator-side classes (`gen_*`) describe the load generator failing to do its
 own job. Reports always show the two groups apart, because a generator-side
 error means the numbers describe the generator, not the gateway.
 
-Pure data; imported by protocol adapters, the engine, metrics and reports.
+`ErrorClass` is the type; the module constants (`HTTP_429`, ...) are its
+members under their old names. Error counts are keyed by plain `str`
+(orjson writes no other dict key). Pure data; imported by protocol
+adapters, the engine, metrics and reports.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
 
 __all__ = [
     "ALL_CLASSES",
@@ -32,37 +38,65 @@ __all__ = [
     "TIMEOUT_READ",
     "TIMEOUT_TOTAL",
     "TLS",
+    "ErrorClass",
     "class_for_status",
     "is_generator_class",
 ]
 
-HTTP_429 = "http_429"
-HTTP_4XX = "http_4xx"
-HTTP_5XX = "http_5xx"
-TIMEOUT_CONNECT = "timeout_connect"
-TIMEOUT_READ = "timeout_read"
-TIMEOUT_TOTAL = "timeout_total"
-CONN_REFUSED = "conn_refused"
-CONN_RESET = "conn_reset"
-STREAM_TRUNCATED = "stream_truncated"
-DNS = "dns"
-TLS = "tls"
-#: Unparseable body or stream, wrong content type, missing fields.
-BAD_RESPONSE = "bad_response"
-#: HTTP 200 with no content at all: a silent failure.
-EMPTY_COMPLETION = "empty_completion"
-#: A response body over `http.max_response_bytes` (the connection is closed).
-RESPONSE_TOO_LARGE = "response_too_large"
 
-GEN_PORT_EXHAUSTION = "gen_port_exhaustion"
-GEN_FD_EXHAUSTION = "gen_fd_exhaustion"
-#: An open-loop arrival dropped because `max_in_flight` was reached.
-GEN_DROPPED = "gen_dropped"
-#: The generator's own TLS settings could not be loaded (`http.ca_bundle`
-#: vanished or broke after validation): nothing was sent.
-GEN_TLS_SETUP = "gen_tls_setup"
+class ErrorClass(StrEnum):
+    """An error class. A `str`: it equals, hashes and prints as its value
+    (`ErrorClass.HTTP_429 == "http_429"`), so JSON, CSV and Prometheus
+    output hold the value unchanged."""
 
-SERVER_CLASSES: tuple[str, ...] = (
+    HTTP_429 = "http_429"
+    HTTP_4XX = "http_4xx"
+    HTTP_5XX = "http_5xx"
+    TIMEOUT_CONNECT = "timeout_connect"
+    TIMEOUT_READ = "timeout_read"
+    TIMEOUT_TOTAL = "timeout_total"
+    CONN_REFUSED = "conn_refused"
+    CONN_RESET = "conn_reset"
+    STREAM_TRUNCATED = "stream_truncated"
+    DNS = "dns"
+    TLS = "tls"
+    #: Unparseable body or stream, wrong content type, missing fields.
+    BAD_RESPONSE = "bad_response"
+    #: HTTP 200 with no content at all: a silent failure.
+    EMPTY_COMPLETION = "empty_completion"
+    #: A response body over `http.max_response_bytes` (the connection is closed).
+    RESPONSE_TOO_LARGE = "response_too_large"
+
+    GEN_PORT_EXHAUSTION = "gen_port_exhaustion"
+    GEN_FD_EXHAUSTION = "gen_fd_exhaustion"
+    #: An open-loop arrival dropped because `max_in_flight` was reached.
+    GEN_DROPPED = "gen_dropped"
+    #: The generator's own TLS settings could not be loaded (`http.ca_bundle`
+    #: vanished or broke after validation): nothing was sent.
+    GEN_TLS_SETUP = "gen_tls_setup"
+
+
+#: The classes as module constants (aliases of the members).
+HTTP_429: Final = ErrorClass.HTTP_429
+HTTP_4XX: Final = ErrorClass.HTTP_4XX
+HTTP_5XX: Final = ErrorClass.HTTP_5XX
+TIMEOUT_CONNECT: Final = ErrorClass.TIMEOUT_CONNECT
+TIMEOUT_READ: Final = ErrorClass.TIMEOUT_READ
+TIMEOUT_TOTAL: Final = ErrorClass.TIMEOUT_TOTAL
+CONN_REFUSED: Final = ErrorClass.CONN_REFUSED
+CONN_RESET: Final = ErrorClass.CONN_RESET
+STREAM_TRUNCATED: Final = ErrorClass.STREAM_TRUNCATED
+DNS: Final = ErrorClass.DNS
+TLS: Final = ErrorClass.TLS
+BAD_RESPONSE: Final = ErrorClass.BAD_RESPONSE
+EMPTY_COMPLETION: Final = ErrorClass.EMPTY_COMPLETION
+RESPONSE_TOO_LARGE: Final = ErrorClass.RESPONSE_TOO_LARGE
+GEN_PORT_EXHAUSTION: Final = ErrorClass.GEN_PORT_EXHAUSTION
+GEN_FD_EXHAUSTION: Final = ErrorClass.GEN_FD_EXHAUSTION
+GEN_DROPPED: Final = ErrorClass.GEN_DROPPED
+GEN_TLS_SETUP: Final = ErrorClass.GEN_TLS_SETUP
+
+SERVER_CLASSES: tuple[ErrorClass, ...] = (
     HTTP_429,
     HTTP_4XX,
     HTTP_5XX,
@@ -78,16 +112,16 @@ SERVER_CLASSES: tuple[str, ...] = (
     EMPTY_COMPLETION,
     RESPONSE_TOO_LARGE,
 )
-GENERATOR_CLASSES: tuple[str, ...] = (
+GENERATOR_CLASSES: tuple[ErrorClass, ...] = (
     GEN_PORT_EXHAUSTION,
     GEN_FD_EXHAUSTION,
     GEN_DROPPED,
     GEN_TLS_SETUP,
 )
-ALL_CLASSES: tuple[str, ...] = SERVER_CLASSES + GENERATOR_CLASSES
+ALL_CLASSES: tuple[ErrorClass, ...] = SERVER_CLASSES + GENERATOR_CLASSES
 
 
-def class_for_status(status: int) -> str | None:
+def class_for_status(status: int) -> ErrorClass | None:
     """The error class of an HTTP status, or None when the status is a success."""
     if status == 429:
         return HTTP_429

@@ -11,7 +11,6 @@ and loadtest finds it by that name (profiles, `loadtest protocols`, the mock).
 
 from __future__ import annotations
 
-from loadtest.protocol import Conversation, Request
 from loadtest.protocol.openai_chat import OpenAIChatAdapter
 
 
@@ -20,6 +19,6 @@ class TaggedChatAdapter(OpenAIChatAdapter):
 
     path = "/v1/tagged/chat/completions"
 
-    def build_request(self, conversation: Conversation) -> Request:
-        request = super().build_request(conversation)
-        return Request((*request.headers, ("x-tagged", "yes")), request.body)
+    def scenario_headers(self, *, model: str, stream: bool) -> tuple[tuple[str, str], ...]:
+        """The headers of every request: OpenAI chat's, and the tag."""
+        return (*super().scenario_headers(model=model, stream=stream), ("x-tagged", "yes"))

@@ -10,6 +10,9 @@ Rules:
 - The rate is turns finished per second over the time since the previous
   line; when a stage began in between (its counts restart at zero), over
   that stage's elapsed time instead.
+- The stage field reads `stage i/N` for a stage of the plan (N stages);
+  a stage a script gave at run time (not the plan's stage of that number)
+  reads `stage i`: the plan's count says nothing about it.
 - `fit_line` and `turn_rate` are pure; `show_progress` is the loop around them.
 """
 
@@ -28,6 +31,9 @@ from loadtest.metrics import Metric
 from loadtest.report import fmt_ms
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from loadtest.config import Stage
     from loadtest.engine import Engine, LiveView
     from loadtest.metrics import LiveStats
 
@@ -42,7 +48,8 @@ class ProgressFigures:
     """What one progress line shows: the running stage so far."""
 
     stage_index: int
-    stage_count: int
+    #: Stages in the plan; None for a stage given at run time.
+    stage_count: int | None
     load: str
     elapsed_s: float
     duration_s: float
@@ -76,10 +83,10 @@ def _clock(seconds: float) -> str:
 
 def _fields(f: ProgressFigures) -> list[_Field]:
     """The fields in display order, each with its rank."""
+    number = f"{f.stage_index + 1}" + (f"/{f.stage_count}" if f.stage_count is not None else "")
     fields = [
         _Field(
-            f"stage {f.stage_index + 1}/{f.stage_count} {f.load} "
-            f"{_clock(f.elapsed_s)}/{_clock(f.duration_s)}",
+            f"stage {number} {f.load} {_clock(f.elapsed_s)}/{_clock(f.duration_s)}",
             0,
         ),
         _Field(f"in-flight {f.in_flight}", 6),
@@ -150,13 +157,20 @@ def _p50_p95_ms(view: LiveView, metric: Metric) -> tuple[float | None, float | N
     return values[50.0], values[95.0]
 
 
-def _figures(view: LiveView, stage_count: int, rps: float) -> ProgressFigures:
+def _plan_stage_count(view: LiveView, planned: Sequence[Stage]) -> int | None:
+    """The plan's stage count if the running stage is the plan's stage of
+    its number; None for a stage given at run time."""
+    index = view.index
+    return len(planned) if index < len(planned) and planned[index] == view.stage else None
+
+
+def _figures(view: LiveView, planned: Sequence[Stage], rps: float) -> ProgressFigures:
     """The figures of the running stage (sync; merges two histograms, ~1 ms)."""
     stage, live, spec = view.stats, view.counts, view.stage
     health = view.health()
     return ProgressFigures(
         stage_index=stage.index,
-        stage_count=stage_count,
+        stage_count=_plan_stage_count(view, planned),
         load=f"{spec.concurrency} VUs" if isinstance(spec, ClosedStage) else f"@{spec.rate:g}/s",
         elapsed_s=stage.elapsed_s,
         duration_s=stage.duration_s,
@@ -197,7 +211,7 @@ async def show_progress(engine: Engine, out: TextIO = sys.stderr) -> None:
             sample = RateSample(index, _done(counts), trio.current_time())
             elapsed_s = view.elapsed_s if view is not None else 0.0
             rps = turn_rate(last, sample, elapsed_s)
-            figures = _figures(view, len(engine.plan.stages), rps) if view else None
+            figures = _figures(view, engine.plan.stages, rps) if view else None
             last = sample
             if tty:
                 line = fit_line(figures, _width(out)) if figures else "between stages"

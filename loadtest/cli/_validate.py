@@ -1,5 +1,5 @@
 """`loadtest validate` and `loadtest schema`: check a profile, print the plan
-or the profile JSON Schema. Neither sends any load."""
+or the JSON Schema of a profile or a summary. Neither sends any load."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from loadtest.cli._options import (
     plan_from_options,
 )
 from loadtest.config import describe_plan, profile_schema
+from loadtest.report import summary_schema
 
 __all__ = ["schema", "validate"]
 
@@ -54,7 +55,13 @@ def validate(
     typer.echo(describe_plan(plan), nl=False)
 
 
+SUMMARY_OPTION = typer.Option(
+    False, "--summary", help="The summary's schema (docs/summary.schema.json) instead."
+)
+
+
 @command
-def schema(debug: bool = DEBUG_OPTION) -> None:
-    """Print the JSON Schema (draft 2020-12) of a profile."""
-    typer.echo(json.dumps(profile_schema(), indent=2, ensure_ascii=False))
+def schema(summary: bool = SUMMARY_OPTION, debug: bool = DEBUG_OPTION) -> None:
+    """Print the JSON Schema (draft 2020-12) of a profile, or of a summary."""
+    doc = summary_schema() if summary else profile_schema()
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))

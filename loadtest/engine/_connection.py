@@ -68,7 +68,9 @@ class TransportConfig:
 class TransportFailure(Exception):
     """A request failed in transport; `error_class` is from the taxonomy."""
 
-    def __init__(self, error_class: str, detail: str, *, response_started: bool = False) -> None:
+    def __init__(
+        self, error_class: taxonomy.ErrorClass, detail: str, *, response_started: bool = False
+    ) -> None:
         super().__init__(detail)
         self.error_class = error_class
         self.detail = detail

@@ -5,9 +5,9 @@ Rules:
   adapter's headers, the profile's headers, User-Agent, Connection) is
   validated and encoded once, when the engine opens (`RequestTemplate`);
   a turn adds only its correlation header, Content-Length and body.
-- The adapter's headers are those of its request for the scenario's
-  settings (`build_request` of a one-message conversation): an adapter's
-  headers depend on the conversation's `stream` flag only.
+- The adapter's headers are what it states for the scenario's model and
+  stream flag (`Adapter.scenario_headers`): they never depend on a
+  conversation.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import attrs
 from loadtest import __version__
 from loadtest.config import ScenarioPlan
 from loadtest.engine._http1 import build_request_head
-from loadtest.protocol import Adapter, Conversation, Message, get_adapter
+from loadtest.protocol import Adapter, get_adapter
 
 __all__ = ["RequestTemplate", "ScenarioRuntime", "build_runtime"]
 
@@ -80,8 +80,8 @@ def build_runtime(
 ) -> ScenarioRuntime:
     """Prepare a scenario for sending: its adapter and request template."""
     adapter = get_adapter(plan.protocol)()
-    probe = Conversation(model=plan.model, messages=(Message("user", "x"),), stream=plan.stream)
-    template = RequestTemplate(plan, adapter.build_request(probe).headers, keepalive)
+    headers = adapter.scenario_headers(model=plan.model, stream=plan.stream)
+    template = RequestTemplate(plan, headers, keepalive)
     return ScenarioRuntime(
         index=index,
         plan=plan,

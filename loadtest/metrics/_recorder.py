@@ -110,7 +110,8 @@ class StageRecorder:
         if turn.lag_us is not None:
             hists["lag"].record(turn.lag_us)
         if turn.outcome != "ok":
-            error = turn.error_class or "unknown"
+            # a plain str key (not an `ErrorClass`): orjson writes only str keys
+            error = str(turn.error_class or "unknown")
             tally.errors[error] = tally.errors.get(error, 0) + 1
             return
         tally.ok += 1

@@ -75,7 +75,8 @@ class Conversation:
 
 @attrs.frozen
 class Request:
-    """What an adapter wants sent: headers it needs and the body bytes.
+    """What an adapter wants sent: headers it needs and the body bytes (the
+    engine sends the headers of `Adapter.scenario_headers`).
 
     The method is always POST; the URL (and so the path) comes from the
     scenario's target, whose default path is `Adapter.path`. The engine adds
@@ -187,7 +188,19 @@ class ResponseParser(abc.ABC):
 
 class Adapter(abc.ABC):
     """One protocol, client side. Subclasses register with
-    `loadtest.protocol.register(name)` and set `path`."""
+    `loadtest.protocol.register(name)` and set `path`.
+
+    Headers: `scenario_headers(model=, stream=)` states the headers the
+    protocol sends on every request of a scenario. The engine encodes them
+    once per scenario, with the profile's own headers, and sends them with
+    every turn; of `build_request` it sends only the body. The default, for
+    adapters written before this method, reads the headers from
+    `build_request` of a one-message conversation of that model and stream
+    flag; a subclass that overrides `build_request` but not
+    `scenario_headers` gets that default too, so a header it adds there is
+    still sent. (So a built-in adapter's `build_request` never calls
+    `scenario_headers`: that default would call it back.)
+    """
 
     #: The registered name, e.g. "openai-chat"; set by `register`.
     name: ClassVar[str] = ""
@@ -197,6 +210,16 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def build_request(self, conversation: Conversation) -> Request:
         """Encode a conversation as a request (pure)."""
+
+    def scenario_headers(self, *, model: str, stream: bool) -> tuple[tuple[str, str], ...]:
+        """The headers every request of a scenario of this `model` and
+        `stream` flag carries (pure; see the class docstring)."""
+        return _probed_headers(self, model=model, stream=stream)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "build_request" in cls.__dict__ and "scenario_headers" not in cls.__dict__:
+            cls.scenario_headers = Adapter.scenario_headers  # type: ignore[method-assign]
 
     @abc.abstractmethod
     def open_response(
@@ -218,6 +241,12 @@ class Adapter(abc.ABC):
         by default."""
         del header_names
         return []
+
+
+def _probed_headers(adapter: Adapter, *, model: str, stream: bool) -> tuple[tuple[str, str], ...]:
+    """The headers of `adapter.build_request` for a one-message conversation."""
+    probe = Conversation(model=model, messages=(Message("user", "x"),), stream=stream)
+    return adapter.build_request(probe).headers
 
 
 # --- the server side, for the mock upstream ---------------------------------

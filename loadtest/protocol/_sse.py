@@ -230,7 +230,10 @@ class SSEStreamParser(ResponseParser):
         self._closed = True
 
     def _fail(
-        self, out: list[Event], message: str, error_class: str = taxonomy.BAD_RESPONSE
+        self,
+        out: list[Event],
+        message: str,
+        error_class: taxonomy.ErrorClass = taxonomy.BAD_RESPONSE,
     ) -> None:
         self._error(out, ResponseError(error_class, message))
 

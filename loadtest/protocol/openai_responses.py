@@ -104,6 +104,10 @@ class OpenAIResponsesAdapter(Adapter):
         headers = request_headers(conversation.stream)
         return Request(headers, orjson.dumps(body))
 
+    def scenario_headers(self, *, model: str, stream: bool) -> tuple[tuple[str, str], ...]:
+        del model  # the same headers for every model
+        return request_headers(stream)
+
     def open_response(
         self, status: int, headers: Mapping[str, str], stream: bool
     ) -> ResponseParser:

@@ -5,7 +5,8 @@
 `render_text`, `render_csv` and
 `render_prometheus` render it; `evaluate_thresholds` checks its limits;
 `compare_summaries`/`render_comparison` compare two runs; `merge_summaries`
-merges the shards of one run; `check_summary` validates one read from disk.
+merges the shards of one run; `check_summary` validates one read from disk;
+`summary_schema` is its JSON Schema, generated from the document classes.
 Importing this package imports neither trio nor httpcore; nothing here
 reads or writes a file (see docs/reports.md).
 """
@@ -40,6 +41,7 @@ from loadtest.report._summary import (
     stats_from_json,
     stats_json,
 )
+from loadtest.report._summary_schema import summary_schema
 from loadtest.report._text import fmt_ms, render_text
 from loadtest.report._thresholds import THRESHOLD_NAMES, evaluate_thresholds, thresholds_failed
 
@@ -71,5 +73,6 @@ __all__ = [
     "run_stamp",
     "stats_from_json",
     "stats_json",
+    "summary_schema",
     "thresholds_failed",
 ]

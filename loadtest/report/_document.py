@@ -11,9 +11,12 @@ Rules:
   types: a field with a default may be absent (summaries written before it
   existed), an unknown key is ignored (summaries written after), a value of
   the wrong type is a problem named by its `$` path.
-- `SummaryDoc`, `RunDoc` and `StageDoc` are what readers (`compare`,
-  `merge`, other tools) need of a summary read from disk: `check_summary`
-  structures a document into them and reports every problem.
+- `SummaryDoc`, `RunDoc` and `StageDoc` (with `TargetDoc`, `LimitsDoc`)
+  are the whole summary: `build_summary` and `merge` build them and write
+  them through `summary_converter`, and `check_summary` structures a
+  document read from disk into them and reports every problem. A field
+  that is None and written only by some runs (`vus`, `run_ids`, `seeds`,
+  the summary's `thresholds`) is omitted, never written as null.
 - Counters shared with `StatsSnapshot` (same name, an integer) are copied
   by name (`SHARED_COUNTERS`), never listed.
 
@@ -28,7 +31,7 @@ from typing import Any, Literal
 import attrs
 import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from loadtest.config import conversion_problems
 from loadtest.metrics import COUNTERS
@@ -37,11 +40,13 @@ __all__ = [
     "SHARED_COUNTERS",
     "CacheDoc",
     "CachePart",
+    "LimitsDoc",
     "MetricDoc",
     "RunDoc",
     "StageDoc",
     "StatsDoc",
     "SummaryDoc",
+    "TargetDoc",
     "read_stats",
     "summary_converter",
     "summary_problems",
@@ -123,23 +128,60 @@ class StatsDoc:
 
 
 @attrs.frozen(kw_only=True)
-class RunDoc:
-    """What a reader needs of a summary's `run` object (it holds more)."""
+class TargetDoc:
+    """One scenario's target as the run object lists it (its URL masked)."""
 
+    scenario: str
+    protocol: str
+    model: str
+    url: str
+    weight: Number
+    stream: bool
+
+
+@attrs.frozen(kw_only=True)
+class LimitsDoc:
+    """The limits a run was checked against: on each stage's total, and per
+    scenario (only those that set any)."""
+
+    total: dict[str, Any]
+    scenarios: dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class RunDoc:
+    """The summary's `run` object. A field with a default may be absent
+    from a summary written before it existed; `run_ids` and `seeds` are
+    written only by `merge` (omitted when None)."""
+
+    tool: str = "loadtest"
+    version: str = ""
+    run_id: str | None = None
     profile: str
+    seed: Any = None
     started_at: str
     ended_at: str
     started_unix_s: Number
     ended_unix_s: Number
     stopped_early: bool
     stage_plan: list[Any]
+    cache_mode: str | None = None
     warmup_s: Number
+    targets: list[TargetDoc] = attrs.Factory(list)
+    thresholds: LimitsDoc | None = None
     shards: int
+    jsonl_lines: int = 0
+    sink_overflow: int = 0
+    retries: int = 0
+    jsonl_lost_lines: int = 0
+    generator: dict[str, Any] = attrs.Factory(dict)
+    run_ids: list[Any] | None = None
+    seeds: list[Any] | None = None
 
 
 @attrs.frozen(kw_only=True)
 class StageDoc:
-    """What a reader needs of one stage of a summary (it holds more)."""
+    """One stage of a summary; `vus` (closed stages) is omitted when None."""
 
     index: int
     mode: Literal["closed", "open"]
@@ -150,6 +192,8 @@ class StageDoc:
     steady_s: Number
     started_at: str
     ended_at: str
+    stopped_early: bool = False
+    vus: dict[str, int] | None = None
     total: StatsDoc
     scenarios: list[StatsDoc]
     health: dict[str, Any] = attrs.Factory(dict)
@@ -157,10 +201,13 @@ class StageDoc:
 
 @attrs.frozen(kw_only=True)
 class SummaryDoc:
-    """What `compare`, `merge` and other readers need of a summary."""
+    """The whole summary. `thresholds` (the verdicts) is omitted when None:
+    a merged summary has none until they are evaluated again."""
 
+    schema: str
     run: RunDoc
     stages: list[StageDoc]
+    thresholds: list[Any] | None = None
 
 
 #: The counters of a `StatsSnapshot` that the summary holds under the same name.
@@ -287,6 +334,20 @@ def _equals(wanted: object) -> Callable[[object], bool]:
     return predicate
 
 
+def _text_or_null(value: Any, _type: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _Expected("a string or null", value)
+    return value
+
+
+#: Fields omitted from the JSON when None (see the module rules).
+_OMITTED_IF_NONE: dict[type[Any], tuple[str, ...]] = {
+    StageDoc: ("vus",),
+    RunDoc: ("run_ids", "seeds"),
+    SummaryDoc: ("thresholds",),
+}
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=True)
     conv.register_structure_hook(int, _integer)
@@ -297,18 +358,48 @@ def _make_converter() -> cattrs.Converter:
         (Literal["closed", "open"], _mode),
         (Number, _number),
         (int | None, _number_or_null),
+        (str | None, _text_or_null),
         (Number | None, _number_or_null),
         (dict[str, int], _counts),
         (dict[str, str], _encodings),
     ):
         conv.register_structure_hook_func(_equals(type_), hook)
-    documents = (MetricDoc, CachePart, CacheDoc, StatsDoc, RunDoc, StageDoc, SummaryDoc)
+    documents = (
+        MetricDoc,
+        CachePart,
+        CacheDoc,
+        StatsDoc,
+        TargetDoc,
+        LimitsDoc,
+        RunDoc,
+        StageDoc,
+        SummaryDoc,
+    )
     conv.register_structure_hook_factory(lambda t: t in documents, _object_hook)
-    optional = tuple(cls | None for cls in documents)
+    optional = tuple(t | None for t in (*documents, list[Any], dict[str, int]))
     conv.register_structure_hook_factory(lambda t: t in optional, _optional_object_hook)
-    lists = (list[Any], list[StatsDoc], list[StageDoc])
+    lists = (list[Any], list[StatsDoc], list[StageDoc], list[TargetDoc])
     conv.register_structure_hook_factory(lambda t: t in lists, _list_hook)
+    for cls, names in _OMITTED_IF_NONE.items():
+        conv.register_unstructure_hook(cls, _omitting(cls, names, conv))
     return conv
+
+
+def _omitting(
+    cls: type[Any], names: tuple[str, ...], conv: cattrs.Converter
+) -> Callable[[Any], dict[str, Any]]:
+    """Unstructure `cls` leaving out `names` when None (the other keys in
+    field order: cattrs' own omission would move them last)."""
+    inner = make_dict_unstructure_fn(cls, conv)
+
+    def unstructure(doc: Any) -> dict[str, Any]:
+        data: dict[str, Any] = inner(doc)
+        for name in names:
+            if data[name] is None:
+                del data[name]
+        return data
+
+    return unstructure
 
 
 summary_converter = _make_converter()

@@ -15,7 +15,7 @@ Rules:
   added count for count; counters, `overflow`, token and error counts are
   summed; percentiles and rates are then recomputed by the same code that
   built the shards' summaries (`stats_from_json`, `merge_stats`,
-  `stats_json`).
+  `stats_doc`).
 - Windows: shards started together (`--start-at`) share their stages'
   windows, so their `steady_s` agree; if one differs (a shard stopped
   early), the merged stage takes the longest, so rates are never
@@ -35,7 +35,9 @@ Rules:
 - Threshold results of the shards are not carried over: evaluate the
   merged document again (`evaluate_thresholds`).
 
-Pure: summary dicts in, a summary dict out.
+Pure: summary dicts in, a summary dict out, built as the summary's
+documents (`SummaryDoc`, `RunDoc`, `StageDoc`, `StatsDoc`) and written
+through the summary converter, as `build_summary` writes them.
 """
 
 from __future__ import annotations
@@ -45,10 +47,13 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from loadtest.errors import ConfigError
 from loadtest.metrics import StatsSnapshot, merge_stats
+from loadtest.report._document import RunDoc, StageDoc, StatsDoc, SummaryDoc, summary_converter
 from loadtest.report._schema import SCHEMA
-from loadtest.report._summary import stats_from_json, stats_json
+from loadtest.report._summary import stats_doc, stats_from_json
 
 __all__ = ["merge_summaries"]
 
@@ -159,12 +164,12 @@ def _stats(docs: Iterable[Doc], where: str, names: Sequence[str]) -> list[StatsS
 
 def _merged_stats(
     docs: Sequence[Doc], where: str, names: Sequence[str], steady_s: float
-) -> dict[str, Any]:
+) -> StatsDoc:
     try:
         merged = merge_stats(docs[0]["label"], _stats(docs, where, names))
     except ValueError as exc:  # histograms of different parameters
         raise ConfigError(f"{where}.histograms: {exc}") from None
-    return stats_json(merged, steady_s)
+    return stats_doc(merged, steady_s)
 
 
 def _sum_or_none(values: Iterable[float | None]) -> float | None:
@@ -199,62 +204,62 @@ def _merge_health(healths: Sequence[Doc], names: Sequence[str]) -> dict[str, Any
     }
 
 
-def _merge_stage(stages: Sequence[Doc], index: int, names: Sequence[str]) -> dict[str, Any]:
+def _merge_stage(stages: Sequence[Doc], index: int, names: Sequence[str]) -> StageDoc:
     first = stages[0]
     steady = max(stage["steady_s"] for stage in stages)
     where = f"$.stages[{index}]"
-    doc: dict[str, Any] = {
-        "index": first["index"],
-        "mode": first["mode"],
-        "concurrency": _sum_or_none(stage["concurrency"] for stage in stages),
-        "rate": _sum_or_none(stage["rate"] for stage in stages),
-        "duration_s": first["duration_s"],
-        "warmup_s": first["warmup_s"],
-        "steady_s": steady,
-        "started_at": _iso(min(_parse(stage["started_at"]) for stage in stages)),
-        "ended_at": _iso(max(_parse(stage["ended_at"]) for stage in stages)),
-        "stopped_early": any(stage.get("stopped_early", False) for stage in stages),
-    }
-    vus = _vus(stages)
-    if vus:
-        doc["vus"] = vus
-    doc["total"] = _merged_stats([s["total"] for s in stages], f"{where}.total", names, steady)
-    doc["scenarios"] = [
-        _merged_stats([s["scenarios"][i] for s in stages], f"{where}.scenarios[{i}]", names, steady)
-        for i in range(len(first["scenarios"]))
-    ]
-    doc["health"] = _merge_health([stage.get("health") or {} for stage in stages], names)
-    return doc
+    return StageDoc(
+        index=first["index"],
+        mode=first["mode"],
+        concurrency=_sum_or_none(stage["concurrency"] for stage in stages),
+        rate=_sum_or_none(stage["rate"] for stage in stages),
+        duration_s=first["duration_s"],
+        warmup_s=first["warmup_s"],
+        steady_s=steady,
+        started_at=_iso(min(_parse(stage["started_at"]) for stage in stages)),
+        ended_at=_iso(max(_parse(stage["ended_at"]) for stage in stages)),
+        stopped_early=any(stage.get("stopped_early", False) for stage in stages),
+        vus=_vus(stages) or None,
+        total=_merged_stats([s["total"] for s in stages], f"{where}.total", names, steady),
+        scenarios=[
+            _merged_stats(
+                [s["scenarios"][i] for s in stages], f"{where}.scenarios[{i}]", names, steady
+            )
+            for i in range(len(first["scenarios"]))
+        ],
+        health=_merge_health([stage.get("health") or {} for stage in stages], names),
+    )
 
 
 def _seeds(runs: Sequence[Doc]) -> list[Any]:
     return [seed for run in runs for seed in run.get("seeds", [run.get("seed")])]
 
 
-def _merge_run(runs: Sequence[Doc]) -> dict[str, Any]:
+def _merge_run(runs: Sequence[Doc]) -> RunDoc:
     started = min(run["started_unix_s"] for run in runs)
     ended = max(run["ended_unix_s"] for run in runs)
     seeds = _seeds(runs)
     generators = [run.get("generator") or {} for run in runs]
     run_ids = [run_id for run in runs for run_id in _run_ids({"run": run})]
-    return {
-        **runs[0],
-        "run_id": hashlib.sha256(" ".join(sorted(run_ids)).encode()).hexdigest()[:32],
-        "run_ids": run_ids,
-        "seed": seeds[0] if len(set(map(repr, seeds))) == 1 else None,
-        "seeds": seeds,
-        "started_at": _iso_unix(started),
-        "ended_at": _iso_unix(ended),
-        "started_unix_s": started,
-        "ended_unix_s": ended,
-        "stopped_early": any(run["stopped_early"] for run in runs),
-        "shards": sum(run["shards"] for run in runs),
-        "jsonl_lines": sum(run.get("jsonl_lines", 0) for run in runs),
-        "sink_overflow": sum(run.get("sink_overflow", 0) for run in runs),
-        "retries": sum(run.get("retries", 0) for run in runs),
-        "jsonl_lost_lines": sum(run.get("jsonl_lost_lines", 0) for run in runs),
-        "generator": {"shards": _shard_items(generators)} if any(generators) else {},
-    }
+    first: RunDoc = summary_converter.structure(runs[0], RunDoc)
+    return attrs.evolve(
+        first,
+        run_id=hashlib.sha256(" ".join(sorted(run_ids)).encode()).hexdigest()[:32],
+        run_ids=run_ids,
+        seed=seeds[0] if len(set(map(repr, seeds))) == 1 else None,
+        seeds=seeds,
+        started_at=_iso_unix(started),
+        ended_at=_iso_unix(ended),
+        started_unix_s=started,
+        ended_unix_s=ended,
+        stopped_early=any(run["stopped_early"] for run in runs),
+        shards=sum(run["shards"] for run in runs),
+        jsonl_lines=sum(run.get("jsonl_lines", 0) for run in runs),
+        sink_overflow=sum(run.get("sink_overflow", 0) for run in runs),
+        retries=sum(run.get("retries", 0) for run in runs),
+        jsonl_lost_lines=sum(run.get("jsonl_lost_lines", 0) for run in runs),
+        generator={"shards": _shard_items(generators)} if any(generators) else {},
+    )
 
 
 def merge_summaries(docs: Sequence[Doc], names: Sequence[str] | None = None) -> dict[str, Any]:
@@ -271,4 +276,6 @@ def merge_summaries(docs: Sequence[Doc], names: Sequence[str] | None = None) -> 
         _merge_stage([doc["stages"][i] for doc in docs], i, labels)
         for i in range(len(docs[0]["stages"]))
     ]
-    return {"schema": SCHEMA, "run": _merge_run([doc["run"] for doc in docs]), "stages": stages}
+    doc = SummaryDoc(schema=SCHEMA, run=_merge_run([doc["run"] for doc in docs]), stages=stages)
+    merged: dict[str, Any] = summary_converter.unstructure(doc)
+    return merged

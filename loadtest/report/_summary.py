@@ -19,7 +19,8 @@ Rules:
 - The document is complete: `thresholds` holds the verdict of every limit
   of the plan in every stage (`evaluate_thresholds`); a caller adds nothing.
 
-Pure: builds and reads dicts.
+Pure: builds the summary's documents (report/_document.py) and writes them
+as plain data through the one summary converter; reads them back.
 """
 
 from __future__ import annotations
@@ -38,8 +39,13 @@ from loadtest.report._document import (
     SHARED_COUNTERS,
     CacheDoc,
     CachePart,
+    LimitsDoc,
     MetricDoc,
+    RunDoc,
+    StageDoc,
     StatsDoc,
+    SummaryDoc,
+    TargetDoc,
     read_stats,
     summary_converter,
 )
@@ -56,6 +62,7 @@ __all__ = [
     "build_summary",
     "metric_json",
     "run_info",
+    "stats_doc",
     "stats_from_json",
     "stats_json",
 ]
@@ -137,13 +144,19 @@ def _cache_doc(stats: StatsSnapshot) -> CacheDoc:
 
 def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
     """One statistics object of the summary (a scenario or a stage total)."""
+    data: dict[str, Any] = summary_converter.unstructure(stats_doc(stats, steady_s))
+    return data
+
+
+def stats_doc(stats: StatsSnapshot, steady_s: float) -> StatsDoc:
+    """The statistics document of a snapshot, rates over `steady_s`."""
 
     def per_s(count: int) -> float | None:
         return round(count / steady_s, 3) if steady_s > 0 else None
 
     errors = dict(sorted(stats.errors.items()))
     if stats.dropped:
-        errors[GEN_DROPPED] = stats.dropped
+        errors[GEN_DROPPED.value] = stats.dropped
     hists = {name.value: stats.histogram(name) for name in HISTOGRAMS}
     metrics: dict[str, Any] = {
         key: _metric_doc(stats.histogram(name)) for name, key in SUMMARY_METRICS.items()
@@ -164,8 +177,7 @@ def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
         **metrics,
         **{name: getattr(stats, name) for name in SHARED_COUNTERS},
     )
-    data: dict[str, Any] = summary_converter.unstructure(doc)
-    return data
+    return doc
 
 
 #: What a summary written before the cache split holds for it: nothing.
@@ -207,25 +219,23 @@ def _overflow_only(count: int) -> Histogram:
     return hist
 
 
-def _stage_json(stage: StageSnapshot, names: Sequence[str]) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "index": stage.index,
-        "mode": stage.mode,
-        "concurrency": stage.concurrency,
-        "rate": stage.rate,
-        "duration_s": stage.duration_s,
-        "warmup_s": stage.warmup_s,
-        "steady_s": round(stage.steady_s, 6),
-        "started_at": _iso(stage.started_unix_s),
-        "ended_at": _iso(stage.ended_unix_s),
-        "stopped_early": stage.stopped_early,
-    }
-    if stage.vus:
-        doc["vus"] = dict(zip(names, stage.vus, strict=True))
-    doc["total"] = stats_json(stage.total, stage.steady_s)
-    doc["scenarios"] = [stats_json(s, stage.steady_s) for s in stage.scenarios]
-    doc["health"] = stage.health.to_json() if stage.health is not None else {}
-    return doc
+def _stage_doc(stage: StageSnapshot, names: Sequence[str]) -> StageDoc:
+    return StageDoc(
+        index=stage.index,
+        mode=stage.mode,
+        concurrency=stage.concurrency,
+        rate=stage.rate,
+        duration_s=stage.duration_s,
+        warmup_s=stage.warmup_s,
+        steady_s=round(stage.steady_s, 6),
+        started_at=_iso(stage.started_unix_s),
+        ended_at=_iso(stage.ended_unix_s),
+        stopped_early=stage.stopped_early,
+        vus=dict(zip(names, stage.vus, strict=True)) if stage.vus else None,
+        total=stats_doc(stage.total, stage.steady_s),
+        scenarios=[stats_doc(s, stage.steady_s) for s in stage.scenarios],
+        health=stage.health.to_json() if stage.health is not None else {},
+    )
 
 
 def _limits(thresholds: Thresholds | None) -> dict[str, float]:
@@ -234,14 +244,12 @@ def _limits(thresholds: Thresholds | None) -> dict[str, float]:
     return {k: v for k, v in attrs.asdict(thresholds).items() if v is not None}
 
 
-def _thresholds_json(plan: RunPlan) -> dict[str, Any]:
-    """The limits the run was checked against: on each stage's total, and
-    per scenario (only those that set any)."""
+def _limits_doc(plan: RunPlan) -> LimitsDoc:
     scenarios = {s.name: _limits(s.thresholds) for s in plan.scenarios}
-    return {
-        "total": _limits(plan.thresholds),
-        "scenarios": {name: limits for name, limits in scenarios.items() if limits},
-    }
+    return LimitsDoc(
+        total=_limits(plan.thresholds),
+        scenarios={name: limits for name, limits in scenarios.items() if limits},
+    )
 
 
 class RunLike(Protocol):
@@ -290,47 +298,48 @@ def build_summary(
     else:
         stages = run.stages
         info = info if info is not None else run_info(run)
-    summary = _document(plan, stages, info)
-    summary["thresholds"] = evaluate_thresholds(summary) if thresholds else []
+    doc = _document(plan, stages, info)
+    if thresholds:
+        doc = attrs.evolve(doc, thresholds=evaluate_thresholds(summary_converter.unstructure(doc)))
+    summary: dict[str, Any] = summary_converter.unstructure(
+        doc if thresholds else attrs.evolve(doc, thresholds=[])
+    )
     return summary
 
 
-def _document(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> dict[str, Any]:
+def _document(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> SummaryDoc:
     names = [s.name for s in plan.scenarios]
-    return {
-        "schema": SCHEMA,
-        "run": {
-            "tool": "loadtest",
-            "version": __version__,
-            "run_id": info.run_id,
-            "profile": plan.name,
-            "seed": plan.seed,
-            "started_at": _iso(info.started_unix_s),
-            "ended_at": _iso(info.ended_unix_s),
-            "started_unix_s": round(info.started_unix_s, 6),
-            "ended_unix_s": round(info.ended_unix_s, 6),
-            "stopped_early": info.stopped_early,
-            "stage_plan": [format_stage(stage) for stage in plan.stages],
-            "cache_mode": plan.cache_mode,
-            "warmup_s": plan.warmup_s,
-            "targets": [
-                {
-                    "scenario": s.name,
-                    "protocol": s.protocol,
-                    "model": s.model,
-                    "url": mask_url(s.target.url),
-                    "weight": s.weight,
-                    "stream": s.stream,
-                }
-                for s in plan.scenarios
-            ],
-            "thresholds": _thresholds_json(plan),
-            "shards": info.shards,
-            "jsonl_lines": info.jsonl_lines,
-            "sink_overflow": info.sink_overflow,
-            "retries": sum(stage.total.retries for stage in stages),
-            "jsonl_lost_lines": info.jsonl_lost_lines,
-            "generator": dict(info.generator),
-        },
-        "stages": [_stage_json(stage, names) for stage in stages],
-    }
+    run = RunDoc(
+        tool="loadtest",
+        version=__version__,
+        run_id=info.run_id,
+        profile=plan.name,
+        seed=plan.seed,
+        started_at=_iso(info.started_unix_s),
+        ended_at=_iso(info.ended_unix_s),
+        started_unix_s=round(info.started_unix_s, 6),
+        ended_unix_s=round(info.ended_unix_s, 6),
+        stopped_early=info.stopped_early,
+        stage_plan=[format_stage(stage) for stage in plan.stages],
+        cache_mode=plan.cache_mode,
+        warmup_s=plan.warmup_s,
+        targets=[
+            TargetDoc(
+                scenario=s.name,
+                protocol=s.protocol,
+                model=s.model,
+                url=mask_url(s.target.url),
+                weight=s.weight,
+                stream=s.stream,
+            )
+            for s in plan.scenarios
+        ],
+        thresholds=_limits_doc(plan),
+        shards=info.shards,
+        jsonl_lines=info.jsonl_lines,
+        sink_overflow=info.sink_overflow,
+        retries=sum(stage.total.retries for stage in stages),
+        jsonl_lost_lines=info.jsonl_lost_lines,
+        generator=dict(info.generator),
+    )
+    return SummaryDoc(schema=SCHEMA, run=run, stages=[_stage_doc(stage, names) for stage in stages])

@@ -9,7 +9,10 @@ import sys
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+import jsonschema
 import pytest
+
+from loadtest.report import summary_schema
 
 from .helpers import wait_for
 
@@ -73,7 +76,9 @@ def run_cli(
     (jsonl_path,) = out.glob("results-*.jsonl")
     assert list(out.glob("report-*.txt"))
     lines = [json.loads(line) for line in jsonl_path.read_text().splitlines()]
-    return json.loads(summary_path.read_text()), lines, done.stdout
+    summary = json.loads(summary_path.read_text())
+    jsonschema.validate(summary, summary_schema(), cls=jsonschema.Draft202012Validator)
+    return summary, lines, done.stdout
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from loadtest.cli._progress import (
     show_progress,
     turn_rate,
 )
-from loadtest.config import resolve, structure_profile
+from loadtest.config import RunPlan, resolve, structure_profile
 from loadtest.engine import open_engine
 from loadtest.testing import FakeGateway, MemoryBackend, Script
 
@@ -117,30 +117,36 @@ def test_rate_between_stages_is_zero() -> None:
     assert turn_rate(RateSample(0, 900, 100.0), RateSample(None, 0, 101.0), 0.0) == 0.0
 
 
+def _plan(stages: list[str]) -> RunPlan:
+    """Streamed one-message conversations against the fake gateway."""
+    profile = {
+        "stages": stages,
+        "warmup": "0s",
+        "defaults": {
+            "target": "http://gw.test/v1",
+            "model": "m",
+            "stream": True,
+            "content": {"mode": "pool", "prompts": ["hello"]},
+        },
+    }
+    return resolve(structure_profile(profile), env={})
+
+
+def _backend(nursery: trio.Nursery) -> MemoryBackend:
+    """The fake gateway at 0.125 s per turn (8 turns/s per VU)."""
+    gateway = FakeGateway(Script(ttft_s=0.125, itl_s=0.0, output_tokens=1))
+    return MemoryBackend(nursery, gateway.serve)
+
+
 async def test_plain_progress_after_a_stage_change_shows_the_new_rate(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
     """1 VU then 6 VUs at 0.125 s per turn (8/s per VU), a plain line every
     10 s: the line at 20 s, 8 s into stage 2, says ~48/s (a window
     spanning both stages said ~28)."""
-    plan = resolve(
-        structure_profile(
-            {
-                "stages": ["1:12s", "6:12s"],
-                "warmup": "0s",
-                "defaults": {
-                    "target": "http://gw.test/v1",
-                    "model": "m",
-                    "stream": True,
-                    "content": {"mode": "pool", "prompts": ["hello"]},
-                },
-            }
-        ),
-        env={},
-    )
-    gateway = FakeGateway(Script(ttft_s=0.125, itl_s=0.0, output_tokens=1))
+    plan = _plan(["1:12s", "6:12s"])
     out = io.StringIO()
-    backend = MemoryBackend(nursery, gateway.serve)
+    backend = _backend(nursery)
     async with open_engine(plan, backend=backend) as engine, trio.open_nursery() as inner:
         inner.start_soon(show_progress, engine, out)
         await engine.run()
@@ -152,3 +158,33 @@ async def test_plain_progress_after_a_stage_change_shows_the_new_rate(
     ]
     rates = [float(re.findall(r"  rps ([\d.]+)  ", line)[0]) for line in lines]
     assert rates == [pytest.approx(8.0, rel=0.02), pytest.approx(48.0, rel=0.02)]
+
+
+def test_a_stage_given_at_run_time_shows_no_plan_count() -> None:
+    """`stage i/N` counts the plan's stages; a stage a script adds is `stage i`."""
+    line = fit_line(attrs.evolve(BUSY, stage_index=4, stage_count=None), None)
+    assert line.startswith("stage 5 40 VUs 01:15/02:00  ")
+
+
+async def test_progress_of_stages_added_at_run_time(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A plan of one stage, then two stages decided by the script: the plan's
+    stage reads 1/1, an added one never 2/1; a stage other than the plan's,
+    run first (it takes number 1, the next free one), is not counted as the
+    plan's either."""
+    plan = _plan(["1:12s"])
+    out = io.StringIO()
+    backend = _backend(nursery)
+    async with open_engine(plan, backend=backend) as engine, trio.open_nursery() as inner:
+        inner.start_soon(show_progress, engine, out)
+        await engine.run_stage("2:12s")
+        await engine.run_stage(0)
+        await engine.run_stage("@8:12s")
+        inner.cancel_scope.cancel()
+    lines = out.getvalue().splitlines()
+    assert [line.split("  ")[0] for line in lines] == [
+        "stage 1 2 VUs 00:10/00:12",
+        "stage 1/1 1 VUs 00:08/00:12",
+        "stage 2 @8/s 00:06/00:12",
+    ]

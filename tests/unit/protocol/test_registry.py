@@ -35,12 +35,7 @@ class _Custom(Adapter):
         raise NotImplementedError
 
 
-@pytest.fixture(autouse=True)
-def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test registers into a copy of the registry, entry points unread."""
-    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
-    monkeypatch.setattr(_registry, "_entry_points_loaded", False)
-    monkeypatch.setattr(_registry, "entry_points", lambda group: [])
+pytestmark = pytest.mark.usefixtures("isolated_registry")
 
 
 def fake_entry_points(monkeypatch: pytest.MonkeyPatch, *eps: EntryPoint) -> list[str]:

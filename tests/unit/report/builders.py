@@ -8,11 +8,12 @@ import copy
 import random
 from typing import TYPE_CHECKING, Any
 
+import jsonschema
 import orjson
 
 from loadtest.config import RunPlan, resolve, structure_profile
 from loadtest.metrics import Health, HealthFigures, StageRecorder, StageSnapshot, TurnRecord
-from loadtest.report import RunInfo, build_summary
+from loadtest.report import RunInfo, build_summary, summary_schema
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -164,10 +165,12 @@ def health_of(doc: Mapping[str, Any] | None) -> Health | None:
 def summary(
     stages: Sequence[StageSnapshot], plan: RunPlan | None = None, **info: Any
 ) -> dict[str, Any]:
-    """The summary document of those stages, as read back from its JSON file."""
+    """The summary document of those stages, as read back from its JSON file
+    (checked against the summary's JSON Schema)."""
     run = RunInfo(**{"started_unix_s": START, "ended_unix_s": START + 20, **info})
     doc = build_summary(plan or make_plan(), stages, run)
     loaded: dict[str, Any] = orjson.loads(orjson.dumps(doc))
+    jsonschema.validate(loaded, summary_schema(), cls=jsonschema.Draft202012Validator)
     return loaded
 
 

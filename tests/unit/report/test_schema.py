@@ -58,6 +58,13 @@ def test_missing_or_mistyped_top_level() -> None:
         (lambda d: d["run"].pop("profile"), "missing key $.run.profile"),
         (lambda d: d["run"].update(shards="2"), "$.run.shards: expected an integer, got '2'"),
         (lambda d: d["stages"].append(3), "$.stages[2]: expected an object"),
+        (lambda d: d["run"].update(run_id=7), "$.run.run_id: expected a string or null, got 7"),
+        (lambda d: d["run"]["targets"][1].pop("url"), "missing key $.run.targets[1].url"),
+        (lambda d: d["run"].update(run_ids="a"), "$.run.run_ids: expected a list, got 'a'"),
+        (
+            lambda d: d["stages"][0].update(vus={"chat": "2"}),
+            "$.stages[0].vus: expected an object of counts",
+        ),
         (lambda d: d["stages"][0].pop("total"), "missing key $.stages[0].total"),
         (lambda d: d["stages"][0].update(total=[]), "$.stages[0].total: expected an object"),
         (lambda d: d["stages"][0].update(mode="x"), '$.stages[0].mode: expected "closed" or'),
