@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from loadtest import __version__
-from loadtest.config import format_stage, mask_url
+from loadtest.config import ClosedStage, format_stage, mask_url
 from loadtest.metrics import HISTOGRAMS, Histogram, Metric, StageSnapshot, StatsSnapshot
 from loadtest.report._document import (
     SHARED_COUNTERS,
@@ -307,6 +307,34 @@ def build_summary(
     return summary
 
 
+def _is_planned(stage: StageSnapshot, plan: RunPlan) -> bool:
+    if not 0 <= stage.index < len(plan.stages):
+        return False
+    planned = plan.stages[stage.index]
+    load = (
+        ("closed", planned.concurrency, None)
+        if isinstance(planned, ClosedStage)
+        else ("open", None, planned.rate)
+    )
+    return (stage.mode, stage.concurrency, stage.rate) == load and (
+        stage.duration_s == planned.duration.seconds
+    )
+
+
+def _ran(stage: StageSnapshot) -> str:
+    load = f"{stage.concurrency}" if stage.mode == "closed" else f"@{stage.rate:g}"
+    return f"{load}:{stage.duration_s:g}s"
+
+
+def stage_plan(plan: RunPlan, stages: Sequence[StageSnapshot]) -> list[str]:
+    """`run.stage_plan`: the plan's stages when the stages that ran are the
+    plan's (all of them or the first few, as after a stop), else the stages
+    that ran, in order (a script that decided its stages at run time)."""
+    if all(_is_planned(stage, plan) for stage in stages):
+        return [format_stage(stage) for stage in plan.stages]
+    return [_ran(stage) for stage in stages]
+
+
 def _document(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> SummaryDoc:
     names = [s.name for s in plan.scenarios]
     run = RunDoc(
@@ -319,8 +347,8 @@ def _document(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> 
         ended_at=_iso(info.ended_unix_s),
         started_unix_s=round(info.started_unix_s, 6),
         ended_unix_s=round(info.ended_unix_s, 6),
-        stopped_early=info.stopped_early,
-        stage_plan=[format_stage(stage) for stage in plan.stages],
+        stopped_early=info.stopped_early or any(stage.stopped_early for stage in stages),
+        stage_plan=stage_plan(plan, stages),
         cache_mode=plan.cache_mode,
         warmup_s=plan.warmup_s,
         targets=[

@@ -113,3 +113,26 @@ def test_metric_json_is_the_statistic_the_summary_holds() -> None:
     doc = build_summary(make_plan(), [stage], RunInfo(START, START + 20))
     assert metric_json(stage.total.histogram("latency")) == doc["stages"][0]["total"]["latency_ms"]
     assert metric_json(Histogram())["count"] == 0
+
+
+def test_stages_decided_at_run_time_are_the_stage_plan() -> None:
+    """A script that ran stages of its own (not the plan's): `stage_plan` lists
+    what ran and the report counts those stages (it read "Stage 3/2")."""
+    ran = [
+        snapshot([turn(0)], 0, concurrency=2),
+        snapshot([turn(0)], 1, concurrency=8),
+        snapshot([turn(0)], 2, mode="open", rate=20.0),
+    ]
+    doc = build_summary(make_plan(), ran, RunInfo(started_unix_s=START, ended_unix_s=START + 30))
+    assert doc["run"]["stage_plan"] == ["2:10s", "8:10s", "@20:10s"]
+    titles = [line for line in render_text(doc).splitlines() if line.startswith("Stage ")]
+    assert [title.split(":")[0] for title in titles] == ["Stage 1/3", "Stage 2/3", "Stage 3/3"]
+
+
+def test_the_plans_stages_keep_the_plan_even_when_a_stop_ran_fewer() -> None:
+    """The plan's first stage alone (a run stopped after it): the plan is kept,
+    and a stage stopped early makes the run stopped early whatever RunInfo says."""
+    first = snapshot([turn(0)], 0, stopped_early=True)
+    doc = build_summary(make_plan(), [first], RunInfo(started_unix_s=START, ended_unix_s=START + 9))
+    assert doc["run"]["stage_plan"] == ["4:10s", "@5:10s"]
+    assert doc["run"]["stopped_early"] is True
