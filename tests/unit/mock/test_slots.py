@@ -75,9 +75,10 @@ async def serve_at(server: MockServer, socket: FakeSocket, arrive_s: float) -> N
 async def serve_all(server: MockServer, sockets: list[FakeSocket], step_s: float = 0.001) -> None:
     """Serve each socket's request, the i-th arriving at i * step_s."""
     start = trio.current_time()
-    async with trio.open_nursery() as nursery:
-        for i, socket in enumerate(sockets):
-            nursery.start_soon(serve_at, server, socket, start + i * step_s)
+    with trio.fail_after(60):  # a slot never freed would block the rest for good
+        async with trio.open_nursery() as nursery:
+            for i, socket in enumerate(sockets):
+                nursery.start_soon(serve_at, server, socket, start + i * step_s)
 
 
 # ttft 100 ms, 5 tokens 10 ms apart: a stream holds its slot 140 ms.
