@@ -90,9 +90,7 @@ def _ok_pct(stats: Doc) -> str:
     return f"{100 * stats['ok'] / stats['requests']:.1f}" if stats["requests"] else "-"
 
 
-def _num(value: float | None) -> str:
-    if value is None:
-        return "-"
+def _num(value: float) -> str:
     return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
 
 
@@ -123,7 +121,8 @@ def _align_marks(rows: Sequence[Sequence[str]]) -> list[list[str]]:
 
 def _rate(stats: Doc, key: str) -> str:
     """A per-second rate of a row ("-" for a row without turns: no data, not 0)."""
-    return _num(stats[key]) if stats["requests"] else "-"
+    value = stats[key]
+    return _num(value) if stats["requests"] and value is not None else "-"
 
 
 def _errors_text(errors: Mapping[str, int]) -> str:
