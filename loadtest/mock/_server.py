@@ -18,6 +18,8 @@ Capacity (`--slots`, `--queue`; `loadtest.mock._slots`): a protocol request
 that is admitted waits for a slot before anything of its answer is sent, and
 its TTFT and pacing start when it gets one, so the wait is part of TTFT; one
 refused (the queue is full) is answered 429 at once, before it is planned.
+While queued, the connection is watched: a client that closes it leaves the
+queue (its request is dropped, nothing is sent).
 An injected error takes no slot. Slots are per serving process.
 
 A client that goes away mid-answer only ends its own connection. Any other
@@ -156,9 +158,13 @@ class MockServer:
             return head.keep_alive
         if slots is None:
             return await self._write(conn, head, served, plan, codec, start_s, extra)
-        async with slots.hold():
+        if not await _take_slot(conn, slots):
+            return False  # the client left while queued
+        try:
             start_s = trio.current_time()
             return await self._write(conn, head, served, plan, codec, start_s, extra)
+        finally:
+            slots.release()
 
     async def _write(
         self,
@@ -209,6 +215,23 @@ class MockServer:
             extra += b"retry-after: 1\r\n"
         message = f"injected error {status} (loadtest mock --error-rate)"
         return response(status, codec.render_error(status, message), extra)
+
+
+async def _take_slot(conn: ServerConnection, slots: Slots) -> bool:
+    """Wait in the queue for a slot; False (holding none) when the client
+    closes the connection first. Checkpoint."""
+    taken = False
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_cancel_when_closed, conn, nursery.cancel_scope)
+        await slots.acquire()
+        taken = True
+        nursery.cancel_scope.cancel()
+    return taken
+
+
+async def _cancel_when_closed(conn: ServerConnection, scope: trio.CancelScope) -> None:
+    await conn.wait_closed()
+    scope.cancel()
 
 
 async def open_mock_socket(host: str, port: int, *, reuse_port: bool) -> trio.socket.SocketType:

@@ -8,26 +8,20 @@ answers 429). `queue=None` is an unbounded queue.
 
 Rules:
 - Admission is decided when the request arrives (`admits()`), and the
-  caller then `hold()`s a slot without a checkpoint in between, so the
+  caller then `acquire()`s a slot without a checkpoint in between, so the
   queue never grows past `queue`.
 - A slot freed while requests wait goes straight to the oldest of them
   (`trio.Semaphore` hands it over in FIFO order): a newcomer never jumps
   the queue.
-- `hold()` is an async context manager: the slot is released however the
-  answer ends (stream end, client gone, cancellation, a bug's exception),
-  and a request cancelled while waiting leaves the queue.
+- Whoever acquired a slot releases it however its answer ends (the server
+  does so in a `finally`); a request cancelled while waiting leaves the
+  queue and holds nothing.
 - Each serving process has its own `Slots` (per worker, not shared).
 """
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
-
 import trio
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
 
 __all__ = ["Slots"]
 
@@ -55,11 +49,10 @@ class Slots:
         """Whether a request arriving now may take a slot or wait for one."""
         return self._free.value > 0 or self.queue is None or self.waiting < self.queue
 
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
-        """Wait (FIFO) for a slot, hold it for the block, then release it. Checkpoint."""
+    async def acquire(self) -> None:
+        """Wait (FIFO) for a slot and take it; cancelled, take none. Checkpoint."""
         await self._free.acquire()
-        try:
-            yield
-        finally:
-            self._free.release()
+
+    def release(self) -> None:
+        """Give back a slot taken by `acquire`."""
+        self._free.release()

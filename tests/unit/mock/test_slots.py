@@ -1,6 +1,6 @@
 """The mock's capacity model (`--slots`, `--queue`) on trio's mock clock:
-FIFO order, the queue's wait counted in TTFT, 429 beyond the queue, and a
-slot freed however an answer ends."""
+FIFO order, the queue's wait counted in TTFT, 429 beyond the queue, a slot
+freed however an answer ends, and a client that leaves while queued."""
 
 from __future__ import annotations
 
@@ -22,14 +22,26 @@ class FakeSocket:
     """Hands out one request, then EOF; records each write with its time.
     `broken`: every write fails as on a connection the client closed."""
 
-    def __init__(self, request: bytes, *, broken: bool = False) -> None:
+    def __init__(
+        self, request: bytes, *, broken: bool = False, close_after_s: float | None = None
+    ) -> None:
         self.pieces = [request]
         self.broken = broken
+        self.close_after_s = close_after_s
         self.sent: list[tuple[float, bytes]] = []
+        self.opened_s = trio.current_time()
 
     async def recv(self, size: int) -> bytes:
+        """The request, then nothing until the client closes (EOF): at once
+        once an answer was sent, else `close_after_s` after opening."""
         await trio.lowlevel.checkpoint()
-        return self.pieces.pop(0) if self.pieces else b""
+        if self.pieces:
+            return self.pieces.pop(0)
+        if not self.sent:
+            if self.close_after_s is None:
+                await trio.sleep_forever()
+            await trio.sleep_until(self.opened_s + self.close_after_s)
+        return b""
 
     async def send(self, data: bytes | memoryview) -> int:
         await trio.lowlevel.checkpoint()
@@ -189,9 +201,12 @@ async def test_cancelled_waiter_leaves_the_queue(autojump_clock: trio.testing.Mo
     order: list[str] = []
 
     async def use(name: str, hold_s: float) -> None:
-        async with slots.hold():
+        await slots.acquire()
+        try:
             order.append(name)
             await trio.sleep(hold_s)
+        finally:
+            slots.release()
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(use, "first", 1.0)
@@ -205,14 +220,6 @@ async def test_cancelled_waiter_leaves_the_queue(autojump_clock: trio.testing.Mo
     assert (slots.busy, slots.waiting) == (0, 0)
 
 
-async def test_slot_released_on_exception(autojump_clock: trio.testing.MockClock) -> None:
-    slots = Slots(1, None)
-    with pytest.raises(RuntimeError):
-        async with slots.hold():
-            raise RuntimeError("bug")
-    assert slots.busy == 0
-
-
 async def test_unbounded_queue_always_admits(autojump_clock: trio.testing.MockClock) -> None:
     slots = Slots(1, None)
     async with trio.open_nursery() as nursery:
@@ -224,8 +231,9 @@ async def test_unbounded_queue_always_admits(autojump_clock: trio.testing.MockCl
 
 
 async def _hold_briefly(slots: Slots) -> None:
-    async with slots.hold():
-        await trio.sleep(1.0)
+    await slots.acquire()
+    await trio.sleep(1.0)
+    slots.release()
 
 
 def test_no_slots_is_todays_behaviour() -> None:
@@ -257,3 +265,42 @@ def test_flags() -> None:
     assert (config.slots, config.queue) == (4, 2)
     with pytest.raises(ConfigError, match=r"^--queue: a queue needs slots"):
         parse_mock_args(["--queue", "2"])
+
+
+async def test_client_leaving_the_queue_frees_its_place(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """One slot held until 140 ms; the second client closes its connection at
+    50 ms while queued: it is sent nothing and leaves the queue, so the third
+    gets the slot at 140 ms, not 280 ms."""
+    server = MockServer(MockConfig(slots=1, **TIMED))  # type: ignore[arg-type]
+    start = trio.current_time()
+    sockets = [
+        FakeSocket(chat_request(5)),
+        FakeSocket(chat_request(5), close_after_s=0.05),
+        FakeSocket(chat_request(5)),
+    ]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve_all, server, sockets)
+        await trio.sleep(0.049)
+        assert server.slots is not None
+        assert server.slots.waiting == 2
+        await trio.sleep(0.002)
+        assert server.slots.waiting == 1
+    assert sockets[1].sent == []
+    assert sockets[2].content_times()[0] - start == pytest.approx(0.24, abs=1e-9)
+
+
+async def test_request_pipelined_while_queued_is_answered_after(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """What a queued client sends meanwhile (its next request) is kept, not
+    taken for a close: both of its requests are answered, in order."""
+    server = MockServer(MockConfig(slots=1, **TIMED))  # type: ignore[arg-type]
+    busy = FakeSocket(chat_request(5))
+    pipelining = FakeSocket(chat_request(5))
+    pipelining.pieces.append(chat_request(3))
+    start = trio.current_time()
+    await serve_all(server, [busy, pipelining])
+    times = [at - start for at in pipelining.content_times()]
+    assert times == pytest.approx([0.24, 0.25, 0.26, 0.27, 0.28, 0.38, 0.39, 0.4], abs=1e-9)
