@@ -15,27 +15,38 @@ Layout, for a 100-column terminal:
 5. generator health per stage; 6. threshold verdicts.
 Closed-loop percentiles are service times (each VU waits for its answer).
 
-Rules: a percentile from fewer than `FEW_SAMPLES` values carries a trailing
-`*`, and a block showing one ends with `FEW_LEGEND`; a percentage with
-nothing to divide (no turns, no prompt tokens) is `-`, never `0.0%`.
+Rules: cells follow `loadtest.report._cells` (a percentile from fewer than
+`FEW_SAMPLES` values is marked and its block ends with `FEW_LEGEND`; a rate
+or percentage with nothing behind it is `-`, never `0.0%`).
 
 Pure: summary dict in, text out.
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loadtest.report._cells import (
+    FEW_LEGEND,
+    FEW_MARK,
+    FEW_SAMPLES,
+    errors_text,
+    few_legend,
+    fmt_ms,
+    ok_pct,
+    pct,
+    rate,
+    share,
+    table,
+    wrap,
+)
 from loadtest.taxonomy import is_generator_class
 
 __all__ = ["FEW_LEGEND", "FEW_SAMPLES", "LEGEND", "fmt_ms", "render_text"]
 
 Doc = Mapping[str, Any]
 
-
-WIDTH = 100
 
 #: Where the headings' metric names are defined, printed under each stage.
 LEGEND = (
@@ -45,97 +56,13 @@ LEGEND = (
 )
 
 
-#: Percentiles from fewer values than this are marked with `FEW_MARK`.
-FEW_SAMPLES = 10
-FEW_MARK = "*"
-FEW_LEGEND = f"{FEW_MARK} fewer than {FEW_SAMPLES} samples"
-
-
-def _wrap(line: str, indent: str) -> list[str]:
-    """A long free-text line folded to the report's width."""
-    if len(line) <= WIDTH:
-        return [line]
-    return textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False)
-
-
-def fmt_ms(value: float | None) -> str:
-    """Milliseconds with precision that fits their size ("-" for none)."""
-    if value is None:
-        return "-"
-    if value < 10:
-        return f"{value:.2f}"
-    if value < 100:
-        return f"{value:.1f}"
-    return f"{value:.0f}"
-
-
-def _pct(metric: Doc | None, key: str) -> str:
-    """A percentile cell (ms), marked when it comes from fewer than
-    `FEW_SAMPLES` values ("-" for none)."""
-    metric = metric or {}
-    text = fmt_ms(metric.get(key))
-    count = metric.get("count")
-    few = text != "-" and count is not None and count < FEW_SAMPLES
-    return text + FEW_MARK if few else text
-
-
-def _few_legend(rows: Sequence[Sequence[str]]) -> list[str]:
-    """`FEW_LEGEND` when a cell of `rows` is a marked percentile."""
-    marked = any(cell.endswith(FEW_MARK) for row in rows for cell in row)
-    return [FEW_LEGEND] if marked else []
-
-
-def _ok_pct(stats: Doc) -> str:
-    """The share of completed turns that were ok ("-" with none)."""
-    return f"{100 * stats['ok'] / stats['requests']:.1f}" if stats["requests"] else "-"
-
-
-def _num(value: float) -> str:
-    return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], first: int = 16) -> list[str]:
-    rows = _align_marks(rows)
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
-    widths[0] = max(widths[0], first)
-    lines = []
-    for row in (header, *rows):
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return lines
-
-
-def _align_marks(rows: Sequence[Sequence[str]]) -> list[list[str]]:
-    """In a column holding a marked percentile, unmarked figures get a blank
-    where the mark would be, so the digits stay aligned."""
-    out = [list(row) for row in rows]
-    for i in range(1, len(out[0]) if out else 0):
-        if any(row[i].endswith(FEW_MARK) for row in out):
-            for row in out:
-                if not row[i].endswith(FEW_MARK):
-                    row[i] += " "
-    return out
-
-
-def _rate(stats: Doc, key: str) -> str:
-    """A per-second rate of a row ("-" for a row without turns: no data, not 0)."""
-    value = stats[key]
-    return _num(value) if stats["requests"] and value is not None else "-"
-
-
-def _errors_text(errors: Mapping[str, int]) -> str:
-    return ", ".join(f"{name} {count}" for name, count in errors.items()) or "-"
-
-
 def _latency_rows(stats: Sequence[Doc]) -> list[list[str]]:
     rows = []
     for s in stats:
         lat = s["latency_ms"]
         rows.append(
-            [s["label"], f"{s['requests']:,}", _rate(s, "throughput_rps"), _ok_pct(s)]
-            + [_pct(lat, k) for k in ("p50", "p90", "p95", "p99", "p999")]
+            [s["label"], f"{s['requests']:,}", rate(s, "throughput_rps"), ok_pct(s)]
+            + [pct(lat, k) for k in ("p50", "p90", "p95", "p99", "p999")]
             + [fmt_ms(lat["max"])]
         )
     return rows
@@ -147,17 +74,11 @@ def _stream_rows(stats: Sequence[Doc]) -> list[list[str]]:
         ttft, itl, tpot = s["ttft_ms"], s["itl_ms"], s["tpot_ms"]
         rows.append(
             [s["label"]]
-            + [_pct(ttft, k) for k in ("p50", "p95", "p99")]
-            + [_pct(itl, "p50"), _pct(itl, "p99"), _pct(tpot, "p50")]
-            + [_rate(s, "output_tokens_per_s"), _errors_text(s["errors"])]
+            + [pct(ttft, k) for k in ("p50", "p95", "p99")]
+            + [pct(itl, "p50"), pct(itl, "p99"), pct(tpot, "p50")]
+            + [rate(s, "output_tokens_per_s"), errors_text(s["errors"])]
         )
     return rows
-
-
-def _share(part: Doc | None) -> str:
-    """A cached share as a percentage ("-" when there were no prompt tokens)."""
-    share = part.get("cached_share") if part else None
-    return "-" if share is None else f"{100 * share:.1f}%"
 
 
 def _tail_rows(stats: Sequence[Doc]) -> list[list[str]]:
@@ -171,13 +92,13 @@ def _tail_rows(stats: Sequence[Doc]) -> list[list[str]]:
         rows.append(
             [
                 s["label"],
-                _pct(gap, "p50"),
-                _pct(gap, "p99"),
-                _pct(tail, "p50"),
-                _pct(tail, "p99"),
+                pct(gap, "p50"),
+                pct(gap, "p99"),
+                pct(tail, "p50"),
+                pct(tail, "p99"),
                 fmt_ms(tail.get("max")),
-                _share(cache and cache["first_turns"]),
-                _share(cache and cache["later_turns"]),
+                share(cache and cache["first_turns"]),
+                share(cache and cache["later_turns"]),
             ]
         )
     return rows
@@ -189,9 +110,9 @@ def _corrected_rows(stats: Sequence[Doc]) -> list[list[str]]:
         lat, ttft, lag = s["latency_corrected_ms"], s["ttft_corrected_ms"], s["schedule_lag_ms"]
         rows.append(
             [s["label"]]
-            + [_pct(lat, k) for k in ("p50", "p95", "p99")]
-            + [_pct(ttft, k) for k in ("p50", "p95", "p99")]
-            + [_pct(lag, "p99"), fmt_ms(lag["max"])]
+            + [pct(lat, k) for k in ("p50", "p95", "p99")]
+            + [pct(ttft, k) for k in ("p50", "p95", "p99")]
+            + [pct(lag, "p99"), fmt_ms(lag["max"])]
         )
     return rows
 
@@ -216,17 +137,17 @@ def _saturation_lines(stages: Sequence[Doc]) -> list[str]:
             [
                 str(stage["index"] + 1),
                 f"{stage['mode']} {_load(stage)}",
-                _rate(total, "throughput_rps"),
-                _ok_pct(total),
-                _pct(total["ttft_ms"], "p50"),
-                _pct(total["ttft_ms"], "p99"),
-                _pct(total["latency_ms"], "p99"),
+                rate(total, "throughput_rps"),
+                ok_pct(total),
+                pct(total["ttft_ms"], "p50"),
+                pct(total["ttft_ms"], "p99"),
+                pct(total["latency_ms"], "p99"),
                 health.get("verdict", "-"),
             ]
         )
     header = ["stage", "load", "rps", "ok%", "TTFT p50", "p99", "latency p99", "health"]
     lines = ["Saturation (stage totals; ms, measured from actual send)"]
-    return [*lines, *_table(header, rows, first=5), *_few_legend(rows)]
+    return [*lines, *table(header, rows, first=5), *few_legend(rows)]
 
 
 def _stage_title(stage: Doc, count: int) -> str:
@@ -246,17 +167,17 @@ def _stage_lines(stage: Doc, count: int) -> list[str]:
     kind = "service time, ms" if stage["mode"] == "closed" else "measured from actual send, ms"
     lines = [_stage_title(stage, count), f"latency ({kind})"]
     shown = [*_latency_rows(stats), *_stream_rows(stats), *_tail_rows(stats)]
-    lines += _table(
+    lines += table(
         ["scenario", "requests", "rps", "ok%", "p50", "p90", "p95", "p99", "p99.9", "max"],
         _latency_rows(stats),
     )
     lines.append("streaming (ms) and output")
-    lines += _table(
+    lines += table(
         ["scenario", "TTFT p50", "p95", "p99", "ITL p50", "p99", "TPOT p50", "out tok/s", "errors"],
         _stream_rows(stats),
     )
     lines.append("end of stream (ms) and prompt cache (cached share of prompt tokens)")
-    lines += _table(
+    lines += table(
         [
             "scenario",
             "chunk gap p50",
@@ -271,13 +192,13 @@ def _stage_lines(stage: Doc, count: int) -> list[str]:
     )
     if stage["mode"] == "open":
         lines.append("corrected for coordinated omission (from intended start, ms)")
-        lines += _table(
+        lines += table(
             ["scenario", "lat p50", "p95", "p99", "ttft p50", "p95", "p99", "lag p99", "lag max"],
             _corrected_rows(stats),
         )
         shown += _corrected_rows(stats)
-    lines += _wrap(LEGEND, "  ")
-    return lines + _few_legend(shown)
+    lines += wrap(LEGEND, "  ")
+    return lines + few_legend(shown)
 
 
 def _totals_lines(stages: Sequence[Doc]) -> list[str]:
@@ -299,8 +220,8 @@ def _totals_lines(stages: Sequence[Doc]) -> list[str]:
         f"  turns: {requests:,} completed ({ok:,} ok), {interrupted:,} interrupted, "
         f"{warmup:,} in warm-up, {unanswered:,} cut off unanswered",
         f"  {tokens:,} output tokens; {retries:,} requests resent",
-        f"  server-side errors: {_errors_text(server)}",
-        f"  generator-side errors: {_errors_text(generator)}",
+        f"  server-side errors: {errors_text(server)}",
+        f"  generator-side errors: {errors_text(generator)}",
     ]
 
 
@@ -311,14 +232,14 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
         health = stage.get("health") or {}
         verdict = health.get("verdict", "not assessed")
         reasons = "; ".join(health.get("reasons", [])) or "-"
-        lines += _wrap(f"  stage {stage['index'] + 1}: {verdict}  ({reasons})", "    ")
+        lines += wrap(f"  stage {stage['index'] + 1}: {verdict}  ({reasons})", "    ")
         figures = health.get("figures") or {}
         if figures:
             lag = stage["total"].get("schedule_lag_ms") or {}
             few = lag.get("count") is not None and lag["count"] < FEW_SAMPLES
             text = _figures_text(figures, few_lag=few)
             marked = marked or (few and figures.get("schedule_lag_p99_ms") is not None)
-            lines += _wrap("    " + text, "    ")
+            lines += wrap("    " + text, "    ")
     jsonl = (
         f"  JSONL: {run.get('jsonl_lines', 0):,} lines written, "
         f"{run.get('sink_overflow', 0):,} dropped (buffer full)"
@@ -402,12 +323,12 @@ def verdict_lines(summary: Doc) -> list[str]:
     lines.extend(_failure_lines(stages))
     lines.extend(_cache_lines(summary["run"].get("cache_mode"), stages))
     for stage in stages:
-        lines += _wrap(_unanswered_line(stage), "    ") if _unanswered(stage) else []
+        lines += wrap(_unanswered_line(stage), "    ") if _unanswered(stage) else []
     few_waits = any(_few_waits(s) for s in stages if _unanswered(s))
     lines += [f"  {FEW_LEGEND}"] if few_waits else _few_note(failed)
     for index, health in unhealthy:
         reasons = "; ".join(health.get("reasons", []))
-        lines += _wrap(f"  generator {health['verdict']} in stage {index + 1}: {reasons}", "    ")
+        lines += wrap(f"  generator {health['verdict']} in stage {index + 1}: {reasons}", "    ")
     if not unhealthy and any(s.get("health") for s in stages):
         lines.append("  generator: healthy in every stage")
     return lines
@@ -420,11 +341,11 @@ def _failure_lines(stages: Sequence[Doc]) -> list[str]:
     for stage in stages:
         total = stage["total"]
         if total["failed"]:
-            share = 100 * total["failed"] / total["requests"]
-            errors = _errors_text(total["errors"])
+            failed_pct = 100 * total["failed"] / total["requests"]
+            errors = errors_text(total["errors"])
             lines.append(
                 f"  errors in stage {stage['index'] + 1}: {total['failed']:,} of "
-                f"{total['requests']:,} turns failed ({share:.1f}%): {errors}"
+                f"{total['requests']:,} turns failed ({failed_pct:.1f}%): {errors}"
             )
     return lines
 
@@ -451,7 +372,7 @@ def _cache_lines(mode: str | None, stages: Sequence[Doc]) -> list[str]:
     if mode is None:
         return []
     shares = {
-        name: _share({"cached_share": cached / prompt if prompt else None})
+        name: share({"cached_share": cached / prompt if prompt else None})
         for name, (prompt, cached, _) in parts.items()
     }
     return [
