@@ -119,6 +119,17 @@ _MODEL: Any = typer.Option(
     "may name any model; answers echo it.",
     show_default=False,
 )
+_SLOTS: Any = typer.Option(
+    None,
+    "--slots",
+    help="Capacity: at most N generations at once per worker; the excess waits in a "
+    "FIFO queue, and that wait is part of TTFT. Default: no limit.",
+)
+_QUEUE: Any = typer.Option(
+    None,
+    "--queue",
+    help="With --slots: answer 429 when M requests already wait. Default: unbounded.",
+)
 _WATCH_STDIN: Any = typer.Option(
     False,
     "--watch-stdin",
@@ -151,6 +162,8 @@ def mock(
     cache_entries: int = _CACHE_ENTRIES,
     cache_skip_chars: int = _CACHE_SKIP_CHARS,
     model: list[str] | None = _MODEL,
+    slots: int | None = _SLOTS,
+    queue: int | None = _QUEUE,
     watch_stdin: bool = _WATCH_STDIN,
     debug: bool = DEBUG_OPTION,
 ) -> None:
@@ -194,6 +207,8 @@ def mock(
         cache_entries=cache_entries,
         cache_skip_chars=cache_skip_chars,
         model=model,
+        slots=slots,
+        queue=queue,
     )
     run_mock(config, watch_stdin=watch_stdin)
 

@@ -289,6 +289,12 @@ class MockConfig:
     models: tuple[str, ...] = attrs.field(
         default=("mock-model",), converter=_models, validator=_validate_models
     )
+    slots: int | None = _at_least("slots", 1, None)
+    queue: int | None = _at_least("queue", 0, None)
+
+    def __attrs_post_init__(self) -> None:
+        if self.queue is not None and self.slots is None:
+            raise ConfigError("queue: a queue needs slots (set slots too)")
 
     def to_json(self) -> bytes:
         """The config as JSON (timings in their grammar), for `from_json`."""
@@ -324,4 +330,11 @@ class MockConfig:
             f"usage {'on' if self.usage else 'off'}",
             f"faults: {faults}; seed {'random' if self.seed is None else self.seed}",
             f"prefix cache {cache}; echo header {self.echo_header or '(none)'}",
+            f"capacity: {self._capacity()}",
         ]
+
+    def _capacity(self) -> str:
+        if self.slots is None:
+            return "unlimited"
+        queue = "unbounded" if self.queue is None else f"at most {self.queue}, then 429"
+        return f"{self.slots} slots per worker; FIFO queue {queue}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import attrs
+import trio
 
 if TYPE_CHECKING:
     from trio.socket import SocketType
@@ -199,6 +200,19 @@ class ServerConnection:
         data = await self.sock.recv(RECV_BYTES)
         self.buf += data
         return bool(data)
+
+    async def wait_closed(self) -> None:
+        """Return once the client has closed the connection (end of file, or
+        an error on it). Bytes it sends meanwhile (a pipelined request) stay
+        buffered for `read_request`; past `MAX_HEAD_BYTES` of them the
+        connection is no longer watched. Checkpoint."""
+        try:
+            while len(self.buf) <= MAX_HEAD_BYTES:
+                if not await self._fill():
+                    return
+        except OSError:
+            return
+        await trio.sleep_forever()
 
     async def read_request(self, echo_name: bytes) -> tuple[RequestHead, bytes] | None:
         """The next request and its body; None when the client closed the

@@ -14,6 +14,14 @@ Routing:
 - Anything else is a 404 (405 for a known path with another method) in
   OpenAI's error format.
 
+Capacity (`--slots`, `--queue`; `loadtest.mock._slots`): a protocol request
+that is admitted waits for a slot before anything of its answer is sent, and
+its TTFT and pacing start when it gets one, so the wait is part of TTFT; one
+refused (the queue is full) is answered 429 at once, before it is planned.
+While queued, the connection is watched: a client that closes it leaves the
+queue (its request is dropped, nothing is sent).
+An injected error takes no slot. Slots are per serving process.
+
 A client that goes away mid-answer only ends its own connection. Any other
 exception is a bug and propagates.
 """
@@ -30,14 +38,15 @@ import orjson
 import trio
 
 from loadtest.errors import ConfigError
-from loadtest.mock._answer import Fault, Planner
+from loadtest.mock._answer import AnswerPlan, Fault, Planner
 from loadtest.mock._http import HttpError, RequestHead, ServerConnection, response
 from loadtest.mock._reply import MockExchange, error_type, write_stream, write_whole
+from loadtest.mock._slots import Slots
 from loadtest.protocol import available, get_adapter
 
 if TYPE_CHECKING:
     from loadtest.mock._config import MockConfig
-    from loadtest.protocol import ServerCodec
+    from loadtest.protocol import ServedRequest, ServerCodec
 
 __all__ = ["MockServer", "open_mock_socket", "protocol_codecs", "serve_mock"]
 
@@ -72,6 +81,7 @@ class MockServer:
         self.codecs = protocol_codecs()
         self.echo_name = config.echo_header.lower().encode()
         self.ids = itertools.count(1)
+        self.slots = None if config.slots is None else Slots(config.slots, config.queue)
         self.id_prefix = f"mock{self.planner.rng.getrandbits(32):08x}"
         models = [
             {"id": model, "object": "model", "created": 0, "owned_by": "loadtest-mock"}
@@ -138,10 +148,34 @@ class MockServer:
         if served.stream and head.http10 and head.keep_alive:
             head.keep_alive = False  # an HTTP/1.0 stream ends by closing the connection
             extra = self._extra_headers(head)
+        slots = self.slots
+        if slots is not None and not slots.admits():
+            await conn.send(self._at_capacity(codec, slots, extra))
+            return head.keep_alive
         plan = self.planner.plan(served)
         if plan.fault is Fault.ERROR:
             await conn.send(self._injected_error(codec, extra))
             return head.keep_alive
+        if slots is None:
+            return await self._write(conn, head, served, plan, codec, start_s, extra)
+        if not await _take_slot(conn, slots):
+            return False  # the client left while queued
+        try:
+            start_s = trio.current_time()
+            return await self._write(conn, head, served, plan, codec, start_s, extra)
+        finally:
+            slots.release()
+
+    async def _write(
+        self,
+        conn: ServerConnection,
+        head: RequestHead,
+        served: ServedRequest,
+        plan: AnswerPlan,
+        codec: ServerCodec,
+        start_s: float,
+        extra: bytes,
+    ) -> bool:
         exchange = MockExchange(
             conn,
             codec,
@@ -168,12 +202,36 @@ class MockServer:
             return response(405, plain_error(405, message), extra + b"allow: GET\r\n")
         return response(200, body, extra)
 
+    def _at_capacity(self, codec: ServerCodec, slots: Slots, extra: bytes) -> bytes:
+        message = (
+            f"at capacity: {slots.busy} slots busy and {slots.waiting} requests queued "
+            "(loadtest mock --slots/--queue)"
+        )
+        return response(429, codec.render_error(429, message), extra + b"retry-after: 1\r\n")
+
     def _injected_error(self, codec: ServerCodec, extra: bytes) -> bytes:
         status = self.config.error_status
         if status == 429:
             extra += b"retry-after: 1\r\n"
         message = f"injected error {status} (loadtest mock --error-rate)"
         return response(status, codec.render_error(status, message), extra)
+
+
+async def _take_slot(conn: ServerConnection, slots: Slots) -> bool:
+    """Wait in the queue for a slot; False (holding none) when the client
+    closes the connection first. Checkpoint."""
+    taken = False
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_cancel_when_closed, conn, nursery.cancel_scope)
+        await slots.acquire()
+        taken = True
+        nursery.cancel_scope.cancel()
+    return taken
+
+
+async def _cancel_when_closed(conn: ServerConnection, scope: trio.CancelScope) -> None:
+    await conn.wait_closed()
+    scope.cancel()
 
 
 async def open_mock_socket(host: str, port: int, *, reuse_port: bool) -> trio.socket.SocketType:

@@ -2,34 +2,51 @@
 
 Layout, for a 100-column terminal:
 1. the run's verdict first: thresholds and generator health, with reasons;
-2. per stage, tables of scenarios plus the stage total: throughput and
+2. the saturation table: one line per stage (load, rps, ok%, TTFT p50/p99,
+   latency p99, generator health), the load -> throughput -> latency view;
+3. per stage, tables of scenarios plus the stage total: throughput and
    latency percentiles; TTFT, ITL, TPOT, output tokens/s and errors; the
    chunk gap, the stream tail and the prompt cache's cached share (first
    turns and later turns apart). Open stages add the
    coordinated-omission-corrected latency and TTFT (measured from each
    turn's intended start) and the schedule lag. Metric names in headings
    are those of the definitions table in docs/metrics.md (`LEGEND`);
-3. run totals (server-side and generator-side errors apart);
-4. generator health per stage; 5. threshold verdicts.
+4. run totals (server-side and generator-side errors apart);
+5. generator health per stage; 6. threshold verdicts.
 Closed-loop percentiles are service times (each VU waits for its answer).
+
+Rules: cells follow `loadtest.report._cells` (a percentile from fewer than
+`FEW_SAMPLES` values is marked and its block ends with `FEW_LEGEND`; a rate
+or percentage with nothing behind it is `-`, never `0.0%`).
 
 Pure: summary dict in, text out.
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loadtest.report._cells import (
+    FEW_LEGEND,
+    FEW_MARK,
+    FEW_SAMPLES,
+    errors_text,
+    few_legend,
+    fmt_ms,
+    ok_pct,
+    pct,
+    rate,
+    share,
+    table,
+    wrap,
+)
 from loadtest.taxonomy import is_generator_class
 
-__all__ = ["LEGEND", "fmt_ms", "render_text"]
+__all__ = ["FEW_LEGEND", "FEW_SAMPLES", "LEGEND", "fmt_ms", "render_text"]
 
 Doc = Mapping[str, Any]
 
-
-WIDTH = 100
 
 #: Where the headings' metric names are defined, printed under each stage.
 LEGEND = (
@@ -39,54 +56,14 @@ LEGEND = (
 )
 
 
-def _wrap(line: str, indent: str) -> list[str]:
-    """A long free-text line folded to the report's width."""
-    if len(line) <= WIDTH:
-        return [line]
-    return textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False)
-
-
-def fmt_ms(value: float | None) -> str:
-    """Milliseconds with precision that fits their size ("-" for none)."""
-    if value is None:
-        return "-"
-    if value < 10:
-        return f"{value:.2f}"
-    if value < 100:
-        return f"{value:.1f}"
-    return f"{value:.0f}"
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], first: int = 16) -> list[str]:
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
-    widths[0] = max(widths[0], first)
-    lines = []
-    for row in (header, *rows):
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return lines
-
-
-def _errors_text(errors: Mapping[str, int]) -> str:
-    return ", ".join(f"{name} {count}" for name, count in errors.items()) or "-"
-
-
 def _latency_rows(stats: Sequence[Doc]) -> list[list[str]]:
     rows = []
     for s in stats:
         lat = s["latency_ms"]
-        ok_pct = f"{100 * s['ok'] / s['requests']:.1f}" if s["requests"] else "-"
         rows.append(
-            [s["label"], f"{s['requests']:,}", _num(s["throughput_rps"]), ok_pct]
-            + [fmt_ms(lat[k]) for k in ("p50", "p90", "p95", "p99", "p999", "max")]
+            [s["label"], f"{s['requests']:,}", rate(s, "throughput_rps"), ok_pct(s)]
+            + [pct(lat, k) for k in ("p50", "p90", "p95", "p99", "p999")]
+            + [fmt_ms(lat["max"])]
         )
     return rows
 
@@ -97,17 +74,11 @@ def _stream_rows(stats: Sequence[Doc]) -> list[list[str]]:
         ttft, itl, tpot = s["ttft_ms"], s["itl_ms"], s["tpot_ms"]
         rows.append(
             [s["label"]]
-            + [fmt_ms(ttft[k]) for k in ("p50", "p95", "p99")]
-            + [fmt_ms(itl["p50"]), fmt_ms(itl["p99"]), fmt_ms(tpot["p50"])]
-            + [_num(s["output_tokens_per_s"]), _errors_text(s["errors"])]
+            + [pct(ttft, k) for k in ("p50", "p95", "p99")]
+            + [pct(itl, "p50"), pct(itl, "p99"), pct(tpot, "p50")]
+            + [rate(s, "output_tokens_per_s"), errors_text(s["errors"])]
         )
     return rows
-
-
-def _share(part: Doc | None) -> str:
-    """A cached share as a percentage ("-" when there were no prompt tokens)."""
-    share = part.get("cached_share") if part else None
-    return "-" if share is None else f"{100 * share:.1f}%"
 
 
 def _tail_rows(stats: Sequence[Doc]) -> list[list[str]]:
@@ -119,9 +90,16 @@ def _tail_rows(stats: Sequence[Doc]) -> list[list[str]]:
             s.get("cache"),
         )
         rows.append(
-            [s["label"], fmt_ms(gap.get("p50")), fmt_ms(gap.get("p99"))]
-            + [fmt_ms(tail.get(k)) for k in ("p50", "p99", "max")]
-            + [_share(cache and cache["first_turns"]), _share(cache and cache["later_turns"])]
+            [
+                s["label"],
+                pct(gap, "p50"),
+                pct(gap, "p99"),
+                pct(tail, "p50"),
+                pct(tail, "p99"),
+                fmt_ms(tail.get("max")),
+                share(cache and cache["first_turns"]),
+                share(cache and cache["later_turns"]),
+            ]
         )
     return rows
 
@@ -132,9 +110,9 @@ def _corrected_rows(stats: Sequence[Doc]) -> list[list[str]]:
         lat, ttft, lag = s["latency_corrected_ms"], s["ttft_corrected_ms"], s["schedule_lag_ms"]
         rows.append(
             [s["label"]]
-            + [fmt_ms(lat[k]) for k in ("p50", "p95", "p99")]
-            + [fmt_ms(ttft[k]) for k in ("p50", "p95", "p99")]
-            + [fmt_ms(lag["p99"]), fmt_ms(lag["max"])]
+            + [pct(lat, k) for k in ("p50", "p95", "p99")]
+            + [pct(ttft, k) for k in ("p50", "p95", "p99")]
+            + [pct(lag, "p99"), fmt_ms(lag["max"])]
         )
     return rows
 
@@ -144,8 +122,36 @@ def _seconds(value_s: float) -> str:
     return f"{round(value_s, 1):g}s"
 
 
+def _load(stage: Doc) -> str:
+    return f"{stage['concurrency']} VUs" if stage["mode"] == "closed" else f"{stage['rate']:g}/s"
+
+
+def _saturation_lines(stages: Sequence[Doc]) -> list[str]:
+    """One line per stage: offered load against throughput, ok share,
+    TTFT and latency (stage totals, measured from the actual send)."""
+    rows = []
+    for stage in stages:
+        total = stage["total"]
+        health = stage.get("health") or {}
+        rows.append(
+            [
+                str(stage["index"] + 1),
+                f"{stage['mode']} {_load(stage)}",
+                rate(total, "throughput_rps"),
+                ok_pct(total),
+                pct(total["ttft_ms"], "p50"),
+                pct(total["ttft_ms"], "p99"),
+                pct(total["latency_ms"], "p99"),
+                health.get("verdict", "-"),
+            ]
+        )
+    header = ["stage", "load", "rps", "ok%", "TTFT p50", "p99", "latency p99", "health"]
+    lines = ["Saturation (stage totals; ms, measured from actual send)"]
+    return [*lines, *table(header, rows, first=5), *few_legend(rows)]
+
+
 def _stage_title(stage: Doc, count: int) -> str:
-    load = f"{stage['concurrency']} VUs" if stage["mode"] == "closed" else f"{stage['rate']:g}/s"
+    load = _load(stage)
     windows = [_seconds(stage[key]) for key in ("duration_s", "warmup_s", "steady_s")]
     title = (
         f"Stage {stage['index'] + 1}/{count}: {stage['mode']} loop, {load}, "
@@ -160,17 +166,18 @@ def _stage_lines(stage: Doc, count: int) -> list[str]:
     )
     kind = "service time, ms" if stage["mode"] == "closed" else "measured from actual send, ms"
     lines = [_stage_title(stage, count), f"latency ({kind})"]
-    lines += _table(
+    shown = [*_latency_rows(stats), *_stream_rows(stats), *_tail_rows(stats)]
+    lines += table(
         ["scenario", "requests", "rps", "ok%", "p50", "p90", "p95", "p99", "p99.9", "max"],
         _latency_rows(stats),
     )
     lines.append("streaming (ms) and output")
-    lines += _table(
+    lines += table(
         ["scenario", "TTFT p50", "p95", "p99", "ITL p50", "p99", "TPOT p50", "out tok/s", "errors"],
         _stream_rows(stats),
     )
     lines.append("end of stream (ms) and prompt cache (cached share of prompt tokens)")
-    lines += _table(
+    lines += table(
         [
             "scenario",
             "chunk gap p50",
@@ -185,12 +192,13 @@ def _stage_lines(stage: Doc, count: int) -> list[str]:
     )
     if stage["mode"] == "open":
         lines.append("corrected for coordinated omission (from intended start, ms)")
-        lines += _table(
+        lines += table(
             ["scenario", "lat p50", "p95", "p99", "ttft p50", "p95", "p99", "lag p99", "lag max"],
             _corrected_rows(stats),
         )
-    lines += _wrap(LEGEND, "  ")
-    return lines
+        shown += _corrected_rows(stats)
+    lines += wrap(LEGEND, "  ")
+    return lines + few_legend(shown)
 
 
 def _totals_lines(stages: Sequence[Doc]) -> list[str]:
@@ -212,21 +220,26 @@ def _totals_lines(stages: Sequence[Doc]) -> list[str]:
         f"  turns: {requests:,} completed ({ok:,} ok), {interrupted:,} interrupted, "
         f"{warmup:,} in warm-up, {unanswered:,} cut off unanswered",
         f"  {tokens:,} output tokens; {retries:,} requests resent",
-        f"  server-side errors: {_errors_text(server)}",
-        f"  generator-side errors: {_errors_text(generator)}",
+        f"  server-side errors: {errors_text(server)}",
+        f"  generator-side errors: {errors_text(generator)}",
     ]
 
 
 def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
     lines = ["Generator health"]
+    marked = False
     for stage in stages:
         health = stage.get("health") or {}
         verdict = health.get("verdict", "not assessed")
         reasons = "; ".join(health.get("reasons", [])) or "-"
-        lines += _wrap(f"  stage {stage['index'] + 1}: {verdict}  ({reasons})", "    ")
+        lines += wrap(f"  stage {stage['index'] + 1}: {verdict}  ({reasons})", "    ")
         figures = health.get("figures") or {}
         if figures:
-            lines += _wrap("    " + _figures_text(figures), "    ")
+            lag = stage["total"].get("schedule_lag_ms") or {}
+            few = lag.get("count") is not None and lag["count"] < FEW_SAMPLES
+            text = _figures_text(figures, few_lag=few)
+            marked = marked or (few and figures.get("schedule_lag_p99_ms") is not None)
+            lines += wrap("    " + text, "    ")
     jsonl = (
         f"  JSONL: {run.get('jsonl_lines', 0):,} lines written, "
         f"{run.get('sink_overflow', 0):,} dropped (buffer full)"
@@ -235,11 +248,12 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
     if lost:
         jsonl += f", {lost:,} lost (the file could not be written)"
     lines.append(jsonl)
-    return lines
+    return lines + ([f"  {FEW_LEGEND}"] if marked else [])
 
 
-def _figures_text(f: Doc) -> str:
-    """The health figures of one stage, with units."""
+def _figures_text(f: Doc, *, few_lag: bool = False) -> str:
+    """The health figures of one stage, with units; `few_lag`: the schedule
+    lag p99 comes from fewer than `FEW_SAMPLES` turns (marked)."""
     parts = [
         f"CPU {f['cpu_share']:.0%}",
         f"loop lag p99 {fmt_ms(f['loop_lag_p99_ms'])} ms (max {fmt_ms(f['loop_lag_max_ms'])})",
@@ -251,9 +265,24 @@ def _figures_text(f: Doc) -> str:
     if f.get("target_rate") is not None:
         parts.append(f"rate {f['achieved_rate']:g}/s of {f['target_rate']:g}/s")
     if f.get("schedule_lag_p99_ms") is not None:
-        parts.append(f"schedule lag p99 {fmt_ms(f['schedule_lag_p99_ms'])} ms")
+        mark = FEW_MARK if few_lag else ""
+        parts.append(f"schedule lag p99 {fmt_ms(f['schedule_lag_p99_ms'])} ms{mark}")
     parts.append(f"dropped {f.get('dropped', 0)}")
     return ", ".join(parts)
+
+
+def _actual_text(result: Doc) -> str:
+    """A threshold's actual, marked when it is a percentile of fewer than
+    `FEW_SAMPLES` values."""
+    samples = result.get("samples")
+    few = result["actual"] is not None and samples is not None and samples < FEW_SAMPLES
+    text: str = result["actual_text"]
+    return text + (FEW_MARK if few else "")
+
+
+def _few_note(results: Sequence[Doc]) -> list[str]:
+    """`FEW_LEGEND`, indented, when one of `results` shows a marked actual."""
+    return [f"  {FEW_LEGEND}"] if any(_actual_text(r).endswith(FEW_MARK) for r in results) else []
 
 
 def _threshold_lines(results: Sequence[Doc]) -> list[str]:
@@ -264,9 +293,9 @@ def _threshold_lines(results: Sequence[Doc]) -> list[str]:
         mark = "pass" if r["passed"] else "FAIL"
         lines.append(
             f"  {mark}  stage {r['stage'] + 1} {r['scope']}: {r['name']} = "
-            f"{r['actual_text']} (limit {r['limit_text']})"
+            f"{_actual_text(r)} (limit {r['limit_text']})"
         )
-    return lines
+    return lines + _few_note(results)
 
 
 def verdict_lines(summary: Doc) -> list[str]:
@@ -289,15 +318,17 @@ def verdict_lines(summary: Doc) -> list[str]:
     for r in failed:
         lines.append(
             f"  threshold failed: stage {r['stage'] + 1} {r['scope']} {r['name']} = "
-            f"{r['actual_text']} (limit {r['limit_text']})"
+            f"{_actual_text(r)} (limit {r['limit_text']})"
         )
     lines.extend(_failure_lines(stages))
     lines.extend(_cache_lines(summary["run"].get("cache_mode"), stages))
     for stage in stages:
-        lines += _wrap(_unanswered_line(stage), "    ") if _unanswered(stage) else []
+        lines += wrap(_unanswered_line(stage), "    ") if _unanswered(stage) else []
+    few_waits = any(_few_waits(s) for s in stages if _unanswered(s))
+    lines += [f"  {FEW_LEGEND}"] if few_waits else _few_note(failed)
     for index, health in unhealthy:
         reasons = "; ".join(health.get("reasons", []))
-        lines += _wrap(f"  generator {health['verdict']} in stage {index + 1}: {reasons}", "    ")
+        lines += wrap(f"  generator {health['verdict']} in stage {index + 1}: {reasons}", "    ")
     if not unhealthy and any(s.get("health") for s in stages):
         lines.append("  generator: healthy in every stage")
     return lines
@@ -310,11 +341,11 @@ def _failure_lines(stages: Sequence[Doc]) -> list[str]:
     for stage in stages:
         total = stage["total"]
         if total["failed"]:
-            share = 100 * total["failed"] / total["requests"]
-            errors = _errors_text(total["errors"])
+            failed_pct = 100 * total["failed"] / total["requests"]
+            errors = errors_text(total["errors"])
             lines.append(
                 f"  errors in stage {stage['index'] + 1}: {total['failed']:,} of "
-                f"{total['requests']:,} turns failed ({share:.1f}%): {errors}"
+                f"{total['requests']:,} turns failed ({failed_pct:.1f}%): {errors}"
             )
     return lines
 
@@ -341,7 +372,7 @@ def _cache_lines(mode: str | None, stages: Sequence[Doc]) -> list[str]:
     if mode is None:
         return []
     shares = {
-        name: _share({"cached_share": cached / prompt if prompt else None})
+        name: share({"cached_share": cached / prompt if prompt else None})
         for name, (prompt, cached, _) in parts.items()
     }
     return [
@@ -355,6 +386,13 @@ def _unanswered(stage: Doc) -> int:
     return count
 
 
+def _few_waits(stage: Doc) -> bool:
+    """Whether the unanswered turns' wait p50 comes from fewer than `FEW_SAMPLES`."""
+    wait = stage["total"].get("unanswered_wait_ms") or {}
+    count = wait.get("count")
+    return wait.get("p50") is not None and count is not None and count < FEW_SAMPLES
+
+
 def _unanswered_line(stage: Doc) -> str:
     """Turns cut off with no response byte: the one trace a gateway that
     accepts requests and never answers leaves (no error, no latency)."""
@@ -362,7 +400,8 @@ def _unanswered_line(stage: Doc) -> str:
     wait = stage["total"].get("unanswered_wait_ms") or {}
     waited = ""
     if wait.get("max") is not None:
-        waited = f" after waiting up to {wait['max'] / 1000:.1f} s (p50 {wait['p50'] / 1000:.1f} s)"
+        p50 = f"{wait['p50'] / 1000:.1f} s" + (FEW_MARK if _few_waits(stage) else "")
+        waited = f" after waiting up to {wait['max'] / 1000:.1f} s (p50 {p50})"
     if stage.get("stopped_early"):
         cause, hint = "the early stop", ""
     else:
@@ -391,6 +430,8 @@ def render_text(summary: Doc) -> str:
         *verdict_lines(summary),
         "",
     ]
+    if stages:
+        lines += [*_saturation_lines(stages), ""]
     for stage in stages:
         lines += [*_stage_lines(stage, len(run["stage_plan"])), ""]
     lines += [*_totals_lines(stages), ""]

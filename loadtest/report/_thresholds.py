@@ -39,12 +39,21 @@ class _Rule(NamedTuple):
     is_max: bool
     text: Callable[[float], str]
     limit_text: Callable[[float], str]
+    samples: Callable[[Doc], int | None] = lambda _stats: None
 
 
 def _percentile(metric: str, key: str) -> Callable[[Doc], float | None]:
     def read(stats: Doc) -> float | None:
         value: float | None = stats[metric][key]
         return value
+
+    return read
+
+
+def _count(metric: str) -> Callable[[Doc], int | None]:
+    def read(stats: Doc) -> int | None:
+        count: int = stats[metric]["count"]
+        return count
 
     return read
 
@@ -76,10 +85,18 @@ def _rps_text(value: float) -> str:
 
 #: Threshold name -> its rule, in the order results are listed.
 _RULES: dict[str, _Rule] = {
-    "p95_ms": _Rule(_percentile("latency_ms", "p95"), True, _ms_text, _ms_limit_text),
-    "p99_ms": _Rule(_percentile("latency_ms", "p99"), True, _ms_text, _ms_limit_text),
-    "ttft_p95_ms": _Rule(_percentile("ttft_ms", "p95"), True, _ms_text, _ms_limit_text),
-    "itl_p99_ms": _Rule(_percentile("itl_ms", "p99"), True, _ms_text, _ms_limit_text),
+    "p95_ms": _Rule(
+        _percentile("latency_ms", "p95"), True, _ms_text, _ms_limit_text, _count("latency_ms")
+    ),
+    "p99_ms": _Rule(
+        _percentile("latency_ms", "p99"), True, _ms_text, _ms_limit_text, _count("latency_ms")
+    ),
+    "ttft_p95_ms": _Rule(
+        _percentile("ttft_ms", "p95"), True, _ms_text, _ms_limit_text, _count("ttft_ms")
+    ),
+    "itl_p99_ms": _Rule(
+        _percentile("itl_ms", "p99"), True, _ms_text, _ms_limit_text, _count("itl_ms")
+    ),
     "error_rate": _Rule(_error_rate, True, _pct_text, _pct_text),
     "min_rps": _Rule(_ok_rps, False, _rps_text, _rps_text),
 }
@@ -100,6 +117,7 @@ def _check(stage: Doc, scope: str, stats: Doc, limits: Mapping[str, float]) -> l
                 "name": name,
                 "limit": limit,
                 "actual": actual,
+                "samples": rule.samples(stats),
                 "passed": passed,
                 "actual_text": "no data" if actual is None else rule.text(actual),
                 "limit_text": ("<= " if rule.is_max else ">= ") + rule.limit_text(limit),
@@ -121,7 +139,8 @@ def evaluate_thresholds(summary: Doc) -> list[dict[str, Any]]:
     """One result per (stage, scope, threshold): see the module rules.
 
     Each result: `stage` (0-based index), `scope` ("total" or a scenario),
-    `name`, `limit`, `actual` (None for no data), `passed`, and
+    `name`, `limit`, `actual` (None for no data), `samples` (the values
+    behind a percentile's actual; None for other limits), `passed`, and
     `actual_text`/`limit_text` for people (`1.2%`, `312 ms`, `45.1/s`)."""
     limits = summary["run"].get("thresholds") or {}
     total = _known(limits.get("total") or {}, "$.run.thresholds.total")
@@ -143,7 +162,7 @@ def thresholds_failed(results: Sequence[Mapping[str, Any]]) -> bool:
     return any(not result["passed"] for result in results)
 
 
-_EMPTY_METRIC = {"p95": None, "p99": None}
+_EMPTY_METRIC = {"p95": None, "p99": None, "count": 0}
 #: Stands in for a scenario a stage has no statistics for: every check is "no data".
 _NO_STATS: Doc = {
     "requests": 0,

@@ -142,6 +142,6 @@ async def test_a_black_hole_run_cannot_pass(
     assert "verdict: FAIL no steady turn succeeded in any stage" in text
     assert (
         "stage 1: 2 turns were cut off by the stage end with no response byte after "
-        "waiting up to 5.0 s (p50 5.0 s): the gateway may be hung"
+        "waiting up to 5.0 s (p50 5.0 s*): the gateway may be hung"
     ) in text
     assert exit_code(summary, strict_health=False) == EXIT_NO_SUCCESS

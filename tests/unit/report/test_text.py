@@ -41,7 +41,8 @@ def test_open_stage_figures_without_vus() -> None:
         "schedule_lag_p99_ms": 1.5,
     }
     health = {**HEALTHY, "figures": figures}
-    text = render_text(summary([snapshot([turn(0)], mode="open", health=health)]))
+    turns = [turn(0, lag_us=1_500) for _ in range(10)]  # the lag p99 of 10 turns: not marked
+    text = render_text(summary([snapshot(turns, mode="open", health=health)]))
     folded = " ".join(text.split())  # the figures line is folded to 100 columns
     assert "peak in flight 3, rate 5/s of 5/s, schedule lag p99 1.50 ms, dropped 0" in folded
 
@@ -106,7 +107,7 @@ def test_stream_end_and_cache_table() -> None:
         "scenario chunk gap p50 p99 stream tail p50 p99 max cached 1st turns later turns"
     )
     row = lines[lines.index(header) + 1]
-    assert row.split()[-5:] == ["40.0", "60.0", "60.0", "0.0%", "75.0%"]
+    assert row.split()[-5:] == ["40.0*", "60.0*", "60.0", "0.0%", "75.0%"]  # 2 turns: marked
     assert "docs/metrics.md#definitions" in " ".join(text.split())
     assert LEGEND.startswith("names as defined in docs/metrics.md#definitions")
 

@@ -35,6 +35,7 @@ def test_total_limits_pass_and_fail_with_texts() -> None:
         "name": "p95_ms",
         "limit": 300,
         "actual": 312.063,  # the highest value of its HDR bucket
+        "samples": 99,
         "passed": False,
         "actual_text": "312 ms",
         "limit_text": "<= 300 ms",
