@@ -209,6 +209,11 @@ class Engine:
     def _stage_for(self, stage: int | str | Stage) -> tuple[int, Stage]:
         """The stage number and stage of a `run_stage` argument."""
         if isinstance(stage, int):
+            count = len(self.plan.stages)
+            if isinstance(stage, bool) or not 0 <= stage < count:
+                raise ConfigError(
+                    f"stage {stage!r}: the plan's stages are numbered 0 to {count - 1}"
+                )
             spec = self.plan.stages[stage]
             index = stage
         else:

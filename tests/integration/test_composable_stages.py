@@ -52,6 +52,19 @@ async def test_open_stage_at_run_time(
     assert snapshot.total.ok == 8
 
 
+@pytest.mark.parametrize("index", [7, 1, -1, True])
+async def test_a_stage_index_out_of_range_is_a_config_error(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, index: int
+) -> None:
+    """An index names one of the plan's stages; a negative one (Python's
+    "from the end") is refused, never run as the last stage."""
+    backend = MemoryBackend(nursery, FakeGateway().serve)
+    async with open_engine(make_plan(stages=["1:1s"]), backend=backend) as engine:
+        with pytest.raises(ConfigError, match=r"numbered 0 to 0$"):
+            await engine.run_stage(index)
+    assert backend.connects == 0
+
+
 async def test_a_bad_stage_string_is_a_config_error(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
