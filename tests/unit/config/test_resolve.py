@@ -316,3 +316,43 @@ def test_start_spread_as_long_as_a_closed_stage_warns() -> None:
     assert plan.warnings == (
         "stage 2: the start spread (3s) is as long as the stage (3s): its last VUs will not start",
     )
+
+
+def test_overrides_take_the_strings_of_the_flags() -> None:
+    """`stages` and `warmup` read the strings `--stages` and `--warmup` read."""
+    overrides = Overrides(stages="2:4s,@5:4s", warmup="1s")
+    assert overrides.stages == parse_stages("2:4s,@5:4s")
+    assert overrides.warmup == Duration.from_seconds(1)
+    assert Overrides(stages=("2:4s", ClosedStage(1, Duration(1)))).stages == (
+        *parse_stages("2:4s"),
+        ClosedStage(1, Duration(1)),
+    )
+    plan = plan_of(MIXED, Overrides(stages="3:2s", warmup="0"))
+    assert plan.stages == parse_stages("3:2s")
+    assert plan.warmup_s == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"stages": "2:4s,oops"}, 'stages (override): piece 2 "oops": expected LOAD:DURATION'),
+        ({"stages": ["oops"]}, "stages (override): expected LOAD:DURATION"),
+        ({"warmup": "1 sec"}, "warmup (override): expected a duration"),
+    ],
+)
+def test_a_bad_override_string_is_refused_at_construction(
+    kwargs: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Overrides(**kwargs)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(problem)
+
+
+def test_a_bad_target_override_is_named_as_an_override_once() -> None:
+    """Not by the profile path it was written into, and once for all scenarios."""
+    with pytest.raises(ConfigError) as caught:
+        plan_of(MIXED, Overrides(target="ftp://gw"))
+    assert caught.value.problems == [
+        'target (override): expected an http:// or https:// URL with a host, got "ftp://gw"'
+    ]
