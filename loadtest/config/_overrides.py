@@ -15,8 +15,7 @@ Pure; no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -26,6 +25,9 @@ from loadtest.config._redact import is_secret, secret_names
 from loadtest.config._stages import parse_stage, parse_stages
 from loadtest.config._units import Duration, parse_duration
 from loadtest.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "IMPLICIT_SCENARIO",
