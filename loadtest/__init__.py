@@ -64,6 +64,7 @@ _EXPORTS: dict[str, str] = {
         "loadtest.metrics",
     ),
     **dict.fromkeys(("MockConfig", "run_mock_process", "serve_mock"), "loadtest.mock"),
+    **dict.fromkeys(("RunningMock", "open_mock"), "loadtest.mock._running"),
     **dict.fromkeys(
         ("ENTRY_POINT_GROUP", "available", "get_adapter", "register"), "loadtest.protocol"
     ),
@@ -107,6 +108,7 @@ __all__ = [
     "RunInfo",
     "RunPlan",
     "RunResult",
+    "RunningMock",
     "Stage",
     "StageSnapshot",
     "StatsSnapshot",
@@ -123,6 +125,7 @@ __all__ = [
     "load_profile",
     "merge_summaries",
     "open_engine",
+    "open_mock",
     "open_stage",
     "parse_duration",
     "parse_profile",
@@ -152,7 +155,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted(__all__)  # the public names only, not this module's own imports
 
 
 if TYPE_CHECKING:
@@ -188,6 +191,7 @@ if TYPE_CHECKING:
     from loadtest.errors import ConfigError, LoadtestError
     from loadtest.metrics import Health, Histogram, Metric, StageSnapshot, StatsSnapshot, TurnRecord
     from loadtest.mock import MockConfig, run_mock_process, serve_mock
+    from loadtest.mock._running import RunningMock, open_mock
     from loadtest.protocol import ENTRY_POINT_GROUP, available, get_adapter, register
     from loadtest.report import (
         RunInfo,
