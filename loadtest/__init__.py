@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
             "RecordSink",
             "RunResult",
             "open_engine",
+            "open_jsonl_sink",
         ),
         "loadtest.engine",
     ),
@@ -125,6 +126,7 @@ __all__ = [
     "load_profile",
     "merge_summaries",
     "open_engine",
+    "open_jsonl_sink",
     "open_mock",
     "open_stage",
     "parse_duration",
@@ -187,6 +189,7 @@ if TYPE_CHECKING:
         RecordSink,
         RunResult,
         open_engine,
+        open_jsonl_sink,
     )
     from loadtest.errors import ConfigError, LoadtestError
     from loadtest.metrics import Health, Histogram, Metric, StageSnapshot, StatsSnapshot, TurnRecord
