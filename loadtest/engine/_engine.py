@@ -21,6 +21,7 @@ Rules:
 
 from __future__ import annotations
 
+import signal
 import time
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
@@ -67,6 +68,9 @@ __all__ = [
     "open_engine",
     "transport_config",
 ]
+
+#: What `stop_on_signals` listens for by default.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @attrs.frozen
@@ -283,6 +287,20 @@ class Engine:
         """End the current stage now and start no other (sync; idempotent)."""
         self._stop_event.set()
         self.stop_stage()
+
+    async def stop_on_signals(
+        self, *signums: int, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Until cancelled, turn SIGINT and SIGTERM (or `signums`) into
+        `request_stop()`, as Ctrl-C in `loadtest run`: no KeyboardInterrupt,
+        the stage ends and its snapshot is kept. Start it with `await
+        nursery.start(engine.stop_on_signals)` (the handlers are in place once
+        it returns); the previous handlers are back when it ends. Main thread
+        only."""
+        with trio.open_signal_receiver(*(signums or _STOP_SIGNALS)) as received:
+            task_status.started()
+            async for _ in received:
+                self.request_stop()
 
     def stop_stage(self) -> None:
         """End the current stage now, as `request_stop` does, but leave the

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 import trio
 import trio.testing
@@ -171,3 +174,30 @@ async def test_the_live_view_reads_any_percentile_of_the_running_stage(
     health = seen[9]
     assert isinstance(health, Health)
     assert (health.verdict, health.reasons, health.ok) == ("ok", (), True)
+
+
+async def _interrupt_after(delay_s: float) -> None:
+    await trio.sleep(delay_s)
+    os.kill(os.getpid(), signal.SIGINT)  # this test process only
+
+
+async def test_stop_on_signals_turns_ctrl_c_into_a_stop(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A SIGINT while `stop_on_signals` runs is `request_stop()`: the stage
+    ends early with its snapshot, no KeyboardInterrupt; the previous SIGINT
+    handler is back once the task ends."""
+    before = signal.getsignal(signal.SIGINT)
+    backend = MemoryBackend(nursery, FakeGateway(Script(ttft_s=TTFT_S, itl_s=ITL_S)).serve)
+    async with open_engine(make_plan(stages=["2:100s"], warmup="0s"), backend=backend) as engine:
+        async with trio.open_nursery() as ours:
+            await ours.start(engine.stop_on_signals)
+            ours.start_soon(_interrupt_after, 2.0)
+            with trio.fail_after(50):  # mock clock: far less than the stage's 100 s
+                result = await engine.run()
+            ours.cancel_scope.cancel()
+    assert engine.stop_requested
+    assert result.stopped_early
+    assert result.stages[0].stopped_early
+    assert result.stages[0].total.ok > 0
+    assert signal.getsignal(signal.SIGINT) is before
