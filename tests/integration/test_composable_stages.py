@@ -189,13 +189,13 @@ async def test_stop_on_signals_turns_ctrl_c_into_a_stop(
     handler is back once the task ends."""
     before = signal.getsignal(signal.SIGINT)
     backend = MemoryBackend(nursery, FakeGateway(Script(ttft_s=TTFT_S, itl_s=ITL_S)).serve)
-    async with open_engine(make_plan(stages=["2:100s"], warmup="0s"), backend=backend) as engine:
-        async with trio.open_nursery() as ours:
-            await ours.start(engine.stop_on_signals)
-            ours.start_soon(_interrupt_after, 2.0)
-            with trio.fail_after(50):  # mock clock: far less than the stage's 100 s
-                result = await engine.run()
-            ours.cancel_scope.cancel()
+    plan = make_plan(stages=["2:100s"], warmup="0s")
+    async with open_engine(plan, backend=backend) as engine, trio.open_nursery() as ours:
+        await ours.start(engine.stop_on_signals)
+        ours.start_soon(_interrupt_after, 2.0)
+        with trio.fail_after(50):  # mock clock: far less than the stage's 100 s
+            result = await engine.run()
+        ours.cancel_scope.cancel()
     assert engine.stop_requested
     assert result.stopped_early
     assert result.stages[0].stopped_early

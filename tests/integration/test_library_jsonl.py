@@ -22,9 +22,11 @@ async def test_the_jsonl_recipe_fills_the_summary(
 ) -> None:
     backend = MemoryBackend(nursery, FakeGateway(Script(ttft_s=0.1, itl_s=0.01)).serve)
     plan = make_plan(stages=["2:2s"], warmup="0s")
-    async with loadtest.open_jsonl_sink(tmp_path / "run.jsonl") as sink:
-        async with loadtest.open_engine(plan, sink=sink, backend=backend) as engine:
-            result = await engine.run()
+    async with (
+        loadtest.open_jsonl_sink(tmp_path / "run.jsonl") as sink,
+        loadtest.open_engine(plan, sink=sink, backend=backend) as engine,
+    ):
+        result = await engine.run()
     info = loadtest.run_info(
         result, jsonl_lines=sink.lines, sink_overflow=sink.overflow, jsonl_lost_lines=sink.lost
     )
