@@ -24,6 +24,7 @@ import attrs
 import trio
 
 from loadtest.config import ClosedStage
+from loadtest.config._words import counted
 from loadtest.metrics import Metric
 from loadtest.report import fmt_ms
 
@@ -157,7 +158,11 @@ def _figures(view: LiveView, stage_count: int, rps: float) -> ProgressFigures:
     return ProgressFigures(
         stage_index=stage.index,
         stage_count=stage_count,
-        load=f"{spec.concurrency} VUs" if isinstance(spec, ClosedStage) else f"@{spec.rate:g}/s",
+        load=(
+            counted(spec.concurrency, "VU")
+            if isinstance(spec, ClosedStage)
+            else f"@{spec.rate:g}/s"
+        ),
         elapsed_s=stage.elapsed_s,
         duration_s=stage.duration_s,
         in_flight=stage.in_flight,

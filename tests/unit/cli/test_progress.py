@@ -147,7 +147,7 @@ async def test_plain_progress_after_a_stage_change_shows_the_new_rate(
         inner.cancel_scope.cancel()
     lines = out.getvalue().splitlines()
     assert [line.split("  ")[0] for line in lines] == [
-        "stage 1/2 1 VUs 00:10/00:12",
+        "stage 1/2 1 VU 00:10/00:12",
         "stage 2/2 6 VUs 00:08/00:12",
     ]
     rates = [float(re.findall(r"  rps ([\d.]+)  ", line)[0]) for line in lines]

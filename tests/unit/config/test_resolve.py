@@ -19,6 +19,7 @@ from loadtest.config import (
     resolve,
     structure_profile,
 )
+from loadtest.config._words import counted
 from loadtest.errors import ConfigError
 from loadtest.protocol import _registry, register
 from loadtest.protocol.openai_chat import OpenAIChatAdapter
@@ -356,3 +357,20 @@ def test_a_bad_target_override_is_named_as_an_override_once() -> None:
     assert caught.value.problems == [
         'target (override): expected an http:// or https:// URL with a host, got "ftp://gw"'
     ]
+
+
+def test_describe_counts_in_words() -> None:
+    """One stage of one VU reads "1 stage", "1 VU" (never "1 stage(s)", "1 VUs")."""
+    text = describe_plan(plan_of(MIXED, Overrides(stages="1:10s")))
+    assert ": 1 stage, 10s in all" in text
+    assert "closed loop, 1 VU for 10s" in text
+    text = describe_plan(plan_of(MIXED, Overrides(stages="2:10s,3:10s")))
+    assert ": 2 stages, 20s in all" in text
+    assert "closed loop, 3 VUs for 10s" in text
+
+
+def test_counted() -> None:
+    assert counted(1, "VU") == "1 VU"
+    assert counted(0, "VU") == "0 VUs"
+    assert counted(1200, "turn") == "1,200 turns"
+    assert counted(2, "summary", "summaries") == "2 summaries"
