@@ -9,6 +9,7 @@ from pathlib import Path
 import loadtest
 from loadtest.metrics import Metric, StageRecorder
 from tests.unit.metrics.test_recorder import freeze, turn
+from tests.unit.report import builders
 
 ROOT = Path(__file__).parents[2]
 DOC = (ROOT / "docs" / "library.md").read_text()
@@ -51,3 +52,13 @@ def test_the_snapshot_block_reads_a_real_snapshot() -> None:
     recorder.record(turn(ttft_us=200_000))
     snapshot = freeze(recorder)
     exec(_block_starting("stats = snapshot.total"), {"snapshot": snapshot, "Metric": Metric})
+
+
+def test_render_text_output_ends_in_the_newline_the_doc_says() -> None:
+    """The doc prints it with `end=""` because the text ends in a newline."""
+    assert 'print(loadtest.render_text(summary), end="")' in DOC
+    text = loadtest.render_text(
+        builders.summary([builders.snapshot([builders.turn(0)] * 3, concurrency=1)])
+    )
+    assert text.endswith("\n")
+    assert not text.endswith("\n\n")
