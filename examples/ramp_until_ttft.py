@@ -71,6 +71,7 @@ async def ramp(
         loadtest.open_engine(plan, backend=backend) as engine,
         trio.open_nursery() as nursery,
     ):
+        await nursery.start(engine.stop_on_signals)  # Ctrl-C: stop, keep the steps so far
         nursery.start_soon(stop_when_over, engine, limit_ms)
         vus = 1
         while vus <= max_vus:
