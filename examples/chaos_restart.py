@@ -1,7 +1,8 @@
 """Chaos: restart the upstream in the middle of a stage, reconfigured, while
 the stage measures.
 
-The built-in mock upstream runs in this process (127.0.0.1, a free port).
+The built-in mock upstream runs in this process (`loadtest.open_mock`:
+127.0.0.1, a free port).
 One closed stage runs; partway through, our chaos task stops the mock (its
 connections are reset, new ones refused) and, a moment later, starts it
 again on the same port with another configuration (slower, and failing 10%
@@ -15,7 +16,6 @@ succeeded.
 from __future__ import annotations
 
 import argparse
-from urllib.parse import urlsplit
 
 import trio
 
@@ -37,55 +37,25 @@ PROFILE = {
 BEFORE = MockConfig(port=0, ttft="20ms", itl="2ms")
 
 
-class Upstream:
-    """The mock upstream in a cancel scope of its own: stopped and started
-    again (on the same port: the mock's socket reuses its address)."""
-
-    def __init__(self, nursery: trio.Nursery) -> None:
-        self._nursery = nursery
-        self._scope = trio.CancelScope()
-
-    async def start(self, config: MockConfig) -> str:
-        """Start serving `config`; its base URL once it listens."""
-        self._scope = trio.CancelScope()
-        url: str = await self._nursery.start(self._serve, config, self._scope)
-        return url
-
-    @staticmethod
-    async def _serve(
-        config: MockConfig, scope: trio.CancelScope, *, task_status: trio.TaskStatus[str]
-    ) -> None:
-        with scope:
-            await loadtest.serve_mock(config, task_status=task_status)
-
-    def stop(self) -> None:
-        self._scope.cancel()
-
-
-async def chaos(upstream: Upstream, port: int, down_at_s: float, down_for_s: float) -> None:
+async def chaos(upstream: loadtest.RunningMock, down_at_s: float, down_for_s: float) -> None:
     """Our chaos task: down at `down_at_s`, back `down_for_s` later, changed."""
     await trio.sleep(down_at_s)
     upstream.stop()
     print(f"  chaos: upstream stopped at {down_at_s:g}s")
     await trio.sleep(down_for_s)
-    await upstream.start(MockConfig(port=port, ttft="80ms", itl="2ms", error_rate=0.1))
-    print("  chaos: upstream back, now slower and failing 10% of requests")
+    await upstream.restart(MockConfig(ttft="80ms", itl="2ms", error_rate=0.1))
+    print(f"  chaos: upstream back on port {upstream.port}, slower and failing 10% of requests")
 
 
 async def run(stage: str, down_at_s: float, down_for_s: float) -> loadtest.StageSnapshot:
     """One stage against the mock, with the chaos task beside it."""
-    async with trio.open_nursery() as nursery:
-        upstream = Upstream(nursery)
-        url = await upstream.start(BEFORE)
-        port = urlsplit(url).port
-        assert port is not None
-        overrides = loadtest.Overrides(target=url, stages=loadtest.parse_stages(stage))
+    async with loadtest.open_mock(BEFORE) as upstream:
+        overrides = loadtest.Overrides(target=upstream.url, stages=stage)
         plan = loadtest.resolve(loadtest.structure_profile(PROFILE), overrides, env={})
         async with loadtest.open_engine(plan) as engine, trio.open_nursery() as ours:
-            ours.start_soon(chaos, upstream, port, down_at_s, down_for_s)
+            ours.start_soon(chaos, upstream, down_at_s, down_for_s)
             snapshot = await engine.run_stage(0)
             ours.cancel_scope.cancel()
-        upstream.stop()
     return snapshot
 
 

@@ -71,6 +71,7 @@ async def ramp(
         loadtest.open_engine(plan, backend=backend) as engine,
         trio.open_nursery() as nursery,
     ):
+        await nursery.start(engine.stop_on_signals)  # Ctrl-C: stop, keep the steps so far
         nursery.start_soon(stop_when_over, engine, limit_ms)
         vus = 1
         while vus <= max_vus:
@@ -99,18 +100,24 @@ async def ramp_in_memory(limit_ms: float) -> tuple[list[loadtest.StageSnapshot],
     return steps, backend.connects
 
 
-def report(steps: list[loadtest.StageSnapshot]) -> None:
+def report(steps: list[loadtest.StageSnapshot], limit_ms: float) -> None:
     for step in steps:
         p99_ms = step.total.percentile_ms(Metric.TTFT, 99.0)
-        shown = "-" if p99_ms is None else f"{p99_ms:.0f} ms"
-        stopped = " (stopped: over the limit)" if step.stopped_early else ""
-        print(f"{step.concurrency:>4} VUs: {step.total.ok} ok, TTFT p99 {shown}{stopped}")
+        shown = "-" if p99_ms is None else f"{p99_ms:.1f} ms"
+        stopped = f" (stopped: over the {limit_ms:g} ms limit)" if step.stopped_early else ""
+        vus = f"{step.concurrency} VU" + ("" if step.concurrency == 1 else "s")
+        print(f"{vus:>8}: {step.total.ok} ok, TTFT p99 {shown}{stopped}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", help="the gateway's base URL (default: in memory)")
-    parser.add_argument("--limit-ms", type=float, default=200.0)
+    parser.add_argument(
+        "--limit-ms",
+        type=float,
+        default=200.0,
+        help="the TTFT p99 limit in ms: the ramp stops at the first step over it (default 200)",
+    )
     parser.add_argument("--step", default="10s", help="length of each step")
     args = parser.parse_args()
     if args.target:
@@ -122,7 +129,7 @@ def main() -> None:
         clock = trio.testing.MockClock(autojump_threshold=0)
         steps, connects = trio.run(ramp_in_memory, args.limit_ms, clock=clock)
         print(f"in-memory gateway; {connects} connections opened over the whole ramp")
-    report(steps)
+    report(steps, args.limit_ms)
 
 
 if __name__ == "__main__":

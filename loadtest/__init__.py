@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
             "RecordSink",
             "RunResult",
             "open_engine",
+            "open_jsonl_sink",
         ),
         "loadtest.engine",
     ),
@@ -64,6 +65,7 @@ _EXPORTS: dict[str, str] = {
         "loadtest.metrics",
     ),
     **dict.fromkeys(("MockConfig", "run_mock_process", "serve_mock"), "loadtest.mock"),
+    **dict.fromkeys(("RunningMock", "open_mock"), "loadtest.mock._running"),
     **dict.fromkeys(
         ("ENTRY_POINT_GROUP", "available", "get_adapter", "register"), "loadtest.protocol"
     ),
@@ -109,6 +111,7 @@ __all__ = [
     "RunInfo",
     "RunPlan",
     "RunResult",
+    "RunningMock",
     "Stage",
     "StageSnapshot",
     "StatsSnapshot",
@@ -125,6 +128,8 @@ __all__ = [
     "load_profile",
     "merge_summaries",
     "open_engine",
+    "open_jsonl_sink",
+    "open_mock",
     "open_stage",
     "parse_duration",
     "parse_profile",
@@ -154,7 +159,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted(__all__)  # the public names only, not this module's own imports
 
 
 if TYPE_CHECKING:
@@ -186,10 +191,12 @@ if TYPE_CHECKING:
         RecordSink,
         RunResult,
         open_engine,
+        open_jsonl_sink,
     )
     from loadtest.errors import ConfigError, LoadtestError
     from loadtest.metrics import Health, Histogram, Metric, StageSnapshot, StatsSnapshot, TurnRecord
     from loadtest.mock import MockConfig, run_mock_process, serve_mock
+    from loadtest.mock._running import RunningMock, open_mock
     from loadtest.protocol import ENTRY_POINT_GROUP, available, get_adapter, register
     from loadtest.report import (
         RunInfo,

@@ -20,6 +20,7 @@ import typer
 
 from loadtest.cli._app import DEBUG_OPTION, command
 from loadtest.cli._outputs import write_text
+from loadtest.config._words import counted
 from loadtest.errors import EXIT_OK, EXIT_THRESHOLDS, ConfigError
 from loadtest.report import (
     MIN_SAMPLES,
@@ -136,6 +137,6 @@ def merge(
     failed = sum(not result["passed"] for result in merged["thresholds"])
     typer.echo(
         f"merged {len(docs)} summaries ({merged['run']['shards']} shards, "
-        f"{len(merged['stages'])} stages) into {output}"
-        + (f"; {failed} threshold(s) failed in the merged run" if failed else "")
+        f"{counted(len(merged['stages']), 'stage')}) into {output}"
+        + (f"; {counted(failed, 'threshold')} failed in the merged run" if failed else "")
     )

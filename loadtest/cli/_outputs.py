@@ -55,6 +55,8 @@ def prepare_outputs(directory: Path, started_unix_s: float) -> OutputPaths:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        if directory.is_file():
+            raise ConfigError(f"--out {directory}: is a file, not a directory") from None
         raise ConfigError(f"--out {directory}: cannot create it: {_reason(exc)}") from None
     try:
         fd, probe = tempfile.mkstemp(prefix=".loadtest-write-check-", dir=directory)

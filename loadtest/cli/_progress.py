@@ -27,6 +27,7 @@ import attrs
 import trio
 
 from loadtest.config import ClosedStage
+from loadtest.config._words import counted
 from loadtest.metrics import Metric
 from loadtest.report import fmt_ms
 
@@ -171,7 +172,11 @@ def _figures(view: LiveView, planned: Sequence[Stage], rps: float) -> ProgressFi
     return ProgressFigures(
         stage_index=stage.index,
         stage_count=_plan_stage_count(view, planned),
-        load=f"{spec.concurrency} VUs" if isinstance(spec, ClosedStage) else f"@{spec.rate:g}/s",
+        load=(
+            counted(spec.concurrency, "VU")
+            if isinstance(spec, ClosedStage)
+            else f"@{spec.rate:g}/s"
+        ),
         elapsed_s=stage.elapsed_s,
         duration_s=stage.duration_s,
         in_flight=stage.in_flight,

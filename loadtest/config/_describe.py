@@ -25,6 +25,7 @@ from loadtest.config._model import (
 from loadtest.config._redact import mask_header, mask_url
 from loadtest.config._stages import format_stage
 from loadtest.config._units import Duration, DurationRange, IntRange
+from loadtest.config._words import counted
 
 if TYPE_CHECKING:
     from loadtest.config._resolve import RunPlan, ScenarioPlan
@@ -87,7 +88,8 @@ def _stage_lines(plan: RunPlan, index: int, stage: ClosedStage | OpenStage) -> l
             f"{s.name} {n}" for s, n in zip(plan.scenarios, plan.vu_split(stage), strict=True)
         )
         return [
-            head + f"closed loop, {stage.concurrency} VUs for {stage.duration} ({window})",
+            head
+            + f"closed loop, {counted(stage.concurrency, 'VU')} for {stage.duration} ({window})",
             f"     VUs: {split}",
             "     requests: set by response time (each VU runs one turn at a time)",
         ]
@@ -107,7 +109,7 @@ def describe_plan(plan: RunPlan) -> str:
     """The whole plan as human-readable text."""
     total_s = sum(stage.duration.seconds for stage in plan.stages)
     lines = [
-        f"profile {plan.name}: {len(plan.stages)} stage(s), "
+        f"profile {plan.name}: {counted(len(plan.stages), 'stage')}, "
         f"{Duration.from_seconds(total_s)} in all, seed {plan.seed}, "
         f"cache mode {plan.cache_mode}",
         "scenarios:",

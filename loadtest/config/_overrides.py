@@ -15,15 +15,19 @@ Pure; no I/O.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from loadtest.config._headers import header_name_problem, header_value_problem
 from loadtest.config._model import FieldError, Profile, Scenario, Stage
 from loadtest.config._redact import is_secret, secret_names
-from loadtest.config._units import Duration
+from loadtest.config._stages import parse_stage, parse_stages
+from loadtest.config._units import Duration, parse_duration
 from loadtest.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "IMPLICIT_SCENARIO",
@@ -40,17 +44,45 @@ IMPLICIT_SCENARIO = "default"
 PLACEHOLDER = "REPLACE_WITH_VK"
 
 
+def _to_stages(value: str | Iterable[str | Stage] | None) -> tuple[Stage, ...] | None:
+    """`stages` as given: the `--stages` string ("1:10s,@200:30s"), or stage
+    objects and stage strings; raise ConfigError naming the override."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):
+            return parse_stages(value)
+        return tuple(parse_stage(s) if isinstance(s, str) else s for s in value)
+    except ValueError as exc:
+        lines = exc.args[0] if isinstance(exc.args[0], list) else [str(exc)]
+        raise ConfigError([f"stages (override): {line}" for line in lines]) from None
+
+
+def _to_duration(value: str | Duration | None) -> Duration | None:
+    """`warmup` as given: a `Duration` or the `--warmup` string ("5s", "0")."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"warmup (override): {exc}") from None
+
+
 @attrs.frozen
 class Overrides:
-    """Values from the command line; None means "not given"."""
+    """Values from the command line or a script; None means "not given".
+
+    `stages` and `warmup` take the same strings as `--stages` and `--warmup`
+    (or stage objects and a `Duration`); a bad one is a `ConfigError` here.
+    """
 
     target: str | None = None
     model: str | None = None
     vk: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    stages: tuple[Stage, ...] | None = None
+    stages: tuple[Stage, ...] | None = attrs.field(default=None, converter=_to_stages)
     seed: int | None = None
-    warmup: Duration | None = None
+    warmup: Duration | None = attrs.field(default=None, converter=_to_duration)
 
 
 def parse_header_flag(text: str) -> tuple[str, str]:

@@ -147,13 +147,18 @@ def resolve(
     """Resolve `profile` with `overrides` against `env` (default: empty).
     Raise `ConfigError` listing every problem."""
     implicit = profile.scenarios is None
-    effective = apply_overrides(profile, overrides or Overrides())
+    overrides = overrides or Overrides()
+    effective = apply_overrides(profile, overrides)
+    # A target given as an override is named as one, not by a profile path.
+    target_where = None if overrides.target is None else "target (override)"
     problems: list[str] = []
     warnings: list[str] = []
     scenarios = []
     for index, scenario in enumerate(effective.scenarios or ()):
         where = "$.defaults" if implicit else f"$.scenarios[{index}]"
-        plan = _resolve_scenario(effective, scenario, where, env or {}, problems, warnings)
+        plan = _resolve_scenario(
+            effective, scenario, where, env or {}, problems, warnings, target_where
+        )
         if plan is not None:
             scenarios.append(plan)
     if not effective.stages:
@@ -170,7 +175,7 @@ def resolve(
                 f"({stage.duration}): it will have no steady statistics (see --warmup)"
             )
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(list(dict.fromkeys(problems)))  # an override's problem once
     secret = secret_names(effective.redact_headers)
     secrets = secret_values((h for s in scenarios for h in s.headers), secret)
     scenarios = [attrs.evolve(s, secret_values=secrets) for s in scenarios]
@@ -206,6 +211,7 @@ def _resolve_scenario(
     env: Mapping[str, str],
     problems: list[str],
     warnings: list[str],
+    target_where: str | None = None,
 ) -> ScenarioPlan | None:
     defaults = profile.defaults
     count = len(problems)
@@ -221,8 +227,9 @@ def _resolve_scenario(
     if raw_target is None:
         problems.append(f"{where}.target: no target; set one in the profile or pass --target")
     else:
-        expanded = _expand(raw_target, env, f"{where}.target", problems)
-        target = _parse_target(expanded, protocol_path, f"{where}.target", problems)
+        target_where = target_where or f"{where}.target"
+        expanded = _expand(raw_target, env, target_where, problems)
+        target = _parse_target(expanded, protocol_path, target_where, problems)
     headers = merge_headers(defaults.headers, scenario.headers)
     expanded_headers = tuple(
         (key, _expand(value, env, f"{where}.headers{key_path(key)}", problems))

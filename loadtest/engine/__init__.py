@@ -5,7 +5,8 @@ one stage (an index into the plan, a stage object or a stage string) in its
 own nursery and returns its frozen `StageSnapshot`; `engine.live` reads the
 running stage (`LiveView`); `await engine.run()` runs every stage of the
 plan and returns a `RunResult`.
-`JsonlSink` writes one line per turn. `probe_scenarios(plan, indices)` sends
+`JsonlSink` writes one line per turn (`open_jsonl_sink(path)` serves one
+for a block). `probe_scenarios(plan, indices)` sends
 each scenario's first turn outside any stage (the pre-flight). The transport (`_transport`) is the
 only module that touches sockets.
 """
@@ -23,7 +24,7 @@ from loadtest.engine._engine import (
 from loadtest.engine._live import LiveView
 from loadtest.engine._probe import probe_scenarios
 from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
-from loadtest.engine._sink import JsonlSink, MemorySink
+from loadtest.engine._sink import JsonlSink, MemorySink, open_jsonl_sink
 from loadtest.engine._stage import StageStats
 from loadtest.engine._transport import ConnectionPool, TransportConfig, TransportFailure
 
@@ -42,6 +43,7 @@ __all__ = [
     "TransportFailure",
     "arrival_offsets",
     "open_engine",
+    "open_jsonl_sink",
     "probe_scenarios",
     "transport_config",
 ]

@@ -21,6 +21,7 @@ Rules:
 
 from __future__ import annotations
 
+import signal
 import time
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
@@ -67,6 +68,9 @@ __all__ = [
     "open_engine",
     "transport_config",
 ]
+
+#: What `stop_on_signals` listens for by default.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @attrs.frozen
@@ -164,8 +168,10 @@ class Engine:
         `stage` is an index into the plan's stages, a stage object
         (`ClosedStage`, `OpenStage`) or a stage string (`"20:30s"`,
         `"@200:30s"`): any sequence of stages decided at run time shares this
-        engine and its connections. A stage given at run time takes the next
-        free stage number (its records' `stage`, its seeds).
+        engine and its connections. Every stage this engine runs takes the
+        next stage number, in the order they run (its records' `stage`, its
+        seeds): `run()` numbers the plan's stages as the plan does, and no two
+        stages of one engine share a number.
         """
         index, spec = self._stage_for(stage)
         now = trio.current_time()
@@ -209,8 +215,12 @@ class Engine:
     def _stage_for(self, stage: int | str | Stage) -> tuple[int, Stage]:
         """The stage number and stage of a `run_stage` argument."""
         if isinstance(stage, int):
+            count = len(self.plan.stages)
+            if isinstance(stage, bool) or not 0 <= stage < count:
+                raise ConfigError(
+                    f"stage {stage!r}: the plan's stages are numbered 0 to {count - 1}"
+                )
             spec = self.plan.stages[stage]
-            index = stage
         else:
             if isinstance(stage, str):
                 try:
@@ -219,8 +229,7 @@ class Engine:
                     raise ConfigError(f"stage {stage!r}: {exc}") from None
             else:
                 spec = stage
-            index = self._next_index
-        self._next_index = max(self._next_index, index + 1)
+        index, self._next_index = self._next_index, self._next_index + 1
         return index, spec
 
     async def _monitored(self, ctx: StageContext) -> None:
@@ -278,6 +287,20 @@ class Engine:
         """End the current stage now and start no other (sync; idempotent)."""
         self._stop_event.set()
         self.stop_stage()
+
+    async def stop_on_signals(
+        self, *signums: int, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Until cancelled, turn SIGINT and SIGTERM (or `signums`) into
+        `request_stop()`, as Ctrl-C in `loadtest run`: no KeyboardInterrupt,
+        the stage ends and its snapshot is kept. Start it with `await
+        nursery.start(engine.stop_on_signals)` (the handlers are in place once
+        it returns); the previous handlers are back when it ends. Main thread
+        only."""
+        with trio.open_signal_receiver(*(signums or _STOP_SIGNALS)) as received:
+            task_status.started()
+            async for _ in received:
+                self.request_stop()
 
     def stop_stage(self) -> None:
         """End the current stage now, as `request_stop` does, but leave the

@@ -12,25 +12,28 @@ Rules:
   run: writing stops for good, a line cut in the middle is cut back so the
   file holds whole lines only, and every line not written from then on is
   counted (`lost`). `error` says what failed; `on_failure` hears it at once.
-- `aclose()` flushes what is left and closes the file.
+- `aclose()` flushes what is left, closes the file and ends `serve()`, so a
+  script never blocks on a sink it closed. `open_jsonl_sink(path)` is the
+  whole lifecycle in one block: served from the start, closed at the end.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, BinaryIO
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 import trio
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
     from pathlib import Path
 
     from loadtest.metrics import TurnRecord
 
-__all__ = ["JsonlSink", "MemorySink", "whole_lines"]
+__all__ = ["JsonlSink", "MemorySink", "open_jsonl_sink", "whole_lines"]
 
 
 def _open_append(path: Path) -> BinaryIO:
@@ -96,6 +99,9 @@ class JsonlSink:
         self._wake = trio.Event()
         self._file: BinaryIO | None = None
         self._size = 0
+        self._closing = False
+        self._serving = False
+        self._served = trio.Event()
 
     def write(self, record: TurnRecord) -> None:
         """Queue one record (sync, never blocks; drops and counts when full)."""
@@ -110,7 +116,9 @@ class JsonlSink:
             self._wake.set()
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Open the file, then flush batches until cancelled (then flush once more)."""
+        """Open the file, then flush batches until cancelled or `aclose()`d;
+        then flush once more and close the file."""
+        self._serving = True
         try:
             self._file = await trio.to_thread.run_sync(self._open_file, self.path)
             self._size = await trio.to_thread.run_sync(self._file.seek, 0, os.SEEK_END)
@@ -118,14 +126,15 @@ class JsonlSink:
             self._fail(f"cannot write {self.path}: {exc.strerror or exc}")
         task_status.started()
         try:
-            while True:
+            while not self._closing:
                 with trio.move_on_after(self.flush_interval_s):
                     await self._wake.wait()
                 self._wake = trio.Event()
                 await self._flush()
         finally:
             with trio.CancelScope(shield=True):
-                await self.aclose()
+                await self._finish()
+            self._served.set()
 
     def _fail(self, message: str) -> None:
         self.error = message
@@ -170,10 +179,34 @@ class JsonlSink:
                 if self.error is None:
                     self._fail(f"cannot write {self.path}: {exc.strerror or exc}")
 
-    async def aclose(self) -> None:
-        """Flush what is left and close the file (idempotent)."""
+    async def _finish(self) -> None:
         await self._flush()
         await self._close()
+
+    async def aclose(self) -> None:
+        """Flush what is left, close the file and end `serve()` (idempotent);
+        returns once all of that is done."""
+        self._closing = True
+        self._wake.set()
+        if self._serving:
+            await self._served.wait()
+        else:
+            await self._finish()
+
+
+@asynccontextmanager
+async def open_jsonl_sink(path: Path, **options: Any) -> AsyncIterator[JsonlSink]:
+    """A `JsonlSink` served for the block (its file open when the block
+    starts), flushed and closed when it ends; `options` are `JsonlSink`'s.
+    Read its `lines`, `lost` and `overflow` after the block."""
+    sink = JsonlSink(path, **options)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sink.serve)
+        try:
+            yield sink
+        finally:
+            with trio.CancelScope(shield=True):
+                await sink.aclose()
 
 
 class MemorySink:

@@ -13,7 +13,7 @@ Pure; no I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeVar
 
 import attrs
@@ -111,15 +111,30 @@ class StatsSnapshot:
         found = self.histograms.get(name)
         return found if found is not None else Histogram()
 
+    def percentiles_us(
+        self, metric: Metric | str, percentiles: Sequence[float]
+    ) -> dict[float, int | None]:
+        """Each percentile of `metric` in µs, as recorded (None without a
+        value); read as `LiveView.percentiles_us` reads a running stage."""
+        hist = self.histogram(metric)
+        if hist.count == 0:
+            return dict.fromkeys(percentiles)
+        return dict(hist.percentiles(list(percentiles)))
+
+    def percentiles_ms(
+        self, metric: Metric | str, percentiles: Sequence[float]
+    ) -> dict[float, float | None]:
+        """Each percentile of `metric` in ms (None without a value)."""
+        values = self.percentiles_us(metric, percentiles)
+        return {p: None if v is None else v / 1000 for p, v in values.items()}
+
     def percentile_us(self, metric: Metric | str, percentile: float) -> int | None:
         """One percentile of `metric` in µs, as recorded (None without a value)."""
-        hist = self.histogram(metric)
-        return hist.percentiles([percentile])[percentile] if hist.count else None
+        return self.percentiles_us(metric, [percentile])[percentile]
 
     def percentile_ms(self, metric: Metric | str, percentile: float) -> float | None:
         """One percentile of `metric` in ms (None without a value)."""
-        value = self.percentile_us(metric, percentile)
-        return None if value is None else value / 1000
+        return self.percentiles_ms(metric, [percentile])[percentile]
 
 
 #: The integer counters of a `StatsSnapshot`, in field order (they add when merged).

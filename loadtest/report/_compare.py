@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from loadtest.config._words import counted
 from loadtest.report._text import fmt_ms
 
 __all__ = [
@@ -122,7 +123,7 @@ class Comparison:
 
 def _load(stage: Doc) -> str:
     if stage["mode"] == "closed":
-        return f"closed {stage['concurrency']} VUs"
+        return f"closed {counted(stage['concurrency'], 'VU')}"
     return f"open {stage['rate']:g}/s"
 
 

@@ -61,6 +61,27 @@ async def test_ramp_recipe_stops_where_ttft_crosses_the_limit(
     assert connects == 16
 
 
+async def test_ramp_report_shows_the_stopped_step_over_its_limit(
+    autojump_clock: trio.testing.MockClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stopped step's p99 is shown to 0.1 ms beside the limit it
+    crossed; one VU is "1 VU"."""
+    steps, _ = await _example("ramp_until_ttft").ramp_in_memory(60.0)
+    _example("ramp_until_ttft").report(steps, 60.0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].strip().startswith("1 VU: ")
+    shown, stopped = lines[-1].split("TTFT p99 ")[1].split(" ms (")
+    assert float(shown) > 60.0
+    assert shown == f"{float(shown):.1f}"
+    assert stopped == "stopped: over the 60 ms limit)"
+
+
+def test_every_ramp_option_has_help() -> None:
+    lines = _run_example("examples/ramp_until_ttft.py", "--help")
+    text = " ".join(" ".join(lines).split())
+    assert "--limit-ms LIMIT_MS the TTFT p99 limit in ms" in text
+
+
 async def test_chaos_recipe_measures_through_a_restart() -> None:
     """Recipe (b), real sockets on 127.0.0.1: the stage runs through the
     upstream's stop and restart; the outage shows as errors, and turns

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 import trio
 import trio.testing
 
 from loadtest.config import ClosedStage, Duration, OpenStage
-from loadtest.engine import Engine, open_engine
+from loadtest.engine import Engine, MemorySink, open_engine
 from loadtest.errors import ConfigError
 from loadtest.metrics import Health, Metric
 from loadtest.testing import FakeGateway, MemoryBackend, Script
@@ -50,6 +53,35 @@ async def test_open_stage_at_run_time(
     assert snapshot.mode == "open"
     assert snapshot.rate == 4.0
     assert snapshot.total.ok == 8
+
+
+async def test_stages_are_numbered_in_the_order_they_run(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A stage decided at run time, then the plan's stage 0, then another: the
+    numbers 0, 1, 2 (the plan's stage does not reuse number 0), in the
+    snapshots and in every turn's record."""
+    gateway = FakeGateway(Script(ttft_s=TTFT_S, itl_s=ITL_S))
+    sink = MemorySink()
+    backend = MemoryBackend(nursery, gateway.serve)
+    plan = make_plan(stages=["1:1s"], warmup="0s")
+    async with open_engine(plan, sink=sink, backend=backend) as engine:
+        snapshots = [await engine.run_stage(s) for s in ("2:1s", 0, "@4:1s")]
+    assert [snapshot.index for snapshot in snapshots] == [0, 1, 2]
+    assert sorted({record.stage for record in sink.records}) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("index", [7, 1, -1, True])
+async def test_a_stage_index_out_of_range_is_a_config_error(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, index: int
+) -> None:
+    """An index names one of the plan's stages; a negative one (Python's
+    "from the end") is refused, never run as the last stage."""
+    backend = MemoryBackend(nursery, FakeGateway().serve)
+    async with open_engine(make_plan(stages=["1:1s"]), backend=backend) as engine:
+        with pytest.raises(ConfigError, match=r"numbered 0 to 0$"):
+            await engine.run_stage(index)
+    assert backend.connects == 0
 
 
 async def test_a_bad_stage_string_is_a_config_error(
@@ -158,3 +190,30 @@ async def test_the_live_view_reads_any_percentile_of_the_running_stage(
     health = seen[9]
     assert isinstance(health, Health)
     assert (health.verdict, health.reasons, health.ok) == ("ok", (), True)
+
+
+async def _interrupt_after(delay_s: float) -> None:
+    await trio.sleep(delay_s)
+    os.kill(os.getpid(), signal.SIGINT)  # this test process only
+
+
+async def test_stop_on_signals_turns_ctrl_c_into_a_stop(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A SIGINT while `stop_on_signals` runs is `request_stop()`: the stage
+    ends early with its snapshot, no KeyboardInterrupt; the previous SIGINT
+    handler is back once the task ends."""
+    before = signal.getsignal(signal.SIGINT)
+    backend = MemoryBackend(nursery, FakeGateway(Script(ttft_s=TTFT_S, itl_s=ITL_S)).serve)
+    plan = make_plan(stages=["2:100s"], warmup="0s")
+    async with open_engine(plan, backend=backend) as engine, trio.open_nursery() as ours:
+        await ours.start(engine.stop_on_signals)
+        ours.start_soon(_interrupt_after, 2.0)
+        with trio.fail_after(50):  # mock clock: far less than the stage's 100 s
+            result = await engine.run()
+        ours.cancel_scope.cancel()
+    assert engine.stop_requested
+    assert result.stopped_early
+    assert result.stages[0].stopped_early
+    assert result.stages[0].total.ok > 0
+    assert signal.getsignal(signal.SIGINT) is before

@@ -70,3 +70,9 @@ def test_no_name_is_spelled_twice_across_the_public_packages() -> None:
                 clashes.append(f"{package}.{name}")
             seen.setdefault(name, value)
     assert not clashes
+
+
+def test_dir_lists_the_public_names_only() -> None:
+    """Not the module's own imports (`Any`, `TYPE_CHECKING`, `importlib`, ...)."""
+    assert dir(loadtest) == sorted(loadtest.__all__)
+    assert not {"Any", "TYPE_CHECKING", "importlib", "annotations"} & set(dir(loadtest))

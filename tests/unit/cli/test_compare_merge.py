@@ -108,8 +108,7 @@ def test_merge_writes_the_merged_summary(tmp_path: Path) -> None:
     assert merged["stages"][0]["total"]["requests"] == 160
     assert merged["thresholds"][0]["name"] == "p95_ms"
     assert result.stdout == (
-        f"merged 2 summaries (2 shards, 1 stages) into {out}; "
-        "1 threshold(s) failed in the merged run\n"
+        f"merged 2 summaries (2 shards, 1 stage) into {out}; 1 threshold failed in the merged run\n"
     )
     compared = runner.invoke(app, ["compare", str(out), str(out)])
     assert compared.exit_code == 0

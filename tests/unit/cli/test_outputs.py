@@ -40,6 +40,16 @@ def test_a_directory_that_cannot_be_created_is_a_usage_error(tmp_path: Path) -> 
     assert str(caught.value) == f"--out {tmp_path}/file/out: cannot create it: Not a directory"
 
 
+def test_a_file_given_as_the_directory_is_said_to_be_a_file(tmp_path: Path) -> None:
+    """--out naming a regular file: not "cannot create it: File exists"."""
+    (tmp_path / "file").write_text("kept")
+    with pytest.raises(ConfigError) as caught:
+        prepare_outputs(tmp_path / "file", START)
+    assert caught.value.exit_code == EXIT_USAGE
+    assert str(caught.value) == f"--out {tmp_path}/file: is a file, not a directory"
+    assert (tmp_path / "file").read_text() == "kept"
+
+
 @contextlib.contextmanager
 def tmpfs(target: Path, options: str) -> Iterator[None]:
     """A tmpfs mounted on `target` (root only; the test is skipped where

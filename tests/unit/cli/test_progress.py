@@ -153,7 +153,7 @@ async def test_plain_progress_after_a_stage_change_shows_the_new_rate(
         inner.cancel_scope.cancel()
     lines = out.getvalue().splitlines()
     assert [line.split("  ")[0] for line in lines] == [
-        "stage 1/2 1 VUs 00:10/00:12",
+        "stage 1/2 1 VU 00:10/00:12",
         "stage 2/2 6 VUs 00:08/00:12",
     ]
     rates = [float(re.findall(r"  rps ([\d.]+)  ", line)[0]) for line in lines]
@@ -169,10 +169,9 @@ def test_a_stage_given_at_run_time_shows_no_plan_count() -> None:
 async def test_progress_of_stages_added_at_run_time(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """A plan of one stage, then two stages decided by the script: the plan's
-    stage reads 1/1, an added one never 2/1; a stage other than the plan's,
-    run first (it takes number 1, the next free one), is not counted as the
-    plan's either."""
+    """A plan of one stage and two stages decided by the script, numbered in
+    the order they run: the plan's stage, run second, is no longer the plan's
+    stage of its number, so no line reads i/N; no two stages share a number."""
     plan = _plan(["1:12s"])
     out = io.StringIO()
     backend = _backend(nursery)
@@ -185,6 +184,6 @@ async def test_progress_of_stages_added_at_run_time(
     lines = out.getvalue().splitlines()
     assert [line.split("  ")[0] for line in lines] == [
         "stage 1 2 VUs 00:10/00:12",
-        "stage 1/1 1 VUs 00:08/00:12",
-        "stage 2 @8/s 00:06/00:12",
+        "stage 2 1 VU 00:08/00:12",
+        "stage 3 @8/s 00:06/00:12",
     ]

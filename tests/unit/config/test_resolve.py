@@ -19,6 +19,7 @@ from loadtest.config import (
     resolve,
     structure_profile,
 )
+from loadtest.config._words import counted
 from loadtest.errors import ConfigError
 from loadtest.protocol import _registry, register
 from loadtest.protocol.openai_chat import OpenAIChatAdapter
@@ -316,3 +317,60 @@ def test_start_spread_as_long_as_a_closed_stage_warns() -> None:
     assert plan.warnings == (
         "stage 2: the start spread (3s) is as long as the stage (3s): its last VUs will not start",
     )
+
+
+def test_overrides_take_the_strings_of_the_flags() -> None:
+    """`stages` and `warmup` read the strings `--stages` and `--warmup` read."""
+    overrides = Overrides(stages="2:4s,@5:4s", warmup="1s")
+    assert overrides.stages == parse_stages("2:4s,@5:4s")
+    assert overrides.warmup == Duration.from_seconds(1)
+    assert Overrides(stages=("2:4s", ClosedStage(1, Duration(1)))).stages == (
+        *parse_stages("2:4s"),
+        ClosedStage(1, Duration(1)),
+    )
+    plan = plan_of(MIXED, Overrides(stages="3:2s", warmup="0"))
+    assert plan.stages == parse_stages("3:2s")
+    assert plan.warmup_s == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"stages": "2:4s,oops"}, 'stages (override): piece 2 "oops": expected LOAD:DURATION'),
+        ({"stages": ["oops"]}, "stages (override): expected LOAD:DURATION"),
+        ({"warmup": "1 sec"}, "warmup (override): expected a duration"),
+    ],
+)
+def test_a_bad_override_string_is_refused_at_construction(
+    kwargs: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Overrides(**kwargs)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(problem)
+
+
+def test_a_bad_target_override_is_named_as_an_override_once() -> None:
+    """Not by the profile path it was written into, and once for all scenarios."""
+    with pytest.raises(ConfigError) as caught:
+        plan_of(MIXED, Overrides(target="ftp://gw"))
+    assert caught.value.problems == [
+        'target (override): expected an http:// or https:// URL with a host, got "ftp://gw"'
+    ]
+
+
+def test_describe_counts_in_words() -> None:
+    """One stage of one VU reads "1 stage", "1 VU" (never "1 stage(s)", "1 VUs")."""
+    text = describe_plan(plan_of(MIXED, Overrides(stages="1:10s")))
+    assert ": 1 stage, 10s in all" in text
+    assert "closed loop, 1 VU for 10s" in text
+    text = describe_plan(plan_of(MIXED, Overrides(stages="2:10s,3:10s")))
+    assert ": 2 stages, 20s in all" in text
+    assert "closed loop, 3 VUs for 10s" in text
+
+
+def test_counted() -> None:
+    assert counted(1, "VU") == "1 VU"
+    assert counted(0, "VU") == "0 VUs"
+    assert counted(1200, "turn") == "1,200 turns"
+    assert counted(2, "summary", "summaries") == "2 summaries"

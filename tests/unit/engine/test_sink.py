@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import pytest
 import trio
+import trio.lowlevel
 
 from loadtest.engine import JsonlSink
-from loadtest.engine._sink import whole_lines
+from loadtest.engine._sink import open_jsonl_sink, whole_lines
 from tests.unit.report.builders import turn
 
 if TYPE_CHECKING:
@@ -159,4 +160,40 @@ async def test_a_stop_while_a_batch_is_due_loses_no_line(tmp_path: Path) -> None
     sink = JsonlSink(path, batch_lines=3)
     await run_sink(sink, 3)
     assert (sink.lines, sink.lost, sink.error) == (3, 0, None)
+    assert len(path.read_bytes().splitlines()) == 3
+
+
+async def test_aclose_ends_serve(tmp_path: Path) -> None:
+    """The natural script: serve beside the run, then `aclose()`; the nursery
+    ends (serve returned) with every line written; a second close is a no-op."""
+    path = tmp_path / "r.jsonl"
+    sink = JsonlSink(path, flush_interval_s=3600)
+    with trio.fail_after(30):  # generous: without the fix this never ends
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sink.serve)
+            await trio.lowlevel.checkpoint()
+            for _ in range(5):
+                sink.write(turn())
+            await sink.aclose()
+            await sink.aclose()
+    assert (sink.lines, sink.lost, sink.error) == (5, 0, None)
+    assert len(path.read_bytes().splitlines()) == 5
+
+
+async def test_aclose_before_serve_starts_still_lets_serve_end(tmp_path: Path) -> None:
+    sink = JsonlSink(tmp_path / "r.jsonl")
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sink.serve)
+            await sink.aclose()  # serve has not run yet
+    assert sink.error is None
+
+
+async def test_open_jsonl_sink_serves_for_the_block(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    with trio.fail_after(30):
+        async with open_jsonl_sink(path, batch_lines=2) as sink:
+            for _ in range(3):
+                sink.write(turn())
+    assert (sink.lines, sink.lost, sink.overflow) == (3, 0, 0)
     assert len(path.read_bytes().splitlines()) == 3

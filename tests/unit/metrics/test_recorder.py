@@ -198,3 +198,17 @@ def test_percentiles_are_read_by_unit_and_none_without_a_value() -> None:
     assert stats.percentile_us(Metric.UNANSWERED, 99.0) is None
     assert stats.percentile_ms(Metric.UNANSWERED, 99.0) is None
     assert Metric.TTFT == "ttft"
+
+
+def test_a_snapshot_reads_several_percentiles_as_the_live_view_does() -> None:
+    """`percentiles_us` / `percentiles_ms` on a frozen snapshot, as on a
+    `LiveView`: a dict by percentile, None for every one without a value."""
+    recorder = StageRecorder(["a"])
+    recorder.record(turn(ttft_us=200_000))
+    stats = freeze(recorder).total
+    us = stats.percentiles_us(Metric.TTFT, [50.0, 99.9])
+    assert list(us) == [50.0, 99.9]
+    assert us[99.9] == pytest.approx(200_000, rel=1e-3)
+    assert stats.percentiles_ms("ttft", [50.0])[50.0] == pytest.approx(200.0, rel=1e-3)
+    assert stats.percentiles_us(Metric.UNANSWERED, [50.0, 99.0]) == {50.0: None, 99.0: None}
+    assert stats.percentiles_ms(Metric.UNANSWERED, [99.0]) == {99.0: None}

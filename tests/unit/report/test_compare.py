@@ -152,6 +152,10 @@ def test_unmatched_stages_are_listed_not_compared() -> None:
     )
     c = compare_summaries(one_stage, baseline())
     assert c.unmatched[1] == "stage 2 (open 5/s): only in the new summary"
+    one_vu = summary([snapshot([turn(0)] * 20, concurrency=1)])
+    assert compare_summaries(baseline(), one_vu).unmatched[0] == (
+        "stage 1: load differs (closed 4 VUs -> closed 1 VU)"
+    )
 
 
 def test_only_scenarios_in_both_are_compared() -> None:
