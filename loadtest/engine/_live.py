@@ -16,18 +16,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from loadtest.metrics import Health, HealthFigures, Histogram, LiveStats, Metric, assess
+from loadtest.metrics import (
+    Health,
+    HealthFigures,
+    Histogram,
+    LiveStats,
+    Metric,
+    ReadsPercentiles,
+    assess,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from loadtest.config import ClosedStage, OpenStage
     from loadtest.engine._stage import StageContext, StageStats
 
 __all__ = ["LiveView"]
 
 
-class LiveView:
+class LiveView(ReadsPercentiles):
     """The running stage now. Get it from `Engine.live` (None between stages)."""
 
     def __init__(self, ctx: StageContext) -> None:
@@ -68,30 +74,6 @@ class LiveView:
         """A copy of one metric's histogram so far, merged over scenarios
         (steady turns only, like the snapshot's)."""
         return self._ctx.recorder.live_histogram(Metric(metric))
-
-    def percentiles_us(
-        self, metric: Metric | str, percentiles: Sequence[float]
-    ) -> dict[float, int | None]:
-        """Each percentile of `metric` so far in µs (None without a value)."""
-        hist = self.histogram(metric)
-        if hist.count == 0:
-            return dict.fromkeys(percentiles)
-        return dict(hist.percentiles(list(percentiles)))
-
-    def percentiles_ms(
-        self, metric: Metric | str, percentiles: Sequence[float]
-    ) -> dict[float, float | None]:
-        """Each percentile of `metric` so far in ms (None without a value)."""
-        values = self.percentiles_us(metric, percentiles)
-        return {p: None if v is None else v / 1000 for p, v in values.items()}
-
-    def percentile_us(self, metric: Metric | str, percentile: float) -> int | None:
-        """One percentile of `metric` so far in µs (None without a value)."""
-        return self.percentiles_us(metric, [percentile])[percentile]
-
-    def percentile_ms(self, metric: Metric | str, percentile: float) -> float | None:
-        """One percentile of `metric` so far in ms (None without a value)."""
-        return self.percentiles_ms(metric, [percentile])[percentile]
 
     def health(self) -> Health:
         """The verdict so far and its reasons, from CPU share, loop lag and drops."""

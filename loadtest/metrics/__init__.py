@@ -16,6 +16,7 @@ from loadtest.metrics._histogram import (
     MAX_HIGHEST_US,
     Histogram,
 )
+from loadtest.metrics._percentiles import ReadsPercentiles
 from loadtest.metrics._recorder import LiveStats, StageRecorder
 from loadtest.metrics._snapshot import (
     COUNTERS,
@@ -41,6 +42,7 @@ __all__ = [
     "Metric",
     "Outcome",
     "Phases",
+    "ReadsPercentiles",
     "StageRecorder",
     "StageSnapshot",
     "StatsSnapshot",

@@ -13,13 +13,14 @@ Pure; no I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Literal, TypeVar
 
 import attrs
 
 from loadtest.metrics._health import Health
 from loadtest.metrics._histogram import Histogram
+from loadtest.metrics._percentiles import ReadsPercentiles
 
 __all__ = ["COUNTERS", "HISTOGRAMS", "Metric", "StageSnapshot", "StatsSnapshot", "merge_stats"]
 
@@ -53,7 +54,7 @@ HISTOGRAMS: tuple[Metric, ...] = tuple(Metric)
 
 
 @attrs.frozen
-class StatsSnapshot:
+class StatsSnapshot(ReadsPercentiles):
     """Counters and histograms of one scenario (or of a whole stage).
 
     `requests` counts turns that started in the steady window and completed
@@ -110,31 +111,6 @@ class StatsSnapshot:
     def histogram(self, name: Metric | str) -> Histogram:
         found = self.histograms.get(name)
         return found if found is not None else Histogram()
-
-    def percentiles_us(
-        self, metric: Metric | str, percentiles: Sequence[float]
-    ) -> dict[float, int | None]:
-        """Each percentile of `metric` in µs, as recorded (None without a
-        value); read as `LiveView.percentiles_us` reads a running stage."""
-        hist = self.histogram(metric)
-        if hist.count == 0:
-            return dict.fromkeys(percentiles)
-        return dict(hist.percentiles(list(percentiles)))
-
-    def percentiles_ms(
-        self, metric: Metric | str, percentiles: Sequence[float]
-    ) -> dict[float, float | None]:
-        """Each percentile of `metric` in ms (None without a value)."""
-        values = self.percentiles_us(metric, percentiles)
-        return {p: None if v is None else v / 1000 for p, v in values.items()}
-
-    def percentile_us(self, metric: Metric | str, percentile: float) -> int | None:
-        """One percentile of `metric` in µs, as recorded (None without a value)."""
-        return self.percentiles_us(metric, [percentile])[percentile]
-
-    def percentile_ms(self, metric: Metric | str, percentile: float) -> float | None:
-        """One percentile of `metric` in ms (None without a value)."""
-        return self.percentiles_ms(metric, [percentile])[percentile]
 
 
 #: The integer counters of a `StatsSnapshot`, in field order (they add when merged).
