@@ -127,6 +127,9 @@ def test_stages_decided_at_run_time_are_the_stage_plan() -> None:
     assert doc["run"]["stage_plan"] == ["2:10s", "8:10s", "@20:10s"]
     titles = [line for line in render_text(doc).splitlines() if line.startswith("Stage ")]
     assert [title.split(":")[0] for title in titles] == ["Stage 1/3", "Stage 2/3", "Stage 3/3"]
+    beyond = snapshot([turn(0)], 5)  # the plan's load, but no stage 6 in the plan
+    info = RunInfo(started_unix_s=START, ended_unix_s=START + 10)
+    assert build_summary(make_plan(), [beyond], info)["run"]["stage_plan"] == ["4:10s"]
 
 
 def test_the_plans_stages_keep_the_plan_even_when_a_stop_ran_fewer() -> None:
