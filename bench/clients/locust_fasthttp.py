@@ -24,11 +24,11 @@ from _shared import SSECounter, Tally
 from locust import constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
-_SPEC: dict[str, Any] = json.loads(Path(os.environ["BENCH_REQUEST"]).read_text())
-_URL = _SPEC["url"]
+_REQUEST: dict[str, Any] = json.loads(Path(os.environ["BENCH_REQUEST"]).read_text())
+_URL = _REQUEST["url"]
 _PATH = "/" + _URL.split("/", 3)[3]
-_BODY = _SPEC["body"].encode()
-_HEADERS = dict(_SPEC["headers"])
+_BODY = _REQUEST["body"].encode()
+_HEADERS = dict(_REQUEST["headers"])
 _TALLY = Tally()
 
 
