@@ -190,10 +190,9 @@ def run(
                 )
 
             plan = plan_for(_MOCK_PLACEHOLDER if mock else target)
-            if not mock and plan.placeholder_problems():
-                raise ConfigError(
-                    [f"{line} (nothing was sent)" for line in plan.placeholder_problems()]
-                )
+            placeholders = [] if mock else plan.placeholder_problems()
+            if placeholders:
+                raise ConfigError([f"{line} (nothing was sent)" for line in placeholders])
             source = load_profile(profile) if mock else None
             paths = prepare_outputs(out, max(time.time(), start_at or 0.0))
             with _upstream(mock_flags) as mock_url:
