@@ -284,10 +284,10 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
     plan = ctx.run.plan
     rng = conversation_rng(plan.seed, ctx.index, "arrivals")
     picker = ScenarioPicker([s.plan.weight for s in ctx.run.scenarios])
-    process = stage.arrival or plan.arrival
+    process, burstiness = plan.arrival_process(stage)
     async with trio.open_nursery() as nursery:
         nursery.cancel_scope.deadline = ctx.stop_at + plan.graceful_stop_s
-        offsets = arrival_offsets(stage.rate, stage.duration.seconds, process, rng)
+        offsets = arrival_offsets(stage.rate, stage.duration.seconds, process, rng, burstiness)
         for number, offset in enumerate(offsets):
             intended = ctx.started + offset
             await trio.sleep_until(intended)
