@@ -76,8 +76,9 @@ def parse_stage(text: str) -> Stage:
 
 
 def _arrival(text: str) -> tuple[Arrival, float | None]:
-    if text in ("constant", "poisson", "gamma"):
-        return text, None
+    processes: dict[str, Arrival] = {"constant": "constant", "poisson": "poisson", "gamma": "gamma"}
+    if text in processes:
+        return processes[text], None
     if text.startswith("gamma(") and text.endswith(")"):
         burstiness = _positive_number(text[6:-1], "burstiness")
         if burstiness > _MAX_BURSTINESS:
