@@ -63,7 +63,9 @@ HEADER_OPTION: Any = typer.Option(
     "environment variable NAME, e.g. -H 'x-api-key: ${GW_KEY}'.",
 )
 STAGES_OPTION: Any = typer.Option(
-    None, "--stages", help="Replace the profile's stages, e.g. '1:10s,100:60s,@200:60s'."
+    None,
+    "--stages",
+    help="Replace the profile's stages, e.g. '1:10s,100:60s,@200:60s~poisson'.",
 )
 SEED_OPTION: Any = typer.Option(None, "--seed", help="Seed of the request plan.")
 WARMUP_OPTION: Any = typer.Option(

@@ -93,7 +93,8 @@ def _stage_lines(plan: RunPlan, index: int, stage: ClosedStage | OpenStage) -> l
             f"     VUs: {split}",
             "     requests: set by response time (each VU runs one turn at a time)",
         ]
-    arrival = stage.arrival or plan.arrival
+    process, burstiness = plan.arrival_process(stage)
+    arrival = f"gamma, burstiness {burstiness:g}" if process == "gamma" else process
     conversations = stage.rate * duration_s
     weight_sum = sum(s.weight for s in plan.scenarios) or 1.0
     turns = sum(mean_turns(s.turns) * s.weight for s in plan.scenarios) / weight_sum

@@ -13,6 +13,7 @@ Pure data.
 from __future__ import annotations
 
 __all__ = [
+    "MAX_BURSTINESS",
     "MAX_CONNECTIONS",
     "MAX_DEPTH",
     "MAX_DURATION_CHARS",
@@ -62,6 +63,8 @@ MAX_DURATION_US = 31 * 24 * 3_600_000_000
 MAX_SEED = MAX_INT
 MAX_VUS = 100_000
 MAX_RATE = 100_000.0
+#: Gamma arrivals: shape of the gap distribution (1 = poisson).
+MAX_BURSTINESS = 1_000.0
 MAX_IN_FLIGHT = 1_000_000
 MAX_CONNECTIONS = 1_000_000
 MAX_OUTPUT_TOKENS = 1_000_000

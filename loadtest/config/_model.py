@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 CacheMode = Literal["bust", "shared-prefix", "natural"]
-Arrival = Literal["constant", "poisson"]
+Arrival = Literal["constant", "poisson", "gamma"]
 Turns = int | IntRange
 ThinkTime = Duration | DurationRange
 
@@ -163,6 +163,16 @@ class OpenStage:
     arrival: Arrival | None = _doc(
         "Arrival process for this stage (default: the profile's `arrival`).", default=None
     )
+    burstiness: float | None = _doc(
+        "Gamma arrivals: shape of the gaps (default: the profile's `burstiness`); "
+        "needs `arrival: gamma` on the same stage.",
+        default=None,
+        validator=check.above(0, limit.MAX_BURSTINESS),
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.burstiness is not None and self.arrival != "gamma":
+            raise FieldError("burstiness", 'applies to gamma arrivals only; set "arrival": "gamma"')
 
 
 Stage = ClosedStage | OpenStage
@@ -377,6 +387,11 @@ class Profile:
         validator=check.between(1, limit.MAX_IN_FLIGHT),
     )
     arrival: Arrival = _doc("Open-loop arrival process.", default="constant")
+    burstiness: float = _doc(
+        "Gamma arrivals: shape of the gaps; 1 = poisson, below 1 burstier, above 1 smoother.",
+        default=1.0,
+        validator=check.above(0, limit.MAX_BURSTINESS),
+    )
     redact_headers: tuple[str, ...] = _doc(
         "More header names to mask in every output (names holding key, token, secret, "
         "auth, password or cookie always are).",

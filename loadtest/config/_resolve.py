@@ -31,6 +31,7 @@ from loadtest.config._model import (
     Content,
     Correlation,
     HttpOptions,
+    OpenStage,
     Profile,
     Scenario,
     Stage,
@@ -120,6 +121,14 @@ class RunPlan:
     warnings: tuple[str, ...] = ()
     #: Closed stages: VU i of N starts `i / N * start_spread_s` after the stage.
     start_spread_s: float = 0.0
+    #: Gamma arrivals: the profile's shape of the gaps (1 = poisson).
+    burstiness: float = 1.0
+
+    def arrival_process(self, stage: OpenStage) -> tuple[Arrival, float]:
+        """The stage's arrival process and burstiness (the stage's own, else
+        the profile's)."""
+        arrival = stage.arrival or self.arrival
+        return arrival, self.burstiness if stage.burstiness is None else stage.burstiness
 
     def placeholder_problems(self) -> list[str]:
         """One line per header that would send the placeholder key
@@ -197,6 +206,7 @@ def resolve(
         secret_headers=secret_names(effective.redact_headers),
         warnings=tuple(warnings),
         start_spread_s=effective.start_spread.seconds,
+        burstiness=effective.burstiness,
     )
 
 

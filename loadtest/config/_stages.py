@@ -1,7 +1,9 @@
 """Stage strings: `100:60s` (closed loop), `@200:60s` (open loop), comma-joined.
 
-A stage string is `[@]LOAD:DURATION`: without `@`, LOAD is a number of
-virtual users; with `@`, a rate of conversation starts per second. The same
+A stage string is `[@]LOAD:DURATION[~ARRIVAL]`: without `@`, LOAD is a number
+of virtual users; with `@`, a rate of conversation starts per second. An open
+stage may name its arrival process after `~`: `~constant`, `~poisson`,
+`~gamma` (the profile's burstiness) or `~gamma(B)` (burstiness B). The same
 grammar is accepted in a profile's `stages` list and by `--stages`, where a
 bad piece is named by its position: `piece 2 "@x:10s": rate must be a
 positive number`.
@@ -11,6 +13,7 @@ Pure; no I/O.
 
 from __future__ import annotations
 
+from loadtest.config._limits import MAX_BURSTINESS as _MAX_BURSTINESS
 from loadtest.config._limits import MAX_STAGE_CHARS as _MAX_CHARS
 from loadtest.config._model import Arrival, ClosedStage, OpenStage, Stage
 from loadtest.config._units import Duration, parse_duration
@@ -34,17 +37,24 @@ def closed_stage(concurrency: int, duration: Duration | str | float) -> ClosedSt
 
 
 def open_stage(
-    rate: float, duration: Duration | str | float, arrival: Arrival | None = None
+    rate: float,
+    duration: Duration | str | float,
+    arrival: Arrival | None = None,
+    burstiness: float | None = None,
 ) -> OpenStage:
     """An open-loop stage: `rate` conversation starts per second for
-    `duration` (as for `closed_stage`), `arrival` "constant" or "poisson"
-    (default: the profile's). ValueError when a value is out of range."""
-    return OpenStage(rate=rate, duration=_duration(duration), arrival=arrival)
+    `duration` (as for `closed_stage`), `arrival` "constant", "poisson" or
+    "gamma" (default: the profile's), `burstiness` the gamma shape (gamma
+    only; default: the profile's). ValueError when a value is out of range."""
+    return OpenStage(
+        rate=rate, duration=_duration(duration), arrival=arrival, burstiness=burstiness
+    )
 
 
 def parse_stage(text: str) -> Stage:
     """Parse one stage string; raise ValueError saying what is wrong."""
-    load, sep, duration_text = text.strip().partition(":")
+    body, tilde, process = text.strip().partition("~")
+    load, sep, duration_text = body.partition(":")
     if not sep or len(text) > _MAX_CHARS:
         shown = text if len(text) <= _MAX_CHARS else text[:_MAX_CHARS] + "..."
         raise ValueError(f'expected LOAD:DURATION like "100:60s" or "@200:60s"; got "{shown}"')
@@ -55,8 +65,28 @@ def parse_stage(text: str) -> Stage:
     if duration.us <= 0:
         raise ValueError("duration must be longer than 0")
     if load.startswith("@"):
-        return OpenStage(rate=_positive_number(load[1:], "rate"), duration=duration)
+        rate = _positive_number(load[1:], "rate")
+        if not tilde:
+            return OpenStage(rate=rate, duration=duration)
+        arrival, burstiness = _arrival(process.strip())
+        return OpenStage(rate=rate, duration=duration, arrival=arrival, burstiness=burstiness)
+    if tilde:
+        raise ValueError('an arrival process ("~...") applies to open-loop stages ("@RATE") only')
     return ClosedStage(concurrency=_positive_int(load), duration=duration)
+
+
+def _arrival(text: str) -> tuple[Arrival, float | None]:
+    processes: dict[str, Arrival] = {"constant": "constant", "poisson": "poisson", "gamma": "gamma"}
+    if text in processes:
+        return processes[text], None
+    if text.startswith("gamma(") and text.endswith(")"):
+        burstiness = _positive_number(text[6:-1], "burstiness")
+        if burstiness > _MAX_BURSTINESS:
+            raise ValueError(f"burstiness must be at most {_MAX_BURSTINESS:g}, got {burstiness:g}")
+        return "gamma", burstiness
+    raise ValueError(
+        f'arrival must be ~constant, ~poisson, ~gamma or ~gamma(BURSTINESS), got "~{text}"'
+    )
 
 
 def _positive_number(text: str, what: str) -> float:
@@ -92,7 +122,12 @@ def parse_stages(text: str) -> tuple[Stage, ...]:
 
 
 def format_stage(stage: Stage) -> str:
-    """The string form of a stage (`100:60s`, `@200:60s`)."""
+    """The string form of a stage (`100:60s`, `@200:60s`, `@200:60s~gamma(0.5)`)."""
     if isinstance(stage, ClosedStage):
         return f"{stage.concurrency}:{stage.duration}"
-    return f"@{stage.rate:g}:{stage.duration}"
+    text = f"@{stage.rate:g}:{stage.duration}"
+    if stage.burstiness is not None:
+        return f"{text}~gamma({stage.burstiness!r})"
+    if stage.arrival is not None:
+        return f"{text}~{stage.arrival}"
+    return text

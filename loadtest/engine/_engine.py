@@ -341,7 +341,7 @@ def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> Healt
         loop_lag_max_ms=lag_max,
         peak_in_flight=ctx.peak_in_flight,
         target_in_flight=stage.concurrency if isinstance(stage, ClosedStage) else None,
-        target_rate=rate,
+        target_rate=(round(ctx.planned_arrivals / stage.duration.seconds, 3) if rate else None),
         achieved_rate=(
             round((ctx.started_conversations + ctx.dropped) / stage.duration.seconds, 3)
             if rate

@@ -17,13 +17,14 @@ Rules:
   `max_in_flight` conversations running is dropped and counted, never
   delayed. The first turn's schedule lag is its actual start minus its
   intended start; later turns are scheduled from the previous turn's end
-  plus think time.
+  plus think time. The arrivals the schedule planned before the scheduler
+  stopped (reached or not) are counted: the health rule's target.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import attrs
 import trio
@@ -124,6 +125,9 @@ class StageContext:
     arrivals: int = 0
     started_conversations: int = 0
     dropped: int = 0
+    #: Open loop: arrivals the seeded schedule planned before the scheduler
+    #: stopped (handled or not); the health rule's target.
+    planned_arrivals: int = 0
     #: Conversation ids: seeded from os.urandom, different in every run.
     ids: random.Random = attrs.Factory(random.Random)
 
@@ -284,21 +288,46 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
     plan = ctx.run.plan
     rng = conversation_rng(plan.seed, ctx.index, "arrivals")
     picker = ScenarioPicker([s.plan.weight for s in ctx.run.scenarios])
-    process = stage.arrival or plan.arrival
-    async with trio.open_nursery() as nursery:
-        nursery.cancel_scope.deadline = ctx.stop_at + plan.graceful_stop_s
-        offsets = arrival_offsets(stage.rate, stage.duration.seconds, process, rng)
-        for number, offset in enumerate(offsets):
-            intended = ctx.started + offset
-            await trio.sleep_until(intended)
-            scenario = ctx.run.scenarios[picker.pick(rng)]
-            ctx.arrivals += 1
-            if ctx.conversations >= max_in_flight:
-                ctx.dropped += 1
-                ctx.recorder.record_dropped(scenario.index)
-                continue
-            ctx.conversations += 1
-            nursery.start_soon(_arrival, ctx, scenario, number, intended)
+    process, burstiness = plan.arrival_process(stage)
+    offsets = arrival_offsets(stage.rate, stage.duration.seconds, process, rng, burstiness)
+    pending: float | None = None  # drawn from the schedule, not handled yet
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.cancel_scope.deadline = ctx.stop_at + plan.graceful_stop_s
+            for number, offset in enumerate(offsets):
+                pending = offset
+                intended = ctx.started + offset
+                await trio.sleep_until(intended)
+                pending = None
+                scenario = ctx.run.scenarios[picker.pick(rng)]
+                ctx.arrivals += 1
+                if ctx.conversations >= max_in_flight:
+                    ctx.dropped += 1
+                    ctx.recorder.record_dropped(scenario.index)
+                    continue
+                ctx.conversations += 1
+                nursery.start_soon(_arrival, ctx, scenario, number, intended)
+    finally:
+        until_s = min(trio.current_time() - ctx.started, stage.duration.seconds)
+        missed = _count_missed(offsets, pending, until_s, lambda: picker.pick(rng))
+        ctx.planned_arrivals = ctx.arrivals + missed
+
+
+def _count_missed(
+    offsets: Iterator[float], pending: float | None, until_s: float, pick: Callable[[], object]
+) -> int:
+    """Arrivals the schedule planned before `until_s` that the scheduler did
+    not reach (it was late, or the stage was stopped): `pending` and the rest
+    of `offsets`, drawing a scenario pick between them as the scheduler does
+    so the schedule is the one it would have run. Costs no more than the
+    arrivals that were due."""
+    missed = 0
+    offset = pending
+    while offset is not None and offset < until_s:
+        missed += 1
+        pick()
+        offset = next(offsets, None)
+    return missed
 
 
 async def _arrival(

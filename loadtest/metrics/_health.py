@@ -19,7 +19,8 @@ Rules (thresholds in `LIMITS`, with why):
   (comparable to inter-token gaps of fast models, so ITL tails are blurred).
 - Open loop, achieved rate (arrivals the scheduler handled within the
   stage — conversations started, plus arrivals dropped at their time — /
-  its duration) below 90% of the target -> generator-bound (the scheduler
+  its duration) below 90% of the target (the arrivals its seeded schedule
+  planned / duration) -> generator-bound (the scheduler
   could not keep time); below 97% -> suspect. Any dropped arrival -> suspect
   (the requested load was not offered: max_in_flight was reached, usually
   because the server is slower than the rate needs). Schedule lag p99

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from loadtest.metrics import StageSnapshot
 
 
-async def run_stage(nursery: trio.Nursery, stages: list[str], script: Script) -> StageSnapshot:
-    plan = make_plan(stages=stages, warmup="0s")
+async def run_stage(
+    nursery: trio.Nursery, stages: list[str], script: Script, seed: int = 0
+) -> StageSnapshot:
+    plan = make_plan(stages=stages, warmup="0s", seed=seed)
     backend = MemoryBackend(nursery, FakeGateway(script).serve)
     async with open_engine(plan, backend=backend) as engine:
         return await engine.run_stage(0)
@@ -59,4 +61,62 @@ async def test_generator_stall_shows_in_corrected_not_raw_latency(
     corrected = snapshot.total.histogram("latency_corrected").percentiles([99.0])[99.0] / 1000
     assert raw < 10, raw
     assert corrected > 800, corrected
+    assert snapshot.health.verdict == "generator-bound"
+
+
+async def test_random_arrivals_are_judged_against_their_planned_schedule(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A short bursty stage plans fewer (or more) arrivals than rate x
+    duration by chance: the achieved-rate rule compares what was handled with
+    what the seeded schedule planned, so a generator that kept time exactly
+    is not called generator-bound for the dice's sake."""
+    script = Script(ttft_s=0.05, itl_s=1 / 256, output_tokens=4)
+    snapshot = await run_stage(nursery, ["@5:2s~gamma(0.3)"], script, seed=1)
+    health = snapshot.health
+    assert health is not None
+    figures = health.figures
+    assert figures.target_rate is not None
+    assert figures.target_rate != 5.0  # this seed's schedule is not 10 arrivals
+    assert figures.achieved_rate == figures.target_rate
+    assert health.verdict == "ok", health
+
+
+async def test_a_stopped_stage_plans_only_the_arrivals_due_before_the_stop(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A 10/s stage stopped after 1.05 s had 11 arrivals due (0.0 .. 1.0 s):
+    the target is those, over the stage's duration, as the achieved rate is."""
+    plan = make_plan(stages=["@10:4s"], warmup="0s")
+    backend = MemoryBackend(nursery, FakeGateway(Script(ttft_s=0.01)).serve)
+    async with open_engine(plan, backend=backend) as engine:
+
+        async def stop_soon() -> None:
+            await trio.sleep(1.05)
+            engine.stop_stage()
+
+        nursery.start_soon(stop_soon)
+        snapshot = await engine.run_stage(0)
+    assert snapshot.health is not None
+    assert snapshot.health.figures.target_rate == 11 / 4
+    assert snapshot.health.figures.achieved_rate == 11 / 4
+
+
+async def test_arrivals_missed_in_a_stall_count_as_planned(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """The generator stalls at 1.05 s past the stage's end and graceful
+    stop: the 9 arrivals due from 1.1 s to 1.9 s were never reached, yet
+    they were planned; the target stays 20 arrivals / 2 s and the stage is
+    generator-bound."""
+
+    async def stall() -> None:
+        await trio.sleep(1.05)
+        autojump_clock.jump(60.0)  # no task runs while the clock moves on
+
+    nursery.start_soon(stall)
+    snapshot = await run_stage(nursery, ["@10:2s"], Script(ttft_s=0.01))
+    assert snapshot.health is not None
+    assert snapshot.health.figures.target_rate == 10.0
+    assert snapshot.health.figures.achieved_rate == 11 / 2
     assert snapshot.health.verdict == "generator-bound"

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from loadtest.engine import MemorySink, open_engine
+from loadtest.engine import MemorySink, arrival_offsets, open_engine
+from loadtest.engine._content import conversation_rng
 from loadtest.testing import FakeGateway, MemoryBackend, Script
 
 from .conftest import make_plan
@@ -99,3 +100,31 @@ async def test_poisson_stage_is_seeded(
     assert first == pytest.approx(again, abs=1e-5)
     assert first != pytest.approx(other, abs=1e-5)
     assert 20 <= len(first) <= 60
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"stages": ["@20:2s~gamma(0.5)"]},
+        {"stages": [{"rate": 20, "duration": "2s", "arrival": "gamma", "burstiness": 0.5}]},
+        {"stages": ["@20:2s"], "arrival": "gamma", "burstiness": 0.5},
+        {"stages": ["@20:2s~gamma"], "arrival": "poisson", "burstiness": 0.5},
+    ],
+)
+async def test_gamma_stage_starts_at_its_planned_offsets(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, changes: dict[str, Any]
+) -> None:
+    """A gamma stage (from a stage string, a stage object or the profile's
+    `arrival` and `burstiness`) starts each conversation exactly at the
+    seeded schedule's offset: gamma gaps of shape 0.5, scenario picks drawn
+    in between from the same RNG."""
+    plan = make_plan(seed=7, **changes)
+    result, sink, _ = await run(nursery, plan, Script(ttft_s=0.25, itl_s=0.0, output_tokens=1))
+    started = sorted(r.start_unix_s - result.stages[0].started_unix_s for r in sink.records)
+    rng = conversation_rng(7, sink.records[0].stage, "arrivals")
+    expected = []
+    for offset in arrival_offsets(20.0, 2.0, "gamma", rng, burstiness=0.5):
+        expected.append(offset)
+        rng.random()  # the scenario pick
+    assert len(expected) > 5
+    assert started == pytest.approx(expected, abs=1e-5)

@@ -56,7 +56,14 @@ stages = st.one_of(
         OpenStage,
         st.floats(min_value=0.001, max_value=1e5, allow_nan=False),
         positive_durations,
-        st.sampled_from([None, "constant", "poisson"]),
+        st.sampled_from([None, "constant", "poisson", "gamma"]),
+    ),
+    st.builds(
+        OpenStage,
+        st.floats(min_value=0.001, max_value=1e5, allow_nan=False),
+        positive_durations,
+        st.just("gamma"),
+        st.floats(min_value=0.01, max_value=1000, allow_nan=False),
     ),
 )
 header_maps = st.dictionaries(names, texts, max_size=3)
@@ -132,6 +139,7 @@ profiles = st.builds(
     timeouts=st.builds(Timeouts, positive_durations, positive_durations, positive_durations),
     http=st.builds(HttpOptions, st.booleans(), st.booleans(), st.none() | names),
     max_in_flight=st.none() | st.integers(1, 10**6),
-    arrival=st.sampled_from(["constant", "poisson"]),
+    arrival=st.sampled_from(["constant", "poisson", "gamma"]),
+    burstiness=st.floats(min_value=0.01, max_value=1000, allow_nan=False),
     redact_headers=st.lists(names, max_size=3).map(tuple),
 )

@@ -74,6 +74,40 @@ def test_open_stage_may_choose_its_arrival() -> None:
     assert profile.stages[0] == OpenStage(5.0, Duration(1_000_000), "poisson")
 
 
+def test_gamma_arrivals_in_a_profile_and_their_errors() -> None:
+    """A stage object or string may choose gamma with a burstiness; a
+    misplaced or out-of-range burstiness is one line naming its place."""
+    profile = structure_profile(
+        {
+            "burstiness": 2,
+            "stages": [
+                {"rate": 5, "duration": "1s", "arrival": "gamma", "burstiness": 0.5},
+                "@5:1s~gamma(0.5)",
+            ],
+        }
+    )
+    assert profile.burstiness == 2.0
+    assert (
+        profile.stages[0] == profile.stages[1] == OpenStage(5.0, Duration(1_000_000), "gamma", 0.5)
+    )
+    cases = {
+        '$.stages[0].burstiness: applies to gamma arrivals only; set "arrival": "gamma"': {
+            "stages": [{"rate": 5, "duration": "1s", "burstiness": 0.5}]
+        },
+        '$.stages[0]: burstiness must be a positive number, got "0"': {
+            "stages": ["@5:1s~gamma(0)"]
+        },
+        "$.burstiness: must be greater than 0 and at most 1000, got 0.0": {
+            "burstiness": 0,
+            "stages": ["@5:1s"],
+        },
+    }
+    for message, data in cases.items():
+        with pytest.raises(ValueError, match="burstiness") as info:
+            structure_profile(data)
+        assert info.value.args[0] == [message]
+
+
 def test_ranges_and_content_modes() -> None:
     """`turns` and `think_time` take a value or {min, max}; content is tagged by mode."""
     profile = structure_profile(

@@ -9,6 +9,7 @@ import pytest
 from loadtest.config import (
     ClosedStage,
     Duration,
+    OpenStage,
     Overrides,
     RunPlan,
     describe_plan,
@@ -374,3 +375,18 @@ def test_counted() -> None:
     assert counted(0, "VU") == "0 VUs"
     assert counted(1200, "turn") == "1,200 turns"
     assert counted(2, "summary", "summaries") == "2 summaries"
+
+
+def test_each_open_stage_takes_its_own_arrival_process_or_the_profiles() -> None:
+    """A stage's arrival (and gamma's burstiness) wins over the profile's;
+    the plan text names the process of each open stage."""
+    plan = plan_of(
+        {**MIXED, "arrival": "gamma", "burstiness": 4, "stages": ["@20:30s", "@5:1s~poisson"]},
+        Overrides(stages=parse_stages("@20:30s,@5:1s~poisson,@2:1s~gamma(0.5)")),
+    )
+    processes = [plan.arrival_process(s) for s in plan.stages if isinstance(s, OpenStage)]
+    assert processes == [("gamma", 4.0), ("poisson", 4.0), ("gamma", 0.5)]
+    text = describe_plan(plan)
+    assert "20 conversations/s (gamma, burstiness 4)" in text
+    assert "5 conversations/s (poisson)" in text
+    assert "2 conversations/s (gamma, burstiness 0.5)" in text
