@@ -11,6 +11,8 @@ Rules:
   milliseconds, computed from its HDR histogram; the histogram itself is
   embedded in the standard compressed HDR encoding, so summaries of several
   shards merge exactly (`stats_from_json` decodes them back).
+- `timeseries` holds one bucket of counters per wall-clock second of the
+  stage (metrics/_timeseries.py); it adds up to the stage's totals.
 - `cache` splits the prompt cache's figures into first turns of
   conversations and later turns: turns, prompt and cached tokens, the
   cached share (cached / prompt tokens, null without prompt tokens) and the
@@ -34,7 +36,14 @@ import attrs
 
 from loadtest import __version__
 from loadtest.config import ClosedStage, format_stage, mask_url
-from loadtest.metrics import HISTOGRAMS, Histogram, Metric, StageSnapshot, StatsSnapshot
+from loadtest.metrics import (
+    HISTOGRAMS,
+    Histogram,
+    Metric,
+    Second,
+    StageSnapshot,
+    StatsSnapshot,
+)
 from loadtest.report._document import (
     SHARED_COUNTERS,
     CacheDoc,
@@ -42,6 +51,7 @@ from loadtest.report._document import (
     LimitsDoc,
     MetricDoc,
     RunDoc,
+    SecondDoc,
     StageDoc,
     StatsDoc,
     SummaryDoc,
@@ -62,6 +72,7 @@ __all__ = [
     "build_summary",
     "metric_json",
     "run_info",
+    "series_docs",
     "stats_doc",
     "stats_from_json",
     "stats_json",
@@ -235,7 +246,25 @@ def _stage_doc(stage: StageSnapshot, names: Sequence[str]) -> StageDoc:
         total=stats_doc(stage.total, stage.steady_s),
         scenarios=[stats_doc(s, stage.steady_s) for s in stage.scenarios],
         health=stage.health.to_json() if stage.health is not None else {},
+        timeseries=series_docs(stage.timeseries),
     )
+
+
+def series_docs(series: Sequence[Second]) -> list[SecondDoc]:
+    """A stage's time series as the summary holds it."""
+    return [
+        SecondDoc(
+            t=second.t,
+            started=second.started,
+            finished=second.finished,
+            in_flight=second.in_flight,
+            requests=second.requests,
+            ok=second.ok,
+            errors=dict(sorted(second.errors.items())),
+            output_tokens=second.output_tokens,
+        )
+        for second in series
+    ]
 
 
 def _limits(thresholds: Thresholds | None) -> dict[str, float]:
