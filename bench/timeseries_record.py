@@ -2,9 +2,11 @@
 
 Times `record()` of a `StageRecorder` over realistic turns (ok turns of 16
 inter-token gaps, one in ten an error, starts spread over `--seconds`
-wall-clock seconds), then the same turns into the time series alone
+wall-clock seconds, recorded in the order they end), then the same turns into the time series alone
 (`SeriesRecorder.record`), best of several runs; and the memory the series
-holds per second of stage (tracemalloc).
+holds per second of stage (tracemalloc, while recording: the live
+seconds' histograms and the encoded ones), the summary's JSON per second,
+and one live 2-figure histogram.
 
 Run: .venv/bin/python bench/timeseries_record.py [--n 200000] [--seconds 3600] [--repeat 5]
 """
@@ -18,7 +20,12 @@ import time
 import tracemalloc
 from typing import TYPE_CHECKING, Any
 
-from loadtest.metrics import SeriesRecorder, StageRecorder, TurnRecord
+import orjson
+
+from loadtest.metrics import Histogram, SeriesRecorder, StageRecorder, TurnRecord
+from loadtest.metrics._timeseries import SECOND_FIGURES
+from loadtest.report._document import summary_converter
+from loadtest.report._summary import series_docs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,6 +60,8 @@ def turns(n: int, seconds: int) -> list[TurnRecord]:
                 completion_tokens=None if failed else 17,
             )
         )
+    # recorded as they end, as the engine records them
+    made.sort(key=lambda t: t.start_unix_s + (t.latency_us or 0) / 1e6)
     return made
 
 
@@ -100,13 +109,25 @@ def main() -> None:
     recorder = SeriesRecorder()
     for one in sample:
         recorder.record(one)
-    held, _peak = tracemalloc.get_traced_memory()
+    held, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    buckets = len(recorder.series())
+    series = recorder.series()
+    buckets = len(series)
     print(
-        f"  series memory: {held / 1024:.0f} KiB for {buckets} seconds, "
-        f"{held / buckets:.0f} bytes per second, {held * 3600 / buckets / 2**20:.2f} MiB per hour"
+        f"  recorder memory: {held / 1024:.0f} KiB (peak {peak / 1024:.0f}) for {buckets} "
+        f"seconds, {held / buckets:.0f} bytes per second, "
+        f"{held * 3600 / buckets / 2**20:.2f} MiB per hour"
     )
+    text = orjson.dumps(summary_converter.unstructure(series_docs(series)))
+    print(f"  summary JSON: {len(text) / buckets:.0f} bytes per second (compact)")
+    live = Histogram(significant_figures=SECOND_FIGURES)
+    for value in range(1_000, 3_000_000, 1_000):
+        live.record(value)
+    tracemalloc.start()
+    live = live.copy()
+    live_bytes, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"  one live 2-figure histogram up to 3 s: {live_bytes} bytes")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,14 @@ Rules:
   the buckets add up to the stage's `requests`, `ok`, `errors` and
   `completion_tokens` exactly. Dropped arrivals are not turns and are not
   in the series (the stage's `dropped` counts them).
+- Percentiles per second: the ok steady turns that ended in a second
+  also go into that second's HDR histograms of `latency`, `ttft` and `itl`
+  (per token, as the stage's), at 2 significant figures (values within
+  1%: 128 slots per power of two instead of 1,024). A second's histograms
+  stay live while the newest second seen is at most `LIVE_S` later (turns
+  are recorded as they end, so nearly in order); then they are encoded
+  (compressed HDR, a few hundred bytes) and freed. A late turn for an
+  encoded second decodes it again: exact, only slower.
 - Memory: one bucket per second that saw a turn start or end, so bounded
   by the stage's length plus its longest turn; `series()` fills the gaps
   with empty buckets so the series is dense from its first second to its
@@ -31,10 +39,23 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from loadtest.metrics._histogram import Histogram
+
 if TYPE_CHECKING:
     from loadtest.metrics._turn import TurnRecord
 
-__all__ = ["Second", "SeriesRecorder", "merge_series"]
+__all__ = ["LIVE_S", "SECOND_FIGURES", "SECOND_METRICS", "Second", "SeriesRecorder", "merge_series"]
+
+#: The significant figures of a second's histograms.
+SECOND_FIGURES = 2
+#: The histograms kept per second (ok steady turns).
+SECOND_METRICS = ("latency", "ttft", "itl")
+#: Seconds a bucket's histograms stay live behind the newest second seen.
+LIVE_S = 2
+
+
+def _histogram() -> Histogram:
+    return Histogram(significant_figures=SECOND_FIGURES)
 
 
 @attrs.frozen
@@ -49,16 +70,51 @@ class Second:
     ok: int = 0
     errors: Mapping[str, int] = attrs.field(factory=dict)
     output_tokens: int = 0
+    #: Compressed HDR encodings of the second's non-empty histograms.
+    histograms: Mapping[str, str] = attrs.field(factory=dict)
+
+    def histogram(self, name: str) -> Histogram:
+        """One of the second's histograms, decoded (empty if it has none);
+        ValueError if its encoding is malformed."""
+        text = self.histograms.get(name)
+        return _histogram() if text is None else Histogram.decode(text)
 
 
 class _Bucket:
-    """Mutable counters of one second while the stage runs."""
+    """Mutable counters of one second while the stage runs; `hists` is
+    None while the histograms are encoded (in `encoded`)."""
 
-    __slots__ = ("errors", "finished", "ok", "output_tokens", "requests", "started")
+    __slots__ = (
+        "encoded",
+        "errors",
+        "finished",
+        "hists",
+        "ok",
+        "output_tokens",
+        "requests",
+        "started",
+    )
 
     def __init__(self) -> None:
         self.started = self.finished = self.requests = self.ok = self.output_tokens = 0
         self.errors: dict[str, int] = {}
+        self.hists: dict[str, Histogram] | None = None
+        self.encoded: dict[str, str] = {}
+
+    def open(self) -> dict[str, Histogram]:
+        """Make the histograms live (new, or decoded if they were encoded)."""
+        hists = {name: _histogram() for name in SECOND_METRICS}
+        for name, text in self.encoded.items():
+            hists[name] = Histogram.decode(text)
+        self.hists, self.encoded = hists, {}
+        return hists
+
+    def encode(self) -> dict[str, str]:
+        """Encode and free the live histograms; the encodings."""
+        if self.hists is not None:
+            self.encoded = {n: h.encode() for n, h in self.hists.items() if h.count}
+            self.hists = None
+        return self.encoded
 
 
 class SeriesRecorder:
@@ -67,6 +123,8 @@ class SeriesRecorder:
 
     def __init__(self) -> None:
         self._buckets: dict[int, _Bucket] = {}
+        self._live: set[int] = set()
+        self._newest = -math.inf
 
     def _bucket(self, t: int) -> _Bucket:
         bucket = self._buckets.get(t)
@@ -87,12 +145,32 @@ class SeriesRecorder:
         if turn.outcome == "ok":
             bucket.ok += 1
             bucket.output_tokens += turn.completion_tokens or 0
+            self._record_ok(math.floor(end), bucket, turn)
         else:
             error = str(turn.error_class or "unknown")
             bucket.errors[error] = bucket.errors.get(error, 0) + 1
 
+    def _record_ok(self, t: int, bucket: _Bucket, turn: TurnRecord) -> None:
+        if t > self._newest:
+            self._newest = t
+            for old in [o for o in self._live if o < t - LIVE_S]:
+                self._buckets[old].encode()
+                self._live.discard(old)
+        hists = bucket.hists if bucket.hists is not None else bucket.open()
+        self._live.add(t)
+        if turn.latency_us is not None:
+            hists["latency"].record(turn.latency_us)
+        if turn.ttft_us is not None:
+            hists["ttft"].record(turn.ttft_us)
+        if turn.itl_gaps_us:
+            record = hists["itl"].record
+            for gap_us in turn.itl_gaps_us:
+                record(gap_us)
+        if turn.itl_zeros:
+            hists["itl"].record(0, turn.itl_zeros)
+
     def series(self) -> tuple[Second, ...]:
-        """The dense series so far, `in_flight` computed."""
+        """The dense series so far, `in_flight` computed, histograms encoded."""
         return dense(
             Second(
                 t=t,
@@ -102,6 +180,7 @@ class SeriesRecorder:
                 ok=b.ok,
                 errors=dict(b.errors),
                 output_tokens=b.output_tokens,
+                histograms=dict(b.encode()),
             )
             for t, b in self._buckets.items()
         )
@@ -122,9 +201,23 @@ def dense(seconds: Iterable[Second]) -> tuple[Second, ...]:
     return tuple(filled)
 
 
+def _merged_histograms(a: Second, b: Second) -> dict[str, str]:
+    merged = dict(a.histograms)
+    for name, text in b.histograms.items():
+        if name in merged:
+            hist = a.histogram(name)
+            hist.merge(b.histogram(name))
+            merged[name] = hist.encode()
+        else:
+            merged[name] = text
+    return merged
+
+
 def merge_series(parts: Iterable[Iterable[Second]]) -> tuple[Second, ...]:
     """The exact sum of several series (shards): counters of the same
-    second added, `in_flight` recomputed."""
+    second added, histograms added count for count, `in_flight`
+    recomputed. ValueError if a histogram's encoding is malformed or of
+    other parameters."""
     sums: dict[int, Second] = {}
     for part in parts:
         for second in part:
@@ -143,5 +236,6 @@ def merge_series(parts: Iterable[Iterable[Second]]) -> tuple[Second, ...]:
                 ok=have.ok + second.ok,
                 errors=errors,
                 output_tokens=have.output_tokens + second.output_tokens,
+                histograms=_merged_histograms(have, second),
             )
     return dense(sums.values())

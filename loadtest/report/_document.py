@@ -44,6 +44,7 @@ __all__ = [
     "MetricDoc",
     "RunDoc",
     "SecondDoc",
+    "SecondMetricDoc",
     "StageDoc",
     "StatsDoc",
     "SummaryDoc",
@@ -181,6 +182,16 @@ class RunDoc:
 
 
 @attrs.frozen(kw_only=True)
+class SecondMetricDoc:
+    """One latency-type statistic of one second, ms (null when no value)."""
+
+    p50: Number | None
+    p90: Number | None
+    p99: Number | None
+    count: int
+
+
+@attrs.frozen(kw_only=True)
 class SecondDoc:
     """One wall-clock second of a stage's time series (docs/reports.md,
     "Time series"); `t` is the whole Unix second it starts at."""
@@ -193,6 +204,10 @@ class SecondDoc:
     ok: int
     errors: dict[str, int]
     output_tokens: int
+    latency_ms: SecondMetricDoc
+    ttft_ms: SecondMetricDoc
+    itl_ms: SecondMetricDoc
+    histograms: dict[str, str] = attrs.Factory(dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -389,6 +404,7 @@ def _make_converter() -> cattrs.Converter:
         TargetDoc,
         LimitsDoc,
         RunDoc,
+        SecondMetricDoc,
         SecondDoc,
         StageDoc,
         SummaryDoc,

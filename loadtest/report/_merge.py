@@ -29,9 +29,10 @@ Rules:
   run id listed in `run_ids` and `run_id` derived from them; other fields
   (targets, thresholds, version) from the first summary; `generator` keeps
   each shard's under `shards`.
-- Time series: buckets of the same wall-clock second added, `in_flight`
-  recomputed (`merge_series`); a summary written before time series adds
-  none.
+- Time series: buckets of the same wall-clock second added, their
+  histograms added count for count and their percentiles recomputed,
+  `in_flight` recomputed (`merge_series`); a summary written before time
+  series adds none.
 - Generator health: the worst verdict (ok < suspect < generator-bound),
   each reason prefixed by the summary it came from, and each shard's own
   health kept under `shards`.
@@ -218,7 +219,26 @@ def _series(stage: Doc) -> list[Second]:
     docs: list[SecondDoc] = summary_converter.structure(
         stage.get("timeseries", []), list[SecondDoc]
     )
-    return [Second(**attrs.asdict(doc)) for doc in docs]
+    return [
+        Second(
+            t=doc.t,
+            started=doc.started,
+            finished=doc.finished,
+            requests=doc.requests,
+            ok=doc.ok,
+            errors=doc.errors,
+            output_tokens=doc.output_tokens,
+            histograms=doc.histograms,
+        )
+        for doc in docs
+    ]
+
+
+def _merged_series(stages: Sequence[Doc], where: str) -> list[SecondDoc]:
+    try:
+        return series_docs(merge_series(_series(stage) for stage in stages))
+    except ValueError as exc:  # a malformed encoding, or of other parameters
+        raise ConfigError(f"{where}.timeseries: {exc}") from None
 
 
 def _merge_stage(stages: Sequence[Doc], index: int, names: Sequence[str]) -> StageDoc:
@@ -245,7 +265,7 @@ def _merge_stage(stages: Sequence[Doc], index: int, names: Sequence[str]) -> Sta
             for i in range(len(first["scenarios"]))
         ],
         health=_merge_health([stage.get("health") or {} for stage in stages], names),
-        timeseries=series_docs(merge_series(_series(stage) for stage in stages)),
+        timeseries=_merged_series(stages, where),
     )
 
 

@@ -11,8 +11,10 @@ Rules:
   milliseconds, computed from its HDR histogram; the histogram itself is
   embedded in the standard compressed HDR encoding, so summaries of several
   shards merge exactly (`stats_from_json` decodes them back).
-- `timeseries` holds one bucket of counters per wall-clock second of the
-  stage (metrics/_timeseries.py); it adds up to the stage's totals.
+- `timeseries` holds one bucket per wall-clock second of the stage
+  (metrics/_timeseries.py): counters that add up to the stage's totals,
+  and p50/p90/p99 of latency, TTFT and ITL from the second's 2-figure HDR
+  histograms, embedded (encoded) so shards merge exactly.
 - `cache` splits the prompt cache's figures into first turns of
   conversations and later turns: turns, prompt and cached tokens, the
   cached share (cached / prompt tokens, null without prompt tokens) and the
@@ -52,6 +54,7 @@ from loadtest.report._document import (
     MetricDoc,
     RunDoc,
     SecondDoc,
+    SecondMetricDoc,
     StageDoc,
     StatsDoc,
     SummaryDoc,
@@ -262,9 +265,22 @@ def series_docs(series: Sequence[Second]) -> list[SecondDoc]:
             ok=second.ok,
             errors=dict(sorted(second.errors.items())),
             output_tokens=second.output_tokens,
+            latency_ms=_second_metric(second.histogram("latency")),
+            ttft_ms=_second_metric(second.histogram("ttft")),
+            itl_ms=_second_metric(second.histogram("itl")),
+            histograms=dict(second.histograms),
         )
         for second in series
     ]
+
+
+def _second_metric(hist: Histogram) -> SecondMetricDoc:
+    if not hist.count:
+        return SecondMetricDoc(p50=None, p90=None, p99=None, count=0)
+    values = hist.percentiles([50, 90, 99])
+    return SecondMetricDoc(
+        p50=_ms(values[50]), p90=_ms(values[90]), p99=_ms(values[99]), count=hist.count
+    )
 
 
 def _limits(thresholds: Thresholds | None) -> dict[str, float]:

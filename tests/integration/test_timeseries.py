@@ -53,3 +53,6 @@ async def test_buckets_add_up_to_the_stage_totals(
         assert [s.t for s in series] == list(range(series[0].t, series[-1].t + 1))
         assert series[-1].in_flight == 0
         assert max(s.in_flight for s in series) >= 3
+        for name in ("latency", "ttft", "itl"):
+            per_second = sum(s.histogram(name).count for s in series)
+            assert per_second == total.histogram(name).count

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import random
 
+import attrs
+import pytest
+
 from loadtest.metrics import Second, SeriesRecorder, StageRecorder, TurnRecord, merge_series
+from loadtest.metrics._timeseries import LIVE_S
 
 from .test_recorder import freeze, turn
 
@@ -14,11 +18,35 @@ def test_a_turn_starts_and_finishes_in_the_wall_clock_seconds_it_spans() -> None
     flight through 10 and 11; its counters land in the second it ended."""
     recorder = SeriesRecorder()
     recorder.record(turn(start_unix_s=10.5, latency_us=2_000_000, completion_tokens=7))
-    assert recorder.series() == (
+    series = recorder.series()
+    assert [attrs.evolve(s, histograms={}) for s in series] == [
         Second(t=10, started=1, in_flight=1),
         Second(t=11, in_flight=1),
         Second(t=12, finished=1, requests=1, ok=1, output_tokens=7),
-    )
+    ]
+    assert series[0].histograms == series[1].histograms == {}
+    latency = series[2].histogram("latency")
+    assert (latency.count, latency.significant_figures) == (1, 2)
+    assert latency.percentiles([50])[50] == pytest.approx(2_000_000, rel=0.01)
+    assert series[2].histogram("ttft").count == 1
+    assert series[2].histogram("itl").count == 5  # two gaps and three zero gaps
+    assert series[0].histogram("itl").count == 0
+
+
+def test_a_late_turn_for_an_encoded_second_is_still_counted() -> None:
+    """Seconds behind the newest by more than LIVE_S are encoded; a turn
+    that ends in one afterwards decodes it and is counted, exactly."""
+    recorder = SeriesRecorder()
+    recorder.record(turn(start_unix_s=100.1, latency_us=1000))
+    recorder.record(turn(start_unix_s=100.2 + LIVE_S + 1, latency_us=1000))
+    assert recorder._buckets[100].hists is None  # encoded and freed
+    late = turn(start_unix_s=100.3, latency_us=3000, ttft_us=None, itl_gaps_us=(), itl_zeros=0)
+    recorder.record(late)
+    first = recorder.series()[0]
+    assert first.ok == 2
+    assert first.histogram("latency").count == 2
+    assert first.histogram("ttft").count == 1
+    assert first.histogram("itl").count == 5
 
 
 def test_warmup_and_interrupted_turns_count_only_as_started_and_finished() -> None:
@@ -68,7 +96,12 @@ def test_shards_merge_to_the_series_of_one_recorder_fed_every_turn() -> None:
     for index, one in enumerate(turns):
         whole.record(one)
         shards[index % 3].record(one)
-    assert merge_series(shard.series() for shard in shards) == whole.series()
+    merged, expected = merge_series(shard.series() for shard in shards), whole.series()
+    assert merged == expected
+    for got, want in zip(merged, expected, strict=True):
+        for name in ("latency", "ttft", "itl"):
+            assert got.histogram(name) == want.histogram(name)
+    assert sum(s.histogram("latency").count for s in merged) == sum(s.ok for s in merged)
 
 
 def test_the_stage_snapshot_series_adds_up_to_the_stage_totals() -> None:

@@ -70,6 +70,17 @@ def test_merged_time_series_equal_the_series_of_all_turns() -> None:
         assert len(got["timeseries"]) > 1
         assert got["timeseries"] != one["timeseries"]
         assert sum(s["requests"] for s in got["timeseries"]) == got["total"]["requests"]
+        counts = sum(s["latency_ms"]["count"] for s in got["timeseries"])
+        assert counts == got["total"]["latency_ms"]["count"]
+        assert any(s["latency_ms"]["count"] > 1 for s in got["timeseries"])
+
+
+def test_a_bad_time_series_encoding_is_named() -> None:
+    a, b, _ = shard_and_whole()
+    second = next(s for s in b["stages"][1]["timeseries"] if s["histograms"])
+    second["histograms"]["latency"] = "not an encoding"
+    with pytest.raises(ConfigError, match=r"\$\.stages\[1\]\.timeseries: not a compressed"):
+        merge_summaries([a, b])
 
 
 def test_summaries_without_time_series_still_read_and_merge() -> None:
