@@ -26,6 +26,7 @@ from loadtest.metrics._snapshot import (
     StatsSnapshot,
     merge_stats,
 )
+from loadtest.metrics._timeseries import Second, SeriesRecorder, merge_series
 from loadtest.metrics._turn import Outcome, Phases, TurnRecord
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "Outcome",
     "Phases",
     "ReadsPercentiles",
+    "Second",
+    "SeriesRecorder",
     "StageRecorder",
     "StageSnapshot",
     "StatsSnapshot",
@@ -50,5 +53,6 @@ __all__ = [
     "Verdict",
     "assess",
     "judge",
+    "merge_series",
     "merge_stats",
 ]

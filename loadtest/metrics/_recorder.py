@@ -13,6 +13,8 @@ Rules:
   An interrupted turn that had no response byte, warm-up or steady, is
   also counted `unanswered`, with its wait (the signature of a hung
   gateway).
+- Every turn also goes into the stage's time series (one bucket per
+  wall-clock second, metrics/_timeseries.py).
 - `freeze()` copies everything into a `StageSnapshot`; after it, the
   recorder is not used again.
 
@@ -33,6 +35,7 @@ from loadtest.metrics._snapshot import (
     StatsSnapshot,
     merge_stats,
 )
+from loadtest.metrics._timeseries import SeriesRecorder
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -88,10 +91,12 @@ class StageRecorder:
     def __init__(self, scenario_names: Sequence[str]) -> None:
         self.scenario_names = tuple(scenario_names)
         self._tallies = [_Tally() for _ in self.scenario_names]
+        self._series = SeriesRecorder()
 
     def record(self, turn: TurnRecord) -> None:
         """Count one finished turn (see the module rules)."""
         tally = self._tallies[turn.scenario_index]
+        self._series.record(turn)
         if turn.outcome == "interrupted" and turn.ttfb_us is None:
             tally.unanswered += 1
             if turn.latency_us is not None:
@@ -191,4 +196,9 @@ class StageRecorder:
             tally.snapshot(name)
             for tally, name in zip(self._tallies, self.scenario_names, strict=True)
         )
-        return StageSnapshot(scenarios=scenarios, total=merge_stats("total", scenarios), **stage)
+        return StageSnapshot(
+            scenarios=scenarios,
+            total=merge_stats("total", scenarios),
+            timeseries=self._series.series(),
+            **stage,
+        )

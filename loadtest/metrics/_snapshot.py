@@ -21,6 +21,7 @@ import attrs
 from loadtest.metrics._health import Health
 from loadtest.metrics._histogram import Histogram
 from loadtest.metrics._percentiles import ReadsPercentiles
+from loadtest.metrics._timeseries import Second
 
 __all__ = ["COUNTERS", "HISTOGRAMS", "Metric", "StageSnapshot", "StatsSnapshot", "merge_stats"]
 
@@ -150,7 +151,8 @@ class StageSnapshot:
     `steady_s` is the window RPS and tokens/s are computed over: the stage's
     duration minus its warm-up. `started_unix_s`/`ended_unix_s` are wall
     clock (the end includes the graceful stop). `stopped_early` is set when
-    Ctrl-C or SIGTERM ended the stage before its time.
+    Ctrl-C or SIGTERM ended the stage before its time. `timeseries` holds
+    one bucket per wall-clock second (metrics/_timeseries.py).
     """
 
     index: int
@@ -168,3 +170,4 @@ class StageSnapshot:
     stopped_early: bool = False
     #: The generator's verdict on itself in this stage (None: not assessed).
     health: Health | None = None
+    timeseries: tuple[Second, ...] = ()

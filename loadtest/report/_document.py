@@ -43,6 +43,8 @@ __all__ = [
     "LimitsDoc",
     "MetricDoc",
     "RunDoc",
+    "SecondDoc",
+    "SecondMetricDoc",
     "StageDoc",
     "StatsDoc",
     "SummaryDoc",
@@ -180,6 +182,35 @@ class RunDoc:
 
 
 @attrs.frozen(kw_only=True)
+class SecondMetricDoc:
+    """One latency-type statistic of one second, ms (null when no value)."""
+
+    p50: Number | None
+    p90: Number | None
+    p99: Number | None
+    count: int
+
+
+@attrs.frozen(kw_only=True)
+class SecondDoc:
+    """One wall-clock second of a stage's time series (docs/reports.md,
+    "Time series"); `t` is the whole Unix second it starts at."""
+
+    t: int
+    started: int
+    finished: int
+    in_flight: int
+    requests: int
+    ok: int
+    errors: dict[str, int]
+    output_tokens: int
+    latency_ms: SecondMetricDoc
+    ttft_ms: SecondMetricDoc
+    itl_ms: SecondMetricDoc
+    histograms: dict[str, str] = attrs.Factory(dict)
+
+
+@attrs.frozen(kw_only=True)
 class StageDoc:
     """One stage of a summary; `vus` (closed stages) is omitted when None."""
 
@@ -197,6 +228,7 @@ class StageDoc:
     total: StatsDoc
     scenarios: list[StatsDoc]
     health: dict[str, Any] = attrs.Factory(dict)
+    timeseries: list[SecondDoc] = attrs.Factory(list)
 
 
 @attrs.frozen(kw_only=True)
@@ -372,13 +404,15 @@ def _make_converter() -> cattrs.Converter:
         TargetDoc,
         LimitsDoc,
         RunDoc,
+        SecondMetricDoc,
+        SecondDoc,
         StageDoc,
         SummaryDoc,
     )
     conv.register_structure_hook_factory(lambda t: t in documents, _object_hook)
     optional = tuple(t | None for t in (*documents, list[Any], dict[str, int]))
     conv.register_structure_hook_factory(lambda t: t in optional, _optional_object_hook)
-    lists = (list[Any], list[StatsDoc], list[StageDoc], list[TargetDoc])
+    lists = (list[Any], list[StatsDoc], list[StageDoc], list[TargetDoc], list[SecondDoc])
     conv.register_structure_hook_factory(lambda t: t in lists, _list_hook)
     for cls, names in _OMITTED_IF_NONE.items():
         conv.register_unstructure_hook(cls, _omitting(cls, names, conv))

@@ -29,6 +29,10 @@ Rules:
   run id listed in `run_ids` and `run_id` derived from them; other fields
   (targets, thresholds, version) from the first summary; `generator` keeps
   each shard's under `shards`.
+- Time series: buckets of the same wall-clock second added, their
+  histograms added count for count and their percentiles recomputed,
+  `in_flight` recomputed (`merge_series`); a summary written before time
+  series adds none.
 - Generator health: the worst verdict (ok < suspect < generator-bound),
   each reason prefixed by the summary it came from, and each shard's own
   health kept under `shards`.
@@ -50,10 +54,17 @@ from typing import Any
 import attrs
 
 from loadtest.errors import ConfigError
-from loadtest.metrics import StatsSnapshot, merge_stats
-from loadtest.report._document import RunDoc, StageDoc, StatsDoc, SummaryDoc, summary_converter
+from loadtest.metrics import Second, StatsSnapshot, merge_series, merge_stats
+from loadtest.report._document import (
+    RunDoc,
+    SecondDoc,
+    StageDoc,
+    StatsDoc,
+    SummaryDoc,
+    summary_converter,
+)
 from loadtest.report._schema import SCHEMA
-from loadtest.report._summary import stats_doc, stats_from_json
+from loadtest.report._summary import series_docs, stats_doc, stats_from_json
 
 __all__ = ["merge_summaries"]
 
@@ -204,6 +215,32 @@ def _merge_health(healths: Sequence[Doc], names: Sequence[str]) -> dict[str, Any
     }
 
 
+def _series(stage: Doc) -> list[Second]:
+    docs: list[SecondDoc] = summary_converter.structure(
+        stage.get("timeseries", []), list[SecondDoc]
+    )
+    return [
+        Second(
+            t=doc.t,
+            started=doc.started,
+            finished=doc.finished,
+            requests=doc.requests,
+            ok=doc.ok,
+            errors=doc.errors,
+            output_tokens=doc.output_tokens,
+            histograms=doc.histograms,
+        )
+        for doc in docs
+    ]
+
+
+def _merged_series(stages: Sequence[Doc], where: str) -> list[SecondDoc]:
+    try:
+        return series_docs(merge_series(_series(stage) for stage in stages))
+    except ValueError as exc:  # a malformed encoding, or of other parameters
+        raise ConfigError(f"{where}.timeseries: {exc}") from None
+
+
 def _merge_stage(stages: Sequence[Doc], index: int, names: Sequence[str]) -> StageDoc:
     first = stages[0]
     steady = max(stage["steady_s"] for stage in stages)
@@ -228,6 +265,7 @@ def _merge_stage(stages: Sequence[Doc], index: int, names: Sequence[str]) -> Sta
             for i in range(len(first["scenarios"]))
         ],
         health=_merge_health([stage.get("health") or {} for stage in stages], names),
+        timeseries=_merged_series(stages, where),
     )
 
 

@@ -11,6 +11,10 @@ Rules:
   milliseconds, computed from its HDR histogram; the histogram itself is
   embedded in the standard compressed HDR encoding, so summaries of several
   shards merge exactly (`stats_from_json` decodes them back).
+- `timeseries` holds one bucket per wall-clock second of the stage
+  (metrics/_timeseries.py): counters that add up to the stage's totals,
+  and p50/p90/p99 of latency, TTFT and ITL from the second's 2-figure HDR
+  histograms, embedded (encoded) so shards merge exactly.
 - `cache` splits the prompt cache's figures into first turns of
   conversations and later turns: turns, prompt and cached tokens, the
   cached share (cached / prompt tokens, null without prompt tokens) and the
@@ -34,7 +38,14 @@ import attrs
 
 from loadtest import __version__
 from loadtest.config import ClosedStage, format_stage, mask_url
-from loadtest.metrics import HISTOGRAMS, Histogram, Metric, StageSnapshot, StatsSnapshot
+from loadtest.metrics import (
+    HISTOGRAMS,
+    Histogram,
+    Metric,
+    Second,
+    StageSnapshot,
+    StatsSnapshot,
+)
 from loadtest.report._document import (
     SHARED_COUNTERS,
     CacheDoc,
@@ -42,6 +53,8 @@ from loadtest.report._document import (
     LimitsDoc,
     MetricDoc,
     RunDoc,
+    SecondDoc,
+    SecondMetricDoc,
     StageDoc,
     StatsDoc,
     SummaryDoc,
@@ -62,6 +75,7 @@ __all__ = [
     "build_summary",
     "metric_json",
     "run_info",
+    "series_docs",
     "stats_doc",
     "stats_from_json",
     "stats_json",
@@ -235,6 +249,37 @@ def _stage_doc(stage: StageSnapshot, names: Sequence[str]) -> StageDoc:
         total=stats_doc(stage.total, stage.steady_s),
         scenarios=[stats_doc(s, stage.steady_s) for s in stage.scenarios],
         health=stage.health.to_json() if stage.health is not None else {},
+        timeseries=series_docs(stage.timeseries),
+    )
+
+
+def series_docs(series: Sequence[Second]) -> list[SecondDoc]:
+    """A stage's time series as the summary holds it."""
+    return [
+        SecondDoc(
+            t=second.t,
+            started=second.started,
+            finished=second.finished,
+            in_flight=second.in_flight,
+            requests=second.requests,
+            ok=second.ok,
+            errors=dict(sorted(second.errors.items())),
+            output_tokens=second.output_tokens,
+            latency_ms=_second_metric(second.histogram("latency")),
+            ttft_ms=_second_metric(second.histogram("ttft")),
+            itl_ms=_second_metric(second.histogram("itl")),
+            histograms=dict(second.histograms),
+        )
+        for second in series
+    ]
+
+
+def _second_metric(hist: Histogram) -> SecondMetricDoc:
+    if not hist.count:
+        return SecondMetricDoc(p50=None, p90=None, p99=None, count=0)
+    values = hist.percentiles([50, 90, 99])
+    return SecondMetricDoc(
+        p50=_ms(values[50]), p90=_ms(values[90]), p99=_ms(values[99]), count=hist.count
     )
 
 

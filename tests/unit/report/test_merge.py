@@ -58,6 +58,42 @@ def test_merged_shards_equal_the_summary_of_all_turns() -> None:
     assert (merged["stages"][0]["concurrency"], merged["stages"][1]["rate"]) == (4, 5.0)
     assert "vus" not in merged["stages"][1]
     check_summary(merged)
+
+
+def test_merged_time_series_equal_the_series_of_all_turns() -> None:
+    """Second for second: the shards' buckets add, in flight is recomputed,
+    and the result is the series of one recorder fed every turn."""
+    a, b, whole = shard_and_whole()
+    merged = merge_summaries([a, b])
+    for got, want, one in zip(merged["stages"], whole["stages"], a["stages"], strict=True):
+        assert got["timeseries"] == want["timeseries"]
+        assert len(got["timeseries"]) > 1
+        assert got["timeseries"] != one["timeseries"]
+        assert sum(s["requests"] for s in got["timeseries"]) == got["total"]["requests"]
+        counts = sum(s["latency_ms"]["count"] for s in got["timeseries"])
+        assert counts == got["total"]["latency_ms"]["count"]
+        assert any(s["latency_ms"]["count"] > 1 for s in got["timeseries"])
+
+
+def test_a_bad_time_series_encoding_is_named() -> None:
+    a, b, _ = shard_and_whole()
+    second = next(s for s in b["stages"][1]["timeseries"] if s["histograms"])
+    second["histograms"]["latency"] = "not an encoding"
+    with pytest.raises(ConfigError, match=r"\$\.stages\[1\]\.timeseries: not a compressed"):
+        merge_summaries([a, b])
+
+
+def test_summaries_without_time_series_still_read_and_merge() -> None:
+    """A summary written before time series existed has none; merged with
+    one that has them, the merged series is the other's."""
+    a, b, _ = shard_and_whole()
+    old = copy.deepcopy(a)
+    for stage in old["stages"]:
+        del stage["timeseries"]
+    check_summary(old)
+    merged = merge_summaries([old, b])
+    assert [s["timeseries"] for s in merged["stages"]] == [s["timeseries"] for s in b["stages"]]
+    assert all(s["timeseries"] == [] for s in merge_summaries([old])["stages"])
     assert render_text(merged)
 
 
