@@ -158,6 +158,23 @@ def check_full_disk_run(done: subprocess.CompletedProcess[str], out: Path) -> di
     return summary
 
 
+def run_short_mock_run(
+    tmp_path: Path, out: Path, temp: Path, **popen: Any
+) -> subprocess.CompletedProcess[str]:
+    """A 2 s `--mock` run writing to `out`, with TMPDIR at `temp` (where
+    outputs that cannot be written in `out` go)."""
+    command = [*LAUNCH, "run", str(write_profile(tmp_path)), "--mock", "--out", str(out)]
+    return subprocess.run(
+        [*command, "--stages", "4:2s", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TMPDIR": str(temp)},
+        **popen,
+    )
+
+
 def test_a_full_disk_mid_run_keeps_measuring_and_moves_the_outputs(tmp_path: Path) -> None:
     """--out on a small tmpfs: the JSONL fills it and stops with whole lines;
     the run measures on; every other output goes to the announced temporary
@@ -170,15 +187,7 @@ def test_a_full_disk_mid_run_keeps_measuring_and_moves_the_outputs(tmp_path: Pat
     try:
         temp = tmp_path / "tmp"
         temp.mkdir()
-        command = [*LAUNCH, "run", str(write_profile(tmp_path)), "--mock", "--out", str(out)]
-        done = subprocess.run(
-            [*command, "--stages", "4:2s", "-q"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            env={**os.environ, "TMPDIR": str(temp)},
-        )
+        done = run_short_mock_run(tmp_path, out, temp)
         check_full_disk_run(done, out)
         assert kinds(out) == ["results.jsonl"]  # no torn or empty file left behind
     finally:
@@ -198,16 +207,7 @@ def test_a_failing_writer_keeps_measuring_and_prints_the_summary(tmp_path: Path)
     whole lines, the small outputs are written, the summary fits nowhere and
     is printed on stdout after the report; exit 1."""
     out = tmp_path / "o"
-    command = [*LAUNCH, "run", str(write_profile(tmp_path)), "--mock", "--out", str(out)]
-    done = subprocess.run(
-        [*command, "--stages", "4:2s", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-        preexec_fn=_limit_file_size,
-    )
+    done = run_short_mock_run(tmp_path, out, tmp_path, preexec_fn=_limit_file_size)
     summary = check_full_disk_run(done, out)
     assert "File too large" in done.stderr
     assert summary["run"]["profile"] == "outputs"
