@@ -55,8 +55,10 @@ _EXPORTS: dict[str, str] = {
             "MemorySink",
             "RecordSink",
             "RunResult",
+            "listen_metrics",
             "open_engine",
             "open_jsonl_sink",
+            "serve_metrics",
         ),
         "loadtest.engine",
     ),
@@ -125,6 +127,7 @@ __all__ = [
     "evaluate_thresholds",
     "format_stage",
     "get_adapter",
+    "listen_metrics",
     "load_profile",
     "merge_summaries",
     "open_engine",
@@ -144,6 +147,7 @@ __all__ = [
     "resolve",
     "run_info",
     "run_mock_process",
+    "serve_metrics",
     "serve_mock",
     "structure_profile",
 ]
@@ -190,8 +194,10 @@ if TYPE_CHECKING:
         MemorySink,
         RecordSink,
         RunResult,
+        listen_metrics,
         open_engine,
         open_jsonl_sink,
+        serve_metrics,
     )
     from loadtest.errors import ConfigError, LoadtestError
     from loadtest.metrics import Health, Histogram, Metric, StageSnapshot, StatsSnapshot, TurnRecord

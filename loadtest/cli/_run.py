@@ -8,7 +8,9 @@ not written in --out) or a target that failed the pre-flight request).
 
 Everything is checked before anything starts: the profile and flags, the
 mock's flags (with the mock's own parser) and --out; then the mock starts,
-then the pre-flight request per target, then the engine. What was measured
+then the pre-flight request per target, then the engine. The live metrics
+socket (--metrics-port) is bound before the mock starts: a port in use is
+a bad flag (exit 2) and nothing is sent. What was measured
 is written even when the run is stopped by signals (`_signals`) or its disk
 fills up (`_outputs`, the JSONL sink); the mock is stopped after that.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import socket
 import sys
 import time
 from pathlib import Path
@@ -46,7 +49,7 @@ from loadtest.cli._preflight import preflight
 from loadtest.cli._progress import show_progress
 from loadtest.cli._signals import StopSignals
 from loadtest.config import Profile, dump_profile, load_profile, redact_profile
-from loadtest.engine import JsonlSink, RunResult, open_engine
+from loadtest.engine import JsonlSink, RunResult, listen_metrics, open_engine, serve_metrics
 from loadtest.errors import (
     EXIT_GENERATOR_HEALTH,
     EXIT_INTERRUPTED,
@@ -106,6 +109,21 @@ NO_PREFLIGHT_OPTION: Any = typer.Option(
     "load, not counted in the results) that stops the run with exit 1 when a target is "
     "dead or refuses the request.",
 )
+METRICS_PORT_OPTION: Any = typer.Option(
+    None,
+    "--metrics-port",
+    min=0,
+    max=65535,
+    help="Serve live Prometheus metrics on this port during the run (GET /metrics; "
+    "0 picks a free port, printed on stderr). Same names as metrics-<ts>.prom.",
+)
+_METRICS_HOST = "127.0.0.1"
+METRICS_HOST_OPTION: Any = typer.Option(
+    _METRICS_HOST,
+    "--metrics-host",
+    help="Address --metrics-port listens on. The endpoint has no authentication: "
+    "another address than loopback (0.0.0.0) exposes it to the network, your choice.",
+)
 MOCK_ARGS_OPTION: Any = typer.Option(
     "", "--mock-args", help="Flags for the mock with --mock, e.g. '--ttft 200ms --itl 20ms'."
 )
@@ -162,6 +180,8 @@ def run(
     strict_health: bool = STRICT_HEALTH_OPTION,
     watch_stdin: bool = WATCH_STDIN_OPTION,
     no_preflight: bool = NO_PREFLIGHT_OPTION,
+    metrics_port: int | None = METRICS_PORT_OPTION,
+    metrics_host: str = METRICS_HOST_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
@@ -195,14 +215,19 @@ def run(
                 raise ConfigError([f"{line} (nothing was sent)" for line in placeholders])
             source = load_profile(profile) if mock else None
             paths = prepare_outputs(out, max(time.time(), start_at or 0.0))
-            with _upstream(mock_flags) as mock_url:
+            with (
+                _metrics_socket(metrics_port, metrics_host) as metrics,
+                _upstream(mock_flags) as mock_url,
+            ):
                 if mock_url is not None:
                     plan = plan_for(mock_url)
                 for warning in plan.warnings:
                     print(f"loadtest: warning: {warning}", file=sys.stderr)
                 if not no_preflight:
                     preflight(plan)
-                options = _RunOptions(quiet=quiet, start_at=start_at, watch_stdin=watch_stdin)
+                options = _RunOptions(
+                    quiet=quiet, start_at=start_at, watch_stdin=watch_stdin, metrics=metrics
+                )
                 signals.phase = "running"
                 result, sink = trio.run(_run_engine, plan, paths, options, signals)
                 signals.phase = "writing"
@@ -219,11 +244,32 @@ def run(
     raise typer.Exit(exit_code(summary, strict_health=strict_health))
 
 
+@contextlib.contextmanager
+def _metrics_socket(port: int | None, host: str) -> Iterator[socket.socket | None]:
+    """The live metrics endpoint's listening socket (with --metrics-port),
+    bound before anything starts, closed at the end; else None."""
+    if port is None:
+        if host != _METRICS_HOST:
+            raise ConfigError("--metrics-host: only used with --metrics-port")
+        yield None
+        return
+    try:
+        sock = listen_metrics(port, host)
+    except ConfigError as exc:
+        raise ConfigError(f"--metrics-port: {exc}") from None
+    with sock:
+        bound = sock.getsockname()
+        where = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+        print(f"metrics: http://{where}:{bound[1]}/metrics", file=sys.stderr)
+        yield sock
+
+
 @attrs.frozen
 class _RunOptions:
     quiet: bool = False
     start_at: float | None = None
     watch_stdin: bool = False
+    metrics: socket.socket | None = None
 
 
 #: A run starting later than this after --start-at gets a warning.
@@ -240,6 +286,8 @@ async def _run_engine(
             for warning in engine.warnings:
                 print(f"loadtest: warning: {warning}", file=sys.stderr)
             nursery.start_soon(signals.watch, engine)
+            if options.metrics is not None:
+                await nursery.start(serve_metrics, engine, options.metrics)
             if options.watch_stdin:
                 nursery.start_soon(_watch_stdin, engine)
             if options.start_at is not None:

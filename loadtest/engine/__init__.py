@@ -7,8 +7,11 @@ running stage (`LiveView`); `await engine.run()` runs every stage of the
 plan and returns a `RunResult`.
 `JsonlSink` writes one line per turn (`open_jsonl_sink(path)` serves one
 for a block). `probe_scenarios(plan, indices)` sends
-each scenario's first turn outside any stage (the pre-flight). The transport (`_transport`) is the
-only module that touches sockets.
+each scenario's first turn outside any stage (the pre-flight).
+`serve_metrics(engine, port)` serves the live Prometheus exposition from
+your nursery (`listen_metrics` binds its socket first). The transport
+(`_transport`) is the only module that connects to a target; the metrics
+endpoint (`_metrics_endpoint`) the only one that listens.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from loadtest.engine._engine import (
     transport_config,
 )
 from loadtest.engine._live import LiveView
+from loadtest.engine._metrics_endpoint import MetricsExporter, listen_metrics, serve_metrics
 from loadtest.engine._probe import probe_scenarios
 from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
 from loadtest.engine._sink import JsonlSink, MemorySink, open_jsonl_sink
@@ -35,6 +39,7 @@ __all__ = [
     "JsonlSink",
     "LiveView",
     "MemorySink",
+    "MetricsExporter",
     "RecordSink",
     "RunResult",
     "ScenarioPicker",
@@ -42,8 +47,10 @@ __all__ = [
     "TransportConfig",
     "TransportFailure",
     "arrival_offsets",
+    "listen_metrics",
     "open_engine",
     "open_jsonl_sink",
     "probe_scenarios",
+    "serve_metrics",
     "transport_config",
 ]

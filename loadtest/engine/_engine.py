@@ -16,7 +16,9 @@ Rules:
   recorded `interrupted` and its snapshot is marked `stopped_early`.
   `request_stop()` (Ctrl-C, SIGTERM) does the same and starts no further
   stage.
-- `live` is a `LiveView` of the running stage (None between stages).
+- `live` is a `LiveView` of the running stage (None between stages);
+  `on_stage_end(callback)` hands each finished stage's snapshot to
+  `callback` (the live metrics endpoint keeps finished stages that way).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from loadtest.metrics import (
 from loadtest.taxonomy import GEN_FD_EXHAUSTION, is_generator_class
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     import httpcore
 
@@ -143,6 +145,18 @@ class Engine:
         self._current: StageContext | None = None
         self._next_index = 0
         self._stop_event = trio.Event()
+        self._started_unix_s: float | None = None
+        self._stage_listeners: list[Callable[[StageSnapshot], None]] = []
+
+    @property
+    def started_unix_s(self) -> float | None:
+        """When `run()` (or the first `run_stage`) started, Unix seconds; None before."""
+        return self._started_unix_s
+
+    def on_stage_end(self, callback: Callable[[StageSnapshot], None]) -> None:
+        """Call `callback` (sync, must not raise) with each stage's frozen
+        snapshot as the stage ends, before `run_stage` returns it."""
+        self._stage_listeners.append(callback)
 
     @property
     def warnings(self) -> list[str]:
@@ -174,6 +188,8 @@ class Engine:
         stages of one engine share a number.
         """
         index, spec = self._stage_for(stage)
+        if self._started_unix_s is None:
+            self._started_unix_s = time.time()
         now = trio.current_time()
         duration_s = spec.duration.seconds
         warmup_s = min(self.plan.warmup_s, duration_s)
@@ -210,7 +226,10 @@ class Engine:
             stopped_early=ctx.scope.cancelled_caught,
         )
         figures = _figures(ctx, snapshot, self._sink.overflow - overflow_before)
-        return attrs.evolve(snapshot, health=assess(figures))
+        snapshot = attrs.evolve(snapshot, health=assess(figures))
+        for callback in self._stage_listeners:
+            callback(snapshot)
+        return snapshot
 
     def _stage_for(self, stage: int | str | Stage) -> tuple[int, Stage]:
         """The stage number and stage of a `run_stage` argument."""
@@ -261,6 +280,8 @@ class Engine:
     async def run(self) -> RunResult:
         """Run every stage in order (stopping early on `request_stop`)."""
         started = time.time()
+        if self._started_unix_s is None:
+            self._started_unix_s = started
         snapshots = []
         for index in range(len(self.plan.stages)):
             if self.stop_requested:

@@ -23,10 +23,13 @@ from loadtest.metrics import (
     LiveStats,
     Metric,
     ReadsPercentiles,
+    StatsSnapshot,
     assess,
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from loadtest.config import ClosedStage, OpenStage
     from loadtest.engine._stage import StageContext, StageStats
 
@@ -69,6 +72,11 @@ class LiveView(ReadsPercentiles):
     @property
     def elapsed_s(self) -> float:
         return self._ctx.statistics().elapsed_s
+
+    def scenario_stats(self, histograms: Iterable[Metric | str]) -> tuple[StatsSnapshot, ...]:
+        """Each scenario so far: a copy of its counters and of the named
+        histograms only (the others read as empty)."""
+        return self._ctx.recorder.scenario_stats([Metric(name) for name in histograms])
 
     def histogram(self, metric: Metric | str) -> Histogram:
         """A copy of one metric's histogram so far, merged over scenarios

@@ -3,7 +3,9 @@
 `build_summary(plan, result)` gives the complete, versioned summary document
 (`loadtest.summary/1`, histograms embedded, threshold verdicts included);
 `render_text`, `render_csv` and
-`render_prometheus` render it; `evaluate_thresholds` checks its limits;
+`render_prometheus` render it (`render_live` and `stage_exposition` give
+the live endpoint's exposition of a running engine, same names and
+format); `evaluate_thresholds` checks its limits;
 `compare_summaries`/`render_comparison` compare two runs; `merge_summaries`
 merges the shards of one run; `check_summary` validates one read from disk;
 `summary_schema` is its JSON Schema, generated from the document classes.
@@ -23,6 +25,14 @@ from loadtest.report._compare import (
     render_comparison,
 )
 from loadtest.report._csv import render_csv
+from loadtest.report._exposition import CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE
+from loadtest.report._exposition import Exposition
+from loadtest.report._live_metrics import (
+    LIVE_HISTOGRAMS,
+    LiveStage,
+    render_live,
+    stage_exposition,
+)
 from loadtest.report._merge import merge_summaries
 from loadtest.report._prometheus import render_prometheus, run_stamp
 from loadtest.report._schema import (
@@ -47,14 +57,18 @@ from loadtest.report._thresholds import THRESHOLD_NAMES, evaluate_thresholds, th
 
 __all__ = [
     "CSV_COLUMNS",
+    "LIVE_HISTOGRAMS",
     "MIN_RISE_MS",
     "MIN_SAMPLES",
     "PERCENTILES",
+    "PROMETHEUS_CONTENT_TYPE",
     "SCHEMA",
     "SUMMARY_METRICS",
     "THRESHOLD_NAMES",
     "Comparison",
     "Delta",
+    "Exposition",
+    "LiveStage",
     "RunInfo",
     "RunLike",
     "ScopeComparison",
@@ -67,10 +81,12 @@ __all__ = [
     "metric_json",
     "render_comparison",
     "render_csv",
+    "render_live",
     "render_prometheus",
     "render_text",
     "run_info",
     "run_stamp",
+    "stage_exposition",
     "stats_from_json",
     "stats_json",
     "summary_schema",

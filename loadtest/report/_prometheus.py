@@ -1,9 +1,10 @@
 """The Prometheus text exposition (`metrics-<ts>.prom`) of a summary document.
 
 For node_exporter's textfile collector or a Pushgateway. Rules:
-- Format 0.0.4: each family once, `# HELP` and `# TYPE` before its samples;
-  label values escaped (`\\`, `"`, newline) and help text escaped (`\\`,
-  newline); no timestamps (the textfile collector refuses them).
+- The format is written by `_exposition` (0.0.4, no timestamps), which the
+  live endpoint shares; so do the samples of a stage and of a statistics
+  object (`stage_samples`, `stats_samples`), so a family has one name, type
+  and label set in the file and live.
 - Names come from `_schema` (`loadtest_` prefix); times are seconds, the
   base unit; counters end in `_total`.
 - Labels: `run` (the run's start stamp, `20261128T012345Z`, the `<ts>` of
@@ -21,11 +22,13 @@ Pure: summary dict in, text out.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from loadtest.report._exposition import Exposition, Labels
 from loadtest.report._schema import (
     PERCENTILES,
+    PROM_HEALTH,
     PROM_LATENCY,
     PROM_RUN,
     PROM_STAGE,
@@ -34,18 +37,15 @@ from loadtest.report._schema import (
     PromFamily,
 )
 
-__all__ = ["render_prometheus", "run_stamp"]
+__all__ = [
+    "render_prometheus",
+    "run_stamp",
+    "stage_labels",
+    "stage_samples",
+    "stats_samples",
+]
 
 Doc = Mapping[str, Any]
-Labels = Mapping[str, str]
-
-_FAMILIES: tuple[PromFamily, ...] = (
-    *PROM_STAGE.values(),
-    *PROM_STATS.values(),
-    *PROM_LATENCY.values(),
-    *PROM_RUN.values(),
-    PROM_THRESHOLD,
-)
 _COUNTERS = ("requests", "ok", "failed", "interrupted", "warmup_turns", "dropped")
 _GAUGES = ("throughput_rps", "ok_rps", "output_tokens_per_s", "error_rate")
 _LABELLED = (  # (stats key, family key, label name)
@@ -62,45 +62,16 @@ def run_stamp(run: Doc) -> str:
     return started.strftime("%Y%m%dT%H%M%SZ")
 
 
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def _add(samples: Exposition, key: str, labels: Labels, value: float) -> None:
+    samples.add(PROM_STATS[key], labels, value)
 
 
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _value(number: float) -> str:
-    return str(number) if isinstance(number, int) else repr(float(number))
-
-
-class _Samples:
-    """Sample lines grouped by family, written out in `_FAMILIES` order."""
-
-    def __init__(self) -> None:
-        self._lines: dict[str, list[str]] = {}
-
-    def add(self, name: str, labels: Labels, value: float, family: PromFamily) -> None:
-        text = ",".join(f'{key}="{_escape_label(v)}"' for key, v in labels.items())
-        self._lines.setdefault(family.name, []).append(f"{name}{{{text}}} {_value(value)}")
-
-    def render(self) -> str:
-        out: list[str] = []
-        for family in _FAMILIES:
-            lines = self._lines.get(family.name)
-            if lines:
-                out.append(f"# HELP {family.name} {_escape_help(family.help)}")
-                out.append(f"# TYPE {family.name} {family.type}")
-                out.extend(lines)
-        return "\n".join(out) + "\n"
-
-
-def _add(samples: _Samples, key: str, labels: Labels, value: float) -> None:
-    family = PROM_STATS[key]
-    samples.add(family.name, labels, value, family)
-
-
-def _stats_samples(samples: _Samples, stats: Doc, labels: Labels) -> None:
+def stats_samples(
+    samples: Exposition, stats: Doc, labels: Labels, latency: Iterable[str] = PROM_LATENCY
+) -> None:
+    """The samples of one statistics object (a summary's, or one shaped like
+    it): counters, rates (a None rate has no sample), and the `latency`
+    statistics (keys of `PROM_LATENCY`)."""
     for key in (*_COUNTERS, *_GAUGES):
         if stats[key] is not None:  # a rate of nothing has no sample, never NaN or 0
             _add(samples, key, labels, stats[key])
@@ -112,43 +83,58 @@ def _stats_samples(samples: _Samples, stats: Doc, labels: Labels) -> None:
     for source, family_key, label in _LABELLED:
         for name, count in stats.get(source, {}).items():
             _add(samples, family_key, {**labels, label: str(name)}, count)
-    for key, family in PROM_LATENCY.items():
-        _latency_samples(samples, family, stats[key], labels)
+    for key in latency:
+        _latency_samples(samples, PROM_LATENCY[key], stats[key], labels)
 
 
-def _latency_samples(samples: _Samples, family: PromFamily, metric: Doc, labels: Labels) -> None:
+def _latency_samples(samples: Exposition, family: PromFamily, metric: Doc, labels: Labels) -> None:
     count = metric["count"]
     if not count:
         return
     for percentile, key in PERCENTILES.items():
         quantile = f"{percentile / 100:g}"
-        samples.add(family.name, {**labels, "quantile": quantile}, _seconds(metric[key]), family)
-    samples.add(f"{family.name}_sum", labels, round(metric["mean"] * count / 1000, 6), family)
-    samples.add(f"{family.name}_count", labels, count, family)
+        samples.add(family, {**labels, "quantile": quantile}, _seconds(metric[key]))
+    samples.add(family, labels, round(metric["mean"] * count / 1000, 6), "_sum")
+    samples.add(family, labels, count, "_count")
 
 
 def _seconds(value_ms: float) -> float:
     return round(value_ms / 1000, 9)
 
 
-def _stage_samples(samples: _Samples, stage: Doc, labels: Labels) -> None:
+def stage_samples(
+    samples: Exposition, stage: Doc, labels: Labels, latency: Iterable[str] = PROM_LATENCY
+) -> None:
+    """The samples of one stage (a summary's, or one shaped like it): its
+    load, its generator health figures (when it has them), and every
+    statistics object, labelled by `scenario`."""
     for key, family in PROM_STAGE.items():
-        if stage[key] is not None:
-            samples.add(family.name, labels, stage[key], family)
+        if stage.get(key) is not None:
+            samples.add(family, labels, stage[key])
+    figures = stage.get("health", {}).get("figures", {})
+    for key, family in PROM_HEALTH.items():
+        if key in figures:
+            value = figures[key] if key == "cpu_share" else _seconds(figures[key])
+            samples.add(family, labels, value)
     for stats in (*stage["scenarios"], stage["total"]):
-        _stats_samples(samples, stats, {**labels, "scenario": stats["label"]})
+        stats_samples(samples, stats, {**labels, "scenario": stats["label"]}, latency)
+
+
+def stage_labels(base: Labels, index: int, mode: str) -> dict[str, str]:
+    """The labels of a stage's samples: `base` (run, profile), the 1-based
+    stage number and its mode."""
+    return {**base, "stage": str(index + 1), "mode": mode}
 
 
 def render_prometheus(summary: Doc) -> str:
     """Every metric of a summary document in the text exposition format."""
     run = summary["run"]
     base = {"run": run_stamp(run), "profile": str(run["profile"])}
-    samples = _Samples()
+    samples = Exposition()
     for stage in summary["stages"]:
-        labels = {**base, "stage": str(stage["index"] + 1), "mode": stage["mode"]}
-        _stage_samples(samples, stage, labels)
+        stage_samples(samples, stage, stage_labels(base, stage["index"], stage["mode"]))
     for key, family in PROM_RUN.items():
-        samples.add(family.name, base, run.get(key, 0), family)
+        samples.add(family, base, run.get(key, 0))
     for result in summary.get("thresholds", []):
         labels = {
             **base,
@@ -156,5 +142,5 @@ def render_prometheus(summary: Doc) -> str:
             "scope": result["scope"],
             "threshold": result["name"],
         }
-        samples.add(PROM_THRESHOLD.name, labels, int(result["passed"]), PROM_THRESHOLD)
+        samples.add(PROM_THRESHOLD, labels, int(result["passed"]))
     return samples.render()

@@ -3,8 +3,10 @@
 - The summary document (`summary-<ts>.json`): its schema id, the names of
   its latency-type statistics and the percentiles each holds.
 - The CSV columns of `report-<ts>.csv`.
-- The Prometheus metric families of `metrics-<ts>.prom`: name, type, help
-  (the help states the unit; times are in seconds, the base unit).
+- The Prometheus metric families of `metrics-<ts>.prom` and of the live
+  endpoint (`--metrics-port`): name, type, help (the help states the unit;
+  times are in seconds, the base unit). Both expose the same family under
+  the same name; `PROM_LIVE` lists the families only the live endpoint has.
 - `check_summary`: what a reader (`compare`, `merge`) needs from a summary
   before it trusts one read from disk.
 
@@ -27,7 +29,11 @@ __all__ = [
     "CSV_COLUMNS",
     "PERCENTILES",
     "PERCENTILE_KEYS",
+    "PROM_FAMILIES",
+    "PROM_HEALTH",
     "PROM_LATENCY",
+    "PROM_LIVE",
+    "PROM_LIVE_LATENCY",
     "PROM_RUN",
     "PROM_STAGE",
     "PROM_STATS",
@@ -244,6 +250,53 @@ PROM_THRESHOLD = PromFamily(
     "loadtest_threshold_passed",
     "gauge",
     "1 if the threshold held in the stage, 0 if it failed (labels scope, threshold).",
+)
+
+
+#: Generator health gauges per stage (labels run, profile, stage, mode), keyed
+#: by the stage's health figure they are read from.
+PROM_HEALTH: dict[str, PromFamily] = {
+    "cpu_share": PromFamily(
+        "loadtest_generator_cpu_ratio",
+        "gauge",
+        "The generator's CPU time / wall time of the stage (1 = one core busy).",
+    ),
+    "loop_lag_p99_ms": PromFamily(
+        "loadtest_loop_lag_p99_seconds", "gauge", "Event-loop lag p99 of the stage, seconds."
+    ),
+    "loop_lag_max_ms": PromFamily(
+        "loadtest_loop_lag_max_seconds", "gauge", "Event-loop lag maximum of the stage, seconds."
+    ),
+}
+
+#: Families only the live endpoint has (keyed by what they show).
+PROM_LIVE: dict[str, PromFamily] = {
+    "current_stage": PromFamily(
+        "loadtest_current_stage",
+        "gauge",
+        "Number of the running stage (1-based); 0 between stages (labels run, profile).",
+    ),
+    "in_flight": PromFamily(
+        "loadtest_in_flight", "gauge", "Turns in flight now (0 once the stage has ended)."
+    ),
+    "elapsed_s": PromFamily(
+        "loadtest_stage_elapsed_seconds", "gauge", "Time since the stage started, seconds."
+    ),
+}
+
+#: The latency-type families the live endpoint keeps per stage x scenario
+#: (the file has every one of `PROM_LATENCY`).
+PROM_LIVE_LATENCY: tuple[str, ...] = ("latency_ms", "ttft_ms", "itl_ms")
+
+#: Every family, in the order an exposition lists them.
+PROM_FAMILIES: tuple[PromFamily, ...] = (
+    *PROM_LIVE.values(),
+    *PROM_STAGE.values(),
+    *PROM_HEALTH.values(),
+    *PROM_STATS.values(),
+    *PROM_LATENCY.values(),
+    *PROM_RUN.values(),
+    PROM_THRESHOLD,
 )
 
 
