@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,8 @@ def listen_metrics(port: int, host: str = "127.0.0.1") -> socket.socket:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         return socket.create_server((host, port), family=family, backlog=64)
     except OSError as exc:  # socket.gaierror included
-        reason = exc.strerror or str(exc)
+        # create_server adds "(while attempting to bind ...)" to strerror
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror
         raise ConfigError(f"cannot listen on {host} port {port}: {reason}") from None
 
 
