@@ -10,7 +10,9 @@ Rules:
   they end (`Engine.on_stage_end`); a scrape renders only the running
   stage, in the event loop, from copies of its counters and of three
   histograms (no await between reading and rendering, so a scrape sees one
-  consistent instant). bench/README.md has its cost on the load loop.
+  consistent instant), at most once per `MAX_AGE_S` (0.5 s): a scrape
+  sooner gets the previous text. bench/README.md has its cost on the load
+  loop.
 - `listen_metrics` binds the socket synchronously, so a port in use is a
   `ConfigError` (one line) before any load; `serve_metrics` also takes a
   port and binds it itself. The default address is 127.0.0.1; any other is
@@ -47,8 +49,11 @@ if TYPE_CHECKING:
     from loadtest.metrics import StageSnapshot
     from loadtest.report import Exposition
 
-__all__ = ["CLIENT_TIMEOUT_S", "MetricsExporter", "listen_metrics", "serve_metrics"]
+__all__ = ["CLIENT_TIMEOUT_S", "MAX_AGE_S", "MetricsExporter", "listen_metrics", "serve_metrics"]
 
+#: A render is served again to scrapes within this time: however many
+#: scrapers, and however often, the load loop renders at most twice a second.
+MAX_AGE_S = 0.5
 #: A connection idle this long (no request, or half of one) is closed.
 CLIENT_TIMEOUT_S = 30.0
 _PATH = b"/metrics"
@@ -71,11 +76,14 @@ def listen_metrics(port: int, host: str = "127.0.0.1") -> socket.socket:
 
 class MetricsExporter:
     """The live exposition of one engine: finished stages kept as rendered
-    samples, the running stage read on each `render()`."""
+    samples, the running stage read by `render()` at most once per
+    `max_age_s` (scrapes closer together get the same text)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, max_age_s: float = MAX_AGE_S) -> None:
         self._engine = engine
+        self._max_age_s = max_age_s
         self._finished: list[Exposition] = []
+        self._rendered: tuple[float, str] | None = None
         engine.on_stage_end(self._stage_ended)
 
     def _base(self) -> dict[str, str] | None:
@@ -99,9 +107,19 @@ class MetricsExporter:
             health=snapshot.health.figures if snapshot.health is not None else None,
         )
         self._finished.append(stage_exposition(stage, base))
+        self._rendered = None
 
     def render(self) -> str:
-        """The exposition now ("" before the first stage starts)."""
+        """The exposition now ("" before the first stage starts), or the one
+        rendered less than `max_age_s` ago (trio's clock)."""
+        now = trio.current_time()
+        if self._rendered is not None and now - self._rendered[0] < self._max_age_s:
+            return self._rendered[1]
+        text = self._render()
+        self._rendered = (now, text)
+        return text
+
+    def _render(self) -> str:
         base = self._base()
         if base is None:
             return ""

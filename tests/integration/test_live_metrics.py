@@ -119,3 +119,29 @@ async def test_live_counters_grow_and_end_as_the_file(
     assert compared == {key: file_values[key] for key in compared}
     assert value(live_values, "loadtest_errors_total", stage="1", scenario="total") > 0
     assert value(live_values, "loadtest_ttft_seconds_count", stage="2", scenario="total") > 0
+
+
+async def test_scrapes_closer_than_max_age_share_one_render(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """However often it is scraped, the running stage is rendered at most once
+    per `max_age_s`; a stage's end renders again at once."""
+    plan = make_plan(stages=["2:3s"], warmup="0s")
+    backend = MemoryBackend(nursery, FakeGateway(script_with_errors()).serve)
+    async with open_engine(plan, sink=MemorySink(), backend=backend) as engine:
+        exporter = MetricsExporter(engine, max_age_s=1.0)
+        texts: list[str] = []
+
+        async def scrape() -> None:
+            await trio.sleep(1.0)
+            for _ in range(5):
+                texts.append(exporter.render())
+                await trio.sleep(0.3)
+
+        nursery.start_soon(scrape)
+        await engine.run()
+        after = exporter.render()
+    assert texts[0] == texts[1] == texts[2] == texts[3]  # 0.3 to 0.9 s later: the same
+    assert texts[4] != texts[0]  # 1.2 s later: a new one
+    assert "loadtest_current_stage" in after
+    assert value(parse(after)[1], "loadtest_current_stage") == 0
