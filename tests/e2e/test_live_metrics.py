@@ -10,14 +10,18 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import types
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
 
+import loadtest
+from loadtest.config import structure_profile
 from loadtest.engine import _metrics_endpoint, listen_metrics, serve_metrics
 from loadtest.errors import ConfigError
 from loadtest.report import run_stamp
@@ -25,7 +29,6 @@ from tests.e2e.helpers import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     from loadtest.metrics import StageSnapshot
 
@@ -240,3 +243,26 @@ def test_listening_on_a_bad_address_is_one_line() -> None:
             listen_metrics(port)
     with pytest.raises(ConfigError, match=r"^cannot listen on no-such-host\.invalid port 0: "):
         listen_metrics(0, "no-such-host.invalid")
+
+
+async def test_the_library_doc_block_serves_a_run() -> None:
+    """docs/library.md's block, run against the in-process mock: it returns
+    the bound port, and the run ends with the endpoint closed."""
+    doc = (Path(__file__).parents[2] / "docs" / "library.md").read_text()
+    first = "async with trio.open_nursery() as nursery, loadtest.open_engine(plan) as engine:"
+    (block,) = [
+        b for b in re.findall(r"```python\n(.*?)```", doc, re.DOTALL) if b.startswith(first)
+    ]
+    source = (
+        "async def served(plan):\n" + textwrap.indent(block, "    ") + "    return port, result\n"
+    )
+    namespace: dict[str, Any] = {"trio": trio, "loadtest": loadtest}
+    exec(source, namespace)
+    async with loadtest.open_mock(loadtest.MockConfig(port=0, ttft="5ms", itl="1ms")) as upstream:
+        overrides = loadtest.Overrides(target=f"{upstream.url}/v1", stages="2:1s", warmup="0s")
+        plan = loadtest.resolve(structure_profile(PROFILE), overrides, env={})
+        port, result = await namespace["served"](plan)
+    assert port > 0
+    assert result.stages[0].total.ok > 0
+    with pytest.raises(OSError, match="failed"):  # refused: nothing listens any more
+        await trio.open_tcp_stream("127.0.0.1", port)
