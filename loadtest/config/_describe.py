@@ -83,26 +83,39 @@ def _stage_lines(plan: RunPlan, index: int, stage: ClosedStage | OpenStage) -> l
         f"steady {Duration.from_seconds(warmup_s)}-{stage.duration}"
     )
     head = f"  {index + 1}. {format_stage(stage)}  "
+    cap = (
+        []
+        if stage.requests is None
+        else [f"     ends once {stage.requests:,} turns have started, if before {stage.duration}"]
+    )
     if isinstance(stage, ClosedStage):
         split = ", ".join(
             f"{s.name} {n}" for s, n in zip(plan.scenarios, plan.vu_split(stage), strict=True)
         )
+        if stage.ramp_to is None:
+            load = counted(stage.concurrency, "VU")
+        else:
+            load = f"{stage.concurrency} -> {counted(stage.ramp_to, 'VU')} (linear ramp)"
         return [
-            head
-            + f"closed loop, {counted(stage.concurrency, 'VU')} for {stage.duration} ({window})",
-            f"     VUs: {split}",
+            head + f"closed loop, {load} for {stage.duration} ({window})",
+            f"     VUs{' at the start' if stage.ramp_to is not None else ''}: {split}",
             "     requests: set by response time (each VU runs one turn at a time)",
+            *cap,
         ]
     process, burstiness = plan.arrival_process(stage)
     arrival = f"gamma, burstiness {burstiness:g}" if process == "gamma" else process
-    conversations = stage.rate * duration_s
+    conversations = stage.expected_arrivals
     weight_sum = sum(s.weight for s in plan.scenarios) or 1.0
     turns = sum(mean_turns(s.turns) * s.weight for s in plan.scenarios) / weight_sum
+    if stage.ramp_to is None:
+        load = f"{stage.rate:g} conversations/s"
+    else:
+        load = f"{stage.rate:g} -> {stage.ramp_to:g} conversations/s (linear ramp)"
     return [
-        head + f"open loop, {stage.rate:g} conversations/s ({arrival}) for "
-        f"{stage.duration} ({window})",
+        head + f"open loop, {load} ({arrival}) for {stage.duration} ({window})",
         f"     expected: {conversations:,.0f} conversations, ~{conversations * turns:,.0f} "
         f"requests (mean {turns:g} turns each)",
+        *cap,
     ]
 
 
@@ -123,6 +136,8 @@ def describe_plan(plan: RunPlan) -> str:
     )
     for index, stage in enumerate(plan.stages):
         lines.extend(_stage_lines(plan, index, stage))
+    if plan.max_requests is not None:
+        lines.append(f"the run ends once {plan.max_requests:,} turns have started in all")
     lines.extend(f"warning: {warning}" for warning in plan.warnings)
     lines.extend(
         f"warning: {problem} (`run` refuses to send it, except to its own --mock)"

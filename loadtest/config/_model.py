@@ -146,19 +146,54 @@ CONTENT_MODES: dict[str, type[PoolContent | ScriptedContent | SizedContent]] = {
 # --- stages ------------------------------------------------------------------
 
 
+def _requests_doc() -> Any:
+    return _doc(
+        "End the stage once this many turns have started (warm-up included), "
+        "or at its duration if that comes first.",
+        default=None,
+        validator=check.between(1, limit.MAX_REQUESTS),
+    )
+
+
 @attrs.frozen
 class ClosedStage:
-    """`concurrency` virtual users, each running conversations back to back."""
+    """`concurrency` virtual users, each running conversations back to back;
+    with `ramp_to`, the number of VUs goes linearly from `concurrency` to
+    `ramp_to` over the stage."""
 
-    concurrency: int = _doc("Number of virtual users.", validator=check.between(1, limit.MAX_VUS))
+    concurrency: int = _doc(
+        "Number of virtual users (a ramp's first end; 0 only in a ramp).",
+        validator=check.between(0, limit.MAX_VUS),
+    )
     duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
+    ramp_to: int | None = _doc(
+        "Ramp: the number of VUs at the end of the stage (linear from `concurrency`).",
+        default=None,
+        validator=check.between(0, limit.MAX_VUS),
+    )
+    requests: int | None = _requests_doc()
+
+    def __attrs_post_init__(self) -> None:
+        if self.ramp_to is None and self.concurrency < 1:
+            raise FieldError("concurrency", "must be at least 1 (0 only as one end of a ramp)")
+        if self.ramp_to == 0 and self.concurrency == 0:
+            raise FieldError("ramp_to", "a ramp from 0 to 0 VUs runs nothing")
+
+    @property
+    def peak(self) -> int:
+        """The most VUs the stage runs at once."""
+        return max(self.concurrency, self.ramp_to or 0)
 
 
 @attrs.frozen
 class OpenStage:
-    """`rate` conversation starts per second, whatever the server does."""
+    """`rate` conversation starts per second, whatever the server does; with
+    `ramp_to`, the rate goes linearly from `rate` to `ramp_to` over the stage."""
 
-    rate: float = _doc("Conversation starts per second.", validator=check.above(0, limit.MAX_RATE))
+    rate: float = _doc(
+        "Conversation starts per second (a ramp's first end; 0 only in a ramp).",
+        validator=check.between(0, limit.MAX_RATE),
+    )
     duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
     arrival: Arrival | None = _doc(
         "Arrival process for this stage (default: the profile's `arrival`).", default=None
@@ -169,10 +204,27 @@ class OpenStage:
         default=None,
         validator=check.above(0, limit.MAX_BURSTINESS),
     )
+    ramp_to: float | None = _doc(
+        "Ramp: the rate at the end of the stage (linear from `rate`).",
+        default=None,
+        validator=check.between(0, limit.MAX_RATE),
+    )
+    requests: int | None = _requests_doc()
 
     def __attrs_post_init__(self) -> None:
         if self.burstiness is not None and self.arrival != "gamma":
             raise FieldError("burstiness", 'applies to gamma arrivals only; set "arrival": "gamma"')
+        if self.ramp_to is None and self.rate <= 0:
+            raise FieldError("rate", "must be above 0 (0 only as one end of a ramp)")
+        if self.ramp_to == 0 and self.rate == 0:
+            raise FieldError("ramp_to", "a ramp from 0 to 0 per second starts nothing")
+
+    @property
+    def expected_arrivals(self) -> float:
+        """The arrivals the stage plans in its duration: rate x duration, or
+        for a ramp the area under it, (rate + ramp_to) / 2 x duration."""
+        end = self.rate if self.ramp_to is None else self.ramp_to
+        return (self.rate + end) / 2 * self.duration.seconds
 
 
 Stage = ClosedStage | OpenStage
@@ -391,6 +443,11 @@ class Profile:
         "Gamma arrivals: shape of the gaps; 1 = poisson, below 1 burstier, above 1 smoother.",
         default=1.0,
         validator=check.above(0, limit.MAX_BURSTINESS),
+    )
+    max_requests: int | None = _doc(
+        "End the run once this many turns have started in all (warm-up included).",
+        default=None,
+        validator=check.between(1, limit.MAX_REQUESTS),
     )
     redact_headers: tuple[str, ...] = _doc(
         "More header names to mask in every output (names holding key, token, secret, "
