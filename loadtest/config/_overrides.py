@@ -4,11 +4,12 @@ Precedence is CLI > scenario > defaults: an override is written into every
 scenario (a profile without `scenarios` first gets its implicit scenario,
 named "default"), so what ran can be written back out as a profile.
 `--warmup` replaces the profile's warm-up, `--max-requests` its
-`max_requests`. `--vk` fills the placeholder `REPLACE_WITH_VK` in every secret header of a scenario (`Authorization:
-Bearer REPLACE_WITH_VK` becomes `Bearer <vk>`, `x-api-key: REPLACE_WITH_VK`
-becomes `<vk>`); a scenario without a placeholder gets `Authorization:
-Bearer <vk>`. `--header` values are applied after it, so `--header
-"Authorization: ..."` wins. Header names match without regard to case.
+`max_requests`. `--vk` fills the placeholder `REPLACE_WITH_VK` in every
+secret header of a scenario (`Authorization: Bearer REPLACE_WITH_VK`
+becomes `Bearer <vk>`, `x-api-key: REPLACE_WITH_VK` becomes `<vk>`); a
+scenario without a placeholder gets `Authorization: Bearer <vk>`.
+`--header` values are applied after it, so `--header "Authorization:
+..."` wins. Header names match without regard to case.
 
 Pure; no I/O.
 """

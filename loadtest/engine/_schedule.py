@@ -23,10 +23,11 @@ Rules:
   S_2, ... (gaps of mean 1 and the same shape) and put arrival k at
   Λ⁻¹(S_k) (the time-rescaling theorem), while S_k < Λ(D). A ramp whose
   ends are equal gives the constant-rate times for `constant`.
-- Closed ramps (VUs from A to B over D seconds): VU n (1-based) runs while
-  the linear target A + (B - A)·t/D, rounded half up, is at least n. So
-  ramping up, VUs 1..A start at 0 (with the start spread) and VU n > A
-  starts at (n - A - 1/2)·D/(B - A); ramping down, VU n > B stops at
+- Closed ramps (VUs from A to B over D seconds): the VUs running are the
+  linear target A + (B - A)·t/D rounded to the nearest whole number (VU n,
+  1-based, starts or stops as the target crosses n - 1/2). So ramping
+  up, VUs 1..A start at 0 (with the start spread) and VU n > A starts at
+  (n - A - 1/2)·D/(B - A); ramping down, VU n > B stops at
   (A - n + 1/2)·D/(A - B). The VUs at the start are split over scenarios
   as a constant stage's; each VU added goes to the scenario furthest below
   its exact share of the new count, and each VU removed comes from the

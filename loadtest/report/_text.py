@@ -123,13 +123,15 @@ def _seconds(value_s: float) -> str:
 
 
 def _load(stage: Doc) -> str:
-    """`10 VUs`, `10->100 VUs`, `200/s`, `10->200/s`, with `100x ` in front
-    of a stage that has a request cap."""
-    count = f"{stage['requests']}x " if stage.get("requests") is not None else ""
+    """`10 VUs`, `10->100 VUs`, `200/s`, `10->200/s`, then `, 100 turns` for
+    a stage with a request count."""
     ramp = f"->{stage['ramp_to']:g}" if stage.get("ramp_to") is not None else ""
     if stage["mode"] == "closed":
-        return f"{count}{stage['concurrency']}{ramp} VUs"
-    return f"{count}{stage['rate']:g}{ramp}/s"
+        load = f"{stage['concurrency']}{ramp} VUs"
+    else:
+        load = f"{stage['rate']:g}{ramp}/s"
+    count = stage.get("requests")
+    return load if count is None else f"{load}, {count:,} turns"
 
 
 #: How the text report says what ended a stage's time (nothing for its duration).
