@@ -63,6 +63,7 @@ def test_ramp_and_count_strings_parse_and_round_trip(text: str, stage: Any) -> N
         ("10->@50:60s", 'a ramp has both ends of one kind: "10->100" (VUs) or "@10->@200"'),
         ("-5->10:60s", 'ramp start must be a whole number of VUs from 0 to 100,000, got "-5"'),
         ("@-1->@3:5s", 'ramp start must be a rate from 0 to 100,000, got "@-1"'),
+        ("@a->@3:5s", 'ramp start must be a rate from 0 to 100,000, got "@a"'),
         ("@1->@nan:5s", 'ramp end must be a rate from 0 to 100,000, got "@nan"'),
         ("@1->@1e9:5s", 'ramp end must be a rate from 0 to 100,000, got "@1e9"'),
         ("10->200000:5s", "ramp end must be a whole number of VUs from 0 to 100,000"),
