@@ -396,8 +396,9 @@ class Profile:
         "Profile name (default: the file name).", default=None, validator=check.name
     )
     stages: tuple[Stage, ...] = _doc(
-        'Stages, in order: {"concurrency", "duration"}, {"rate", "duration"}, '
-        'or strings "100:60s" / "@200:60s". `--stages` replaces them.',
+        'Stages, in order: {"concurrency", "duration"}, {"rate", "duration"} '
+        '(each with optional "ramp_to", "requests"), or strings "100:60s" / "@200:60s" / '
+        '"10->100:60s" / "@10->@200:60s" / "100x@50:30s". `--stages` replaces them.',
         default=(),
         validator=check.items(limit.MAX_ITEMS),
     )

@@ -20,6 +20,7 @@ from loadtest.config import (
     parse_profile,
     parse_stage,
     parse_stages,
+    profile_schema,
     resolve,
     structure_profile,
 )
@@ -156,3 +157,18 @@ def test_validate_describes_ramps_counts_and_expected_requests() -> None:
     assert "expected: 6,300 conversations, ~6,300 requests" in text
     assert "ends once 100 turns have started, if before 30s" in text
     assert "the run ends once 5,000 turns have started in all" in text
+
+
+def test_the_schema_pattern_takes_every_stage_string_the_parser_takes() -> None:
+    """Editors check stage strings against the profile schema's pattern: the
+    ramps, counts and arrival processes the parser takes pass it; strings
+    that are not of its shape do not."""
+    pattern = profile_schema()["properties"]["stages"]["items"]["anyOf"]
+    strings = next(p["pattern"] for p in pattern if p.get("type") == "string")
+    good = ["1:10s", "@200:60s~gamma(0.5)", "@2.5:1m~poisson", "10->100:60s", "0->5:1m"]
+    good += ["@10->@200:60s~poisson", "100x@50:30s", " 500 x 10->50 :2m", "7x@1->@3:4s~constant"]
+    for text in good:
+        parse_stage(text)
+        assert re.search(strings, text), text
+    for text in ["10->:5s", "x10:5s", "1:10s~foo", "1:10", "@10->50:60s"]:
+        assert not re.search(strings, text), text
