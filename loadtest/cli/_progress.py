@@ -18,6 +18,7 @@ Rules:
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -78,6 +79,8 @@ class _Field:
 
 
 def _clock(seconds: float) -> str:
+    if math.isinf(seconds):  # a stage that ends by its request count only
+        return "--:--"
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes:02d}:{secs:02d}"
 

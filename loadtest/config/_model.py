@@ -14,6 +14,7 @@ Rules:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -155,6 +156,23 @@ def _requests_doc() -> Any:
     )
 
 
+def _duration_doc() -> Any:
+    return _doc(
+        "How long the stage runs (may be left out when `requests` is set).",
+        default=None,
+        validator=_positive_duration,
+    )
+
+
+def _check_end(stage: ClosedStage | OpenStage) -> None:
+    """A stage ends by its duration, its request count, or both; a ramp
+    needs a duration to ramp over."""
+    if stage.duration is None and stage.requests is None:
+        raise FieldError("duration", 'a stage needs a "duration", a "requests" count, or both')
+    if stage.duration is None and stage.ramp_to is not None:
+        raise FieldError("ramp_to", 'a ramp needs a "duration" to ramp over')
+
+
 @attrs.frozen
 class ClosedStage:
     """`concurrency` virtual users, each running conversations back to back;
@@ -165,7 +183,7 @@ class ClosedStage:
         "Number of virtual users (a ramp's first end; 0 only in a ramp).",
         validator=check.between(0, limit.MAX_VUS),
     )
-    duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
+    duration: Duration | None = _duration_doc()
     ramp_to: int | None = _doc(
         "Ramp: the number of VUs at the end of the stage (linear from `concurrency`).",
         default=None,
@@ -174,10 +192,16 @@ class ClosedStage:
     requests: int | None = _requests_doc()
 
     def __attrs_post_init__(self) -> None:
+        _check_end(self)
         if self.ramp_to is None and self.concurrency < 1:
             raise FieldError("concurrency", "must be at least 1 (0 only as one end of a ramp)")
         if self.ramp_to == 0 and self.concurrency == 0:
             raise FieldError("ramp_to", "a ramp from 0 to 0 VUs runs nothing")
+
+    @property
+    def duration_s(self) -> float:
+        """The duration in seconds (infinite for a stage with only a request count)."""
+        return math.inf if self.duration is None else self.duration.seconds
 
     @property
     def peak(self) -> int:
@@ -194,7 +218,7 @@ class OpenStage:
         "Conversation starts per second (a ramp's first end; 0 only in a ramp).",
         validator=check.between(0, limit.MAX_RATE),
     )
-    duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
+    duration: Duration | None = _duration_doc()
     arrival: Arrival | None = _doc(
         "Arrival process for this stage (default: the profile's `arrival`).", default=None
     )
@@ -214,17 +238,24 @@ class OpenStage:
     def __attrs_post_init__(self) -> None:
         if self.burstiness is not None and self.arrival != "gamma":
             raise FieldError("burstiness", 'applies to gamma arrivals only; set "arrival": "gamma"')
+        _check_end(self)
         if self.ramp_to is None and self.rate <= 0:
             raise FieldError("rate", "must be above 0 (0 only as one end of a ramp)")
         if self.ramp_to == 0 and self.rate == 0:
             raise FieldError("ramp_to", "a ramp from 0 to 0 per second starts nothing")
 
     @property
+    def duration_s(self) -> float:
+        """The duration in seconds (infinite for a stage with only a request count)."""
+        return math.inf if self.duration is None else self.duration.seconds
+
+    @property
     def expected_arrivals(self) -> float:
         """The arrivals the stage plans in its duration: rate x duration, or
-        for a ramp the area under it, (rate + ramp_to) / 2 x duration."""
+        for a ramp the area under it, (rate + ramp_to) / 2 x duration
+        (infinite without a duration)."""
         end = self.rate if self.ramp_to is None else self.ramp_to
-        return (self.rate + end) / 2 * self.duration.seconds
+        return (self.rate + end) / 2 * self.duration_s
 
 
 Stage = ClosedStage | OpenStage

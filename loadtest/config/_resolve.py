@@ -175,6 +175,8 @@ def resolve(
     if not effective.stages:
         problems.append("$.stages: no stages; list them in the profile or pass --stages")
     for number, stage in enumerate(effective.stages, start=1):
+        if stage.duration is None:
+            continue
         if isinstance(stage, ClosedStage) and effective.start_spread >= stage.duration:
             warnings.append(
                 f"stage {number}: the start spread ({effective.start_spread}) is as long as "

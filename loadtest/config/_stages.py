@@ -1,11 +1,13 @@
 """Stage strings: `100:60s` (closed loop), `@200:60s` (open loop), comma-joined.
 
-A stage string is `[Nx]LOAD[->LOAD]:DURATION[~ARRIVAL]`: without `@`, LOAD
+A stage string is `[Nx]LOAD[->LOAD][:DURATION][~ARRIVAL]` (the duration
+may be left out only after `Nx`, and not from a ramp): without `@`, LOAD
 is a number of virtual users; with `@`, a rate of conversation starts per
 second. `A->B` ramps linearly from A to B over the stage (`10->100:60s`
 VUs, `@10->@200:60s` rates; both ends of one kind, and 0 allowed at one
 end). `Nx` ends the stage once N turns have started, or at its duration if
-that comes first (`100x@50:30s`, `500x10->50:2m`). An open stage may name its
+that comes first (`100x@50:30s`, `500x10->50:2m`; `100x@50` has no other
+end). An open stage may name its
 arrival process after `~`: `~constant`, `~poisson`, `~gamma` (the profile's
 burstiness) or `~gamma(B)` (burstiness B). The same grammar is accepted in
 a profile's `stages` list and by `--stages`, where a bad piece is named by
@@ -34,8 +36,8 @@ __all__ = [
 ]
 
 
-def _duration(value: Duration | str | float) -> Duration:
-    if isinstance(value, Duration):
+def _duration(value: Duration | str | float | None) -> Duration | None:
+    if value is None or isinstance(value, Duration):
         return value
     if isinstance(value, str):
         return parse_duration(value)
@@ -44,7 +46,7 @@ def _duration(value: Duration | str | float) -> Duration:
 
 def closed_stage(
     concurrency: int,
-    duration: Duration | str | float,
+    duration: Duration | str | float | None,
     *,
     ramp_to: int | None = None,
     requests: int | None = None,
@@ -60,7 +62,7 @@ def closed_stage(
 
 def open_stage(
     rate: float,
-    duration: Duration | str | float,
+    duration: Duration | str | float | None,
     arrival: Arrival | None = None,
     burstiness: float | None = None,
     *,
@@ -87,16 +89,13 @@ def parse_stage(text: str) -> Stage:
     """Parse one stage string; raise ValueError saying what is wrong."""
     body, tilde, process = text.strip().partition("~")
     load, sep, duration_text = body.partition(":")
-    if not sep or len(text) > _MAX_CHARS:
+    requests, load = _requests(load.strip()) if len(text) <= _MAX_CHARS else (None, load)
+    if not (sep or requests) or len(text) > _MAX_CHARS:
         shown = text if len(text) <= _MAX_CHARS else text[:_MAX_CHARS] + "..."
         raise ValueError(f'expected LOAD:DURATION like "100:60s" or "@200:60s"; got "{shown}"')
-    try:
-        duration = parse_duration(duration_text)
-    except ValueError as exc:
-        raise ValueError(f"duration: {exc}") from None
-    if duration.us <= 0:
-        raise ValueError("duration must be longer than 0")
-    requests, load = _requests(load.strip())
+    duration = _stage_duration(duration_text) if sep else None
+    if duration is None and "->" in load:
+        raise ValueError('a ramp needs a duration to ramp over ("10->100:60s")')
     first, arrow, second = load.partition("->")
     if first.startswith("@"):
         rate, ramp_to = _rates(first, arrow, second)
@@ -123,6 +122,16 @@ def parse_stage(text: str) -> Stage:
     return ClosedStage(
         concurrency=concurrency, duration=duration, ramp_to=ramp_to, requests=requests
     )
+
+
+def _stage_duration(text: str) -> Duration:
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        raise ValueError(f"duration: {exc}") from None
+    if duration.us <= 0:
+        raise ValueError("duration must be longer than 0")
+    return duration
 
 
 def _requests(load: str) -> tuple[int | None, str]:
@@ -220,11 +229,12 @@ def format_stage(stage: Stage) -> str:
     """The string form of a stage (`100:60s`, `@200:60s`, `@200:60s~gamma(0.5)`,
     `10->100:60s`, `@10->@200:60s`, `100x@50:30s`)."""
     count = f"{stage.requests}x" if stage.requests is not None else ""
+    duration = f":{stage.duration}" if stage.duration is not None else ""
     if isinstance(stage, ClosedStage):
         ramp = f"->{stage.ramp_to}" if stage.ramp_to is not None else ""
-        return f"{count}{stage.concurrency}{ramp}:{stage.duration}"
+        return f"{count}{stage.concurrency}{ramp}{duration}"
     ramp = f"->@{stage.ramp_to:g}" if stage.ramp_to is not None else ""
-    text = f"{count}@{stage.rate:g}{ramp}:{stage.duration}"
+    text = f"{count}@{stage.rate:g}{ramp}{duration}"
     if stage.burstiness is not None:
         return f"{text}~gamma({stage.burstiness!r})"
     if stage.arrival is not None:

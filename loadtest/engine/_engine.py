@@ -183,7 +183,7 @@ class Engine:
         """
         index, spec = self._stage_for(stage)
         now = trio.current_time()
-        duration_s = spec.duration.seconds
+        duration_s = spec.duration_s
         warmup_s = min(self.plan.warmup_s, duration_s)
         ctx = StageContext(
             run=self._run,
@@ -209,7 +209,7 @@ class Engine:
         snapshot = ctx.recorder.freeze(
             index=index,
             mode="closed" if isinstance(spec, ClosedStage) else "open",
-            duration_s=duration_s,
+            duration_s=duration_s if spec.duration is not None else ctx.time_s(),
             warmup_s=warmup_s,
             steady_s=max(min(ended, ctx.stop_at) - ctx.warmup_end, 0.0),
             started_unix_s=now + self._run.wall_offset_s,
@@ -365,7 +365,7 @@ def _vu_plan(plan: RunPlan, stage: ClosedStage) -> list[VuSlot]:
     """Every VU of a closed stage (engine/_schedule.py, `vu_plan`)."""
     end = stage.concurrency if stage.ramp_to is None else stage.ramp_to
     weights = [s.weight for s in plan.scenarios]
-    return vu_plan(stage.concurrency, end, stage.duration.seconds, weights, plan.start_spread_s)
+    return vu_plan(stage.concurrency, end, stage.duration_s, weights, plan.start_spread_s)
 
 
 def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> HealthFigures:
@@ -377,7 +377,7 @@ def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> Healt
     lag_p99, lag_max = ctx.monitor.p99_and_max_ms() if ctx.monitor else (0.0, 0.0)
     stage = ctx.stage
     schedule = snapshot.total.histogram(Metric.LAG)
-    window_s = ctx.stop_at - ctx.started
+    window_s = ctx.time_s()
     open_loop = isinstance(stage, OpenStage) and window_s > 0
     return HealthFigures(
         cpu_share=round(ctx.cpu.share(), 3),

@@ -164,6 +164,13 @@ class StageContext:
                 self.grace.deadline = now + self.run.plan.graceful_stop_s
         self.cut.set()
 
+    def time_s(self) -> float:
+        """The stage's time: to its end (its duration, or the turn that
+        reached its request count); for a stage with no duration that was
+        stopped before its count, to now."""
+        end = self.stop_at if math.isfinite(self.stop_at) else trio.current_time()
+        return end - self.started
+
     async def sleep_until(self, when: float, until: float = math.inf) -> None:
         """Sleep until `when`, or the stage's time is up, or `until`,
         whichever comes first. A checkpoint."""
@@ -178,7 +185,7 @@ class StageContext:
         return StageStats(
             index=self.index,
             elapsed_s=max(trio.current_time() - self.started, 0.0),
-            duration_s=self.stage.duration.seconds,
+            duration_s=self.stage.duration_s,
             in_flight=self.in_flight,
             peak_in_flight=self.peak_in_flight,
             conversations_in_flight=self.conversations,
@@ -332,7 +339,7 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
     rng = conversation_rng(plan.seed, ctx.index, "arrivals")
     picker = ScenarioPicker([s.plan.weight for s in ctx.run.scenarios])
     process, burstiness = plan.arrival_process(stage)
-    duration_s = stage.duration.seconds
+    duration_s = stage.duration_s
     offsets = (
         arrival_offsets(stage.rate, duration_s, process, rng, burstiness)
         if stage.ramp_to is None

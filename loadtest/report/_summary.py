@@ -368,7 +368,7 @@ def _is_planned(stage: StageSnapshot, plan: RunPlan) -> bool:
         *load,
         planned.ramp_to,
         planned.requests,
-    ) and (stage.duration_s == planned.duration.seconds)
+    ) and (planned.duration is None or stage.duration_s == planned.duration.seconds)
 
 
 def _ran(stage: StageSnapshot) -> str:

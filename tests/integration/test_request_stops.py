@@ -157,3 +157,38 @@ async def test_a_capped_stage_wakes_vus_in_think_time(
     assert len(sink.records) == 2
     assert stage.steady_s == pytest.approx(5.0)
     assert stage.ended_unix_s - stage.started_unix_s == pytest.approx(6.0)
+
+
+async def test_a_stage_with_only_a_request_count_runs_until_it(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """`5x2` (no duration): turns at 0, 0, 1, 1, 2 s; the stage's time, and
+    its `duration_s`, end at the 5th; `4x@10`: arrivals at 0 .. 0.3 s."""
+    plan = make_plan(stages=["5x2", "4x@10"], warmup="0s")
+    result, sink = await run(nursery, plan)
+    closed, opened = result.stages
+    assert [sum(1 for r in sink.records if r.stage == i) for i in (0, 1)] == [5, 4]
+    assert (closed.ended_by, closed.duration_s, closed.steady_s) == ("requests", 2.0, 2.0)
+    assert opened.ended_by == "requests"
+    assert opened.duration_s == pytest.approx(0.3)
+    assert opened.health is not None
+    assert opened.health.verdict == "ok", opened.health
+
+
+async def test_a_stopped_stage_without_a_duration_is_judged_over_the_time_it_ran(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    plan = make_plan(stages=["1000x@10"], warmup="0s")
+    backend = MemoryBackend(nursery, FakeGateway(Script(ttft_s=0.01)).serve)
+    async with open_engine(plan, backend=backend) as engine:
+
+        async def stop_soon() -> None:
+            await trio.sleep(1.05)
+            engine.stop_stage()
+
+        nursery.start_soon(stop_soon)
+        snapshot = await engine.run_stage(0)
+    assert (snapshot.ended_by, snapshot.duration_s) == ("stopped", pytest.approx(1.05))
+    assert snapshot.health is not None
+    assert snapshot.health.figures.target_rate == snapshot.health.figures.achieved_rate
+    assert snapshot.health.figures.target_rate == pytest.approx(11 / 1.05, abs=1e-3)

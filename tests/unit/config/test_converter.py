@@ -201,7 +201,10 @@ def test_comment_keys_and_schema_key_are_ignored() -> None:
             {"stages": ["10"]},
             '$.stages[0]: expected LOAD:DURATION like "100:60s" or "@200:60s"; got "10"',
         ),
-        ({"stages": [{"rate": 1}]}, "$.stages[0].duration: required key missing"),
+        (
+            {"stages": [{"rate": 1}]},
+            '$.stages[0].duration: a stage needs a "duration", a "requests" count, or both',
+        ),
         (
             {"stages": [{"rate": 1, "concurrency": 1, "duration": "1s"}]},
             '$.stages[0]: a stage has "concurrency" (closed loop) or "rate" (open loop), not both',

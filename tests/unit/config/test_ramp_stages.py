@@ -48,6 +48,9 @@ BASE: dict[str, Any] = {
         ("100x10:30s", closed_stage(10, "30s", requests=100)),
         (" 500 x 10->50 :2m", closed_stage(10, "2m", ramp_to=50, requests=500)),
         ("7x@1->@3:4s~constant", open_stage(1, "4s", "constant", ramp_to=3, requests=7)),
+        ("100x@50", open_stage(50, None, requests=100)),
+        ("100x4", closed_stage(4, None, requests=100)),
+        ("9x@2~gamma(2)", open_stage(2, None, "gamma", 2.0, requests=9)),
     ],
 )
 def test_ramp_and_count_strings_parse_and_round_trip(text: str, stage: Any) -> None:
@@ -77,7 +80,9 @@ def test_ramp_and_count_strings_parse_and_round_trip(text: str, stage: Any) -> N
         ("ax@10:5s", 'a request count ("Nx") must be a whole number from 1 to'),
         ("-3x10:5s", 'a request count ("Nx") must be a whole number from 1 to'),
         ("10x@x:5s", 'rate must be a positive number, got "x"'),
-        ("10x@5", 'expected LOAD:DURATION like "100:60s" or "@200:60s"; got "10x@5"'),
+        ("@5", 'expected LOAD:DURATION like "100:60s" or "@200:60s"; got "@5"'),
+        ("10x2->8", 'a ramp needs a duration to ramp over ("10->100:60s")'),
+        ("10x@1->@3~poisson", "a ramp needs a duration to ramp over"),
     ],
 )
 def test_malformed_ramps_and_counts_are_one_line_errors(text: str, message: str) -> None:
@@ -93,6 +98,26 @@ def test_a_bad_piece_of_stages_is_named_by_position() -> None:
         'piece 2 "@10->50:60s": a ramp has both ends of one kind: "10->100" (VUs) or '
         '"@10->@200" (rates)'
     ]
+
+
+@pytest.mark.parametrize(
+    ("stage", "message"),
+    [
+        ({"concurrency": 2}, 'duration: a stage needs a "duration", a "requests" count, or both'),
+        (
+            {"rate": 2, "ramp_to": 4, "requests": 9},
+            'ramp_to: a ramp needs a "duration" to ramp over',
+        ),
+        (
+            {"concurrency": 2, "ramp_to": 4, "requests": 9},
+            'ramp_to: a ramp needs a "duration" to ramp over',
+        ),
+    ],
+)
+def test_a_stage_object_needs_an_end(stage: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="stages") as caught:
+        structure_profile({**BASE, "stages": [stage]})
+    assert caught.value.args[0] == [f"$.stages[0].{message}"]
 
 
 def test_stage_objects_take_ramp_to_and_requests() -> None:
@@ -167,8 +192,20 @@ def test_the_schema_pattern_takes_every_stage_string_the_parser_takes() -> None:
     strings = next(p["pattern"] for p in pattern if p.get("type") == "string")
     good = ["1:10s", "@200:60s~gamma(0.5)", "@2.5:1m~poisson", "10->100:60s", "0->5:1m"]
     good += ["@10->@200:60s~poisson", "100x@50:30s", " 500 x 10->50 :2m", "7x@1->@3:4s~constant"]
+    good += ["100x@50", "100x4", "9x@2~poisson"]
     for text in good:
         parse_stage(text)
         assert re.search(strings, text), text
-    for text in ["10->:5s", "x10:5s", "1:10s~foo", "1:10", "@10->50:60s"]:
+    for text in ["10->:5s", "x10:5s", "1:10s~foo", "1:10", "@10->50:60s", "10", "@5"]:
         assert not re.search(strings, text), text
+
+
+def test_validate_describes_stages_that_end_by_their_count_only() -> None:
+    data = {**BASE, "defaults": {**BASE["defaults"], "turns": 2}}
+    plan = resolve(structure_profile(data), Overrides(stages="1:30s,50x3,100x@5"), env={})
+    text = describe_plan(plan)
+    assert "3 stages, 30s in all and 2 stages ended by request count only" in text
+    assert "2. 50x3  closed loop, 3 VUs until 50 turns have started (warm-up 0s-0s" not in text
+    assert "closed loop, 3 VUs until 50 turns have started (warm-up 0-0s, then steady)" in text
+    assert "open loop, 5 conversations/s (constant) until 100 turns have started" in text
+    assert "expected: ~50 conversations, 100 requests (mean 2 turns each)" in text

@@ -106,3 +106,11 @@ def test_compare_matches_a_ramp_only_with_the_same_ramp() -> None:
         "stage 2: load differs (open 2->8/s -> open 2->7.5/s)",
     )
     assert compare_summaries(a, ramped()).unmatched == ()
+
+
+def test_a_plan_stage_without_a_duration_is_the_plans_whatever_it_ran() -> None:
+    """A stage that ends by its count only ran for as long as that took: it
+    is still the plan's stage in `run.stage_plan`."""
+    ran = attrs.evolve(snapshot([turn(0)] * 3, concurrency=2), requests=3, ended_by="requests")
+    doc = summary([ran], make_plan(stages=["3x2"]))
+    assert doc["run"]["stage_plan"] == ["3x2"]
