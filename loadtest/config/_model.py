@@ -147,21 +147,11 @@ CONTENT_MODES: dict[str, type[PoolContent | ScriptedContent | SizedContent]] = {
 # --- stages ------------------------------------------------------------------
 
 
-def _requests_doc() -> Any:
-    return _doc(
-        "End the stage once this many turns have started (warm-up included), "
-        "or at its duration if that comes first.",
-        default=None,
-        validator=check.between(1, limit.MAX_REQUESTS),
-    )
-
-
-def _duration_doc() -> Any:
-    return _doc(
-        "How long the stage runs (may be left out when `requests` is set).",
-        default=None,
-        validator=_positive_duration,
-    )
+_REQUESTS_DOC = (
+    "End the stage once this many turns have started (warm-up included), "
+    "or at its duration if that comes first."
+)
+_DURATION_DOC = "How long the stage runs (may be left out when `requests` is set)."
 
 
 def _check_end(stage: ClosedStage | OpenStage) -> None:
@@ -183,13 +173,15 @@ class ClosedStage:
         "Number of virtual users (a ramp's first end; 0 only in a ramp).",
         validator=check.between(0, limit.MAX_VUS),
     )
-    duration: Duration | None = _duration_doc()
+    duration: Duration | None = _doc(_DURATION_DOC, default=None, validator=_positive_duration)
     ramp_to: int | None = _doc(
         "Ramp: the number of VUs at the end of the stage (linear from `concurrency`).",
         default=None,
         validator=check.between(0, limit.MAX_VUS),
     )
-    requests: int | None = _requests_doc()
+    requests: int | None = _doc(
+        _REQUESTS_DOC, default=None, validator=check.between(1, limit.MAX_REQUESTS)
+    )
 
     def __attrs_post_init__(self) -> None:
         _check_end(self)
@@ -218,7 +210,7 @@ class OpenStage:
         "Conversation starts per second (a ramp's first end; 0 only in a ramp).",
         validator=check.between(0, limit.MAX_RATE),
     )
-    duration: Duration | None = _duration_doc()
+    duration: Duration | None = _doc(_DURATION_DOC, default=None, validator=_positive_duration)
     arrival: Arrival | None = _doc(
         "Arrival process for this stage (default: the profile's `arrival`).", default=None
     )
@@ -233,7 +225,9 @@ class OpenStage:
         default=None,
         validator=check.between(0, limit.MAX_RATE),
     )
-    requests: int | None = _requests_doc()
+    requests: int | None = _doc(
+        _REQUESTS_DOC, default=None, validator=check.between(1, limit.MAX_REQUESTS)
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.burstiness is not None and self.arrival != "gamma":

@@ -100,6 +100,9 @@ def test_a_bad_piece_of_stages_is_named_by_position() -> None:
     ]
 
 
+RAMP_NEEDS = 'ramp_to: a ramp needs a "duration" to ramp over'
+
+
 @pytest.mark.parametrize(
     ("stage", "message"),
     [
