@@ -68,6 +68,11 @@ STAGES_OPTION: Any = typer.Option(
     help="Replace the profile's stages, e.g. '1:10s,100:60s,@200:60s~poisson'.",
 )
 SEED_OPTION: Any = typer.Option(None, "--seed", help="Seed of the request plan.")
+MAX_REQUESTS_OPTION: Any = typer.Option(
+    None,
+    "--max-requests",
+    help="End the run once this many turns have started in all (the profile's max_requests).",
+)
 WARMUP_OPTION: Any = typer.Option(
     None, "--warmup", help="Replace the profile's warm-up (per stage), e.g. '5s' or '0'."
 )
@@ -83,6 +88,7 @@ def plan_from_options(
     stages: str | None,
     seed: int | None,
     warmup: str | None = None,
+    max_requests: int | None = None,
 ) -> RunPlan:
     """Load the profile, apply the flags, resolve against the environment,
     check the files the plan names."""
@@ -107,6 +113,7 @@ def plan_from_options(
         stages=parsed_stages,
         seed=seed,
         warmup=parsed_warmup,
+        max_requests=max_requests,
     )
     plan = resolve(profile, overrides, env=os.environ, name=profile_path.stem)
     check_files(plan)

@@ -18,6 +18,7 @@ Rules:
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, TextIO
 import attrs
 import trio
 
-from loadtest.config import ClosedStage
+from loadtest.config import ClosedStage, format_load
 from loadtest.config._words import counted
 from loadtest.metrics import Metric
 from loadtest.report import fmt_ms
@@ -78,6 +79,8 @@ class _Field:
 
 
 def _clock(seconds: float) -> str:
+    if math.isinf(seconds):  # a stage that ends by its request count only
+        return "--:--"
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes:02d}:{secs:02d}"
 
@@ -174,8 +177,8 @@ def _figures(view: LiveView, planned: Sequence[Stage], rps: float) -> ProgressFi
         stage_count=_plan_stage_count(view, planned),
         load=(
             counted(spec.concurrency, "VU")
-            if isinstance(spec, ClosedStage)
-            else f"@{spec.rate:g}/s"
+            if isinstance(spec, ClosedStage) and spec.ramp_to is None
+            else format_load(spec)
         ),
         elapsed_s=stage.elapsed_s,
         duration_s=stage.duration_s,

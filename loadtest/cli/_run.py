@@ -35,6 +35,7 @@ from loadtest.cli._app import DEBUG_OPTION, _state, command
 from loadtest.cli._mock import parse_mock_args
 from loadtest.cli._options import (
     HEADER_OPTION,
+    MAX_REQUESTS_OPTION,
     MODEL_OPTION,
     PROFILE_ARGUMENT,
     SEED_OPTION,
@@ -172,6 +173,7 @@ def run(
     stages: str | None = STAGES_OPTION,
     seed: int | None = SEED_OPTION,
     warmup: str | None = WARMUP_OPTION,
+    max_requests: int | None = MAX_REQUESTS_OPTION,
     out: Path = OUT_OPTION,
     quiet: bool = QUIET_OPTION,
     mock: bool = MOCK_OPTION,
@@ -207,6 +209,7 @@ def run(
                     stages=stages,
                     seed=seed,
                     warmup=warmup,
+                    max_requests=max_requests,
                 )
 
             plan = plan_for(_MOCK_PLACEHOLDER if mock else target)

@@ -11,6 +11,7 @@ import typer
 from loadtest.cli._app import DEBUG_OPTION, command
 from loadtest.cli._options import (
     HEADER_OPTION,
+    MAX_REQUESTS_OPTION,
     MODEL_OPTION,
     PROFILE_ARGUMENT,
     SEED_OPTION,
@@ -36,6 +37,7 @@ def validate(
     stages: str | None = STAGES_OPTION,
     seed: int | None = SEED_OPTION,
     warmup: str | None = WARMUP_OPTION,
+    max_requests: int | None = MAX_REQUESTS_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Check PROFILE and print the resolved plan; send no load.
@@ -51,6 +53,7 @@ def validate(
         stages=stages,
         seed=seed,
         warmup=warmup,
+        max_requests=max_requests,
     )
     typer.echo(describe_plan(plan), nl=False)
 

@@ -58,6 +58,7 @@ from loadtest.config._schema import profile_schema
 from loadtest.config._split import split_by_weight
 from loadtest.config._stages import (
     closed_stage,
+    format_load,
     format_stage,
     open_stage,
     parse_stage,
@@ -100,6 +101,7 @@ __all__ = [
     "conversion_problems",
     "describe_plan",
     "dump_profile",
+    "format_load",
     "format_stage",
     "holds_mask",
     "is_secret",

@@ -76,42 +76,65 @@ def _scenario_lines(plan: RunPlan, scenario: ScenarioPlan) -> list[str]:
 
 
 def _stage_lines(plan: RunPlan, index: int, stage: ClosedStage | OpenStage) -> list[str]:
-    duration_s = stage.duration.seconds
-    warmup_s = min(plan.warmup_s, duration_s)
-    window = (
-        f"warm-up 0-{Duration.from_seconds(warmup_s)}, "
-        f"steady {Duration.from_seconds(warmup_s)}-{stage.duration}"
-    )
+    warmup = Duration.from_seconds(min(plan.warmup_s, stage.duration_s))
+    if stage.duration is None:
+        window = f"warm-up 0-{warmup}, then steady"
+        length = f"until {stage.requests:,} turns have started"
+        cap = []
+    else:
+        window = f"warm-up 0-{warmup}, steady {warmup}-{stage.duration}"
+        length = f"for {stage.duration}"
+        cap = (
+            []
+            if stage.requests is None
+            else [
+                f"     ends once {stage.requests:,} turns have started, if before {stage.duration}"
+            ]
+        )
     head = f"  {index + 1}. {format_stage(stage)}  "
     if isinstance(stage, ClosedStage):
         split = ", ".join(
             f"{s.name} {n}" for s, n in zip(plan.scenarios, plan.vu_split(stage), strict=True)
         )
+        if stage.ramp_to is None:
+            load = counted(stage.concurrency, "VU")
+        else:
+            load = f"{stage.concurrency} -> {counted(stage.ramp_to, 'VU')} (linear ramp)"
         return [
-            head
-            + f"closed loop, {counted(stage.concurrency, 'VU')} for {stage.duration} ({window})",
-            f"     VUs: {split}",
+            head + f"closed loop, {load} {length} ({window})",
+            f"     VUs{' at the start' if stage.ramp_to is not None else ''}: {split}",
             "     requests: set by response time (each VU runs one turn at a time)",
+            *cap,
         ]
     process, burstiness = plan.arrival_process(stage)
     arrival = f"gamma, burstiness {burstiness:g}" if process == "gamma" else process
-    conversations = stage.rate * duration_s
     weight_sum = sum(s.weight for s in plan.scenarios) or 1.0
     turns = sum(mean_turns(s.turns) * s.weight for s in plan.scenarios) / weight_sum
+    if stage.ramp_to is None:
+        load = f"{stage.rate:g} conversations/s"
+    else:
+        load = f"{stage.rate:g} -> {stage.ramp_to:g} conversations/s (linear ramp)"
+    if stage.requests is not None and stage.duration is None:
+        expected = f"~{stage.requests / turns:,.0f} conversations, {stage.requests:,} requests"
+    else:
+        conversations = stage.expected_arrivals
+        expected = f"{conversations:,.0f} conversations, ~{conversations * turns:,.0f} requests"
     return [
-        head + f"open loop, {stage.rate:g} conversations/s ({arrival}) for "
-        f"{stage.duration} ({window})",
-        f"     expected: {conversations:,.0f} conversations, ~{conversations * turns:,.0f} "
-        f"requests (mean {turns:g} turns each)",
+        head + f"open loop, {load} ({arrival}) {length} ({window})",
+        f"     expected: {expected} (mean {turns:g} turns each)",
+        *cap,
     ]
 
 
 def describe_plan(plan: RunPlan) -> str:
     """The whole plan as human-readable text."""
-    total_s = sum(stage.duration.seconds for stage in plan.stages)
+    total_s = sum(stage.duration.seconds for stage in plan.stages if stage.duration)
+    open_ended = sum(1 for stage in plan.stages if stage.duration is None)
+    length = f"{Duration.from_seconds(total_s)} in all" + (
+        f" and {counted(open_ended, 'stage')} ended by request count only" if open_ended else ""
+    )
     lines = [
-        f"profile {plan.name}: {counted(len(plan.stages), 'stage')}, "
-        f"{Duration.from_seconds(total_s)} in all, seed {plan.seed}, "
+        f"profile {plan.name}: {counted(len(plan.stages), 'stage')}, {length}, seed {plan.seed}, "
         f"cache mode {plan.cache_mode}",
         "scenarios:",
     ]
@@ -123,6 +146,8 @@ def describe_plan(plan: RunPlan) -> str:
     )
     for index, stage in enumerate(plan.stages):
         lines.extend(_stage_lines(plan, index, stage))
+    if plan.max_requests is not None:
+        lines.append(f"the run ends once {plan.max_requests:,} turns have started in all")
     lines.extend(f"warning: {warning}" for warning in plan.warnings)
     lines.extend(
         f"warning: {problem} (`run` refuses to send it, except to its own --mock)"

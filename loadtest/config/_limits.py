@@ -27,6 +27,7 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_OUTPUT_TOKENS",
     "MAX_RATE",
+    "MAX_REQUESTS",
     "MAX_RPS",
     "MAX_SEED",
     "MAX_STAGE_CHARS",
@@ -63,6 +64,8 @@ MAX_DURATION_US = 31 * 24 * 3_600_000_000
 MAX_SEED = MAX_INT
 MAX_VUS = 100_000
 MAX_RATE = 100_000.0
+#: Request-count stops (a stage's `requests`, a run's `max_requests`).
+MAX_REQUESTS = 1_000_000_000_000
 #: Gamma arrivals: shape of the gap distribution (1 = poisson).
 MAX_BURSTINESS = 1_000.0
 MAX_IN_FLIGHT = 1_000_000

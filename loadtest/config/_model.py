@@ -14,6 +14,7 @@ Rules:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -146,20 +147,70 @@ CONTENT_MODES: dict[str, type[PoolContent | ScriptedContent | SizedContent]] = {
 # --- stages ------------------------------------------------------------------
 
 
+_REQUESTS_DOC = (
+    "End the stage once this many turns have started (warm-up included), "
+    "or at its duration if that comes first."
+)
+_DURATION_DOC = "How long the stage runs (may be left out when `requests` is set)."
+
+
+def _check_end(stage: ClosedStage | OpenStage) -> None:
+    """A stage ends by its duration, its request count, or both; a ramp
+    needs a duration to ramp over."""
+    if stage.duration is None and stage.requests is None:
+        raise FieldError("duration", 'a stage needs a "duration", a "requests" count, or both')
+    if stage.duration is None and stage.ramp_to is not None:
+        raise FieldError("ramp_to", 'a ramp needs a "duration" to ramp over')
+
+
 @attrs.frozen
 class ClosedStage:
-    """`concurrency` virtual users, each running conversations back to back."""
+    """`concurrency` virtual users, each running conversations back to back;
+    with `ramp_to`, the number of VUs goes linearly from `concurrency` to
+    `ramp_to` over the stage."""
 
-    concurrency: int = _doc("Number of virtual users.", validator=check.between(1, limit.MAX_VUS))
-    duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
+    concurrency: int = _doc(
+        "Number of virtual users (a ramp's first end; 0 only in a ramp).",
+        validator=check.between(0, limit.MAX_VUS),
+    )
+    duration: Duration | None = _doc(_DURATION_DOC, default=None, validator=_positive_duration)
+    ramp_to: int | None = _doc(
+        "Ramp: the number of VUs at the end of the stage (linear from `concurrency`).",
+        default=None,
+        validator=check.between(0, limit.MAX_VUS),
+    )
+    requests: int | None = _doc(
+        _REQUESTS_DOC, default=None, validator=check.between(1, limit.MAX_REQUESTS)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _check_end(self)
+        if self.ramp_to is None and self.concurrency < 1:
+            raise FieldError("concurrency", "must be at least 1 (0 only as one end of a ramp)")
+        if self.ramp_to == 0 and self.concurrency == 0:
+            raise FieldError("ramp_to", "a ramp from 0 to 0 VUs runs nothing")
+
+    @property
+    def duration_s(self) -> float:
+        """The duration in seconds (infinite for a stage with only a request count)."""
+        return math.inf if self.duration is None else self.duration.seconds
+
+    @property
+    def peak(self) -> int:
+        """The most VUs the stage runs at once."""
+        return max(self.concurrency, self.ramp_to or 0)
 
 
 @attrs.frozen
 class OpenStage:
-    """`rate` conversation starts per second, whatever the server does."""
+    """`rate` conversation starts per second, whatever the server does; with
+    `ramp_to`, the rate goes linearly from `rate` to `ramp_to` over the stage."""
 
-    rate: float = _doc("Conversation starts per second.", validator=check.above(0, limit.MAX_RATE))
-    duration: Duration = _doc("How long the stage runs.", validator=_positive_duration)
+    rate: float = _doc(
+        "Conversation starts per second (a ramp's first end; 0 only in a ramp).",
+        validator=check.between(0, limit.MAX_RATE),
+    )
+    duration: Duration | None = _doc(_DURATION_DOC, default=None, validator=_positive_duration)
     arrival: Arrival | None = _doc(
         "Arrival process for this stage (default: the profile's `arrival`).", default=None
     )
@@ -169,10 +220,36 @@ class OpenStage:
         default=None,
         validator=check.above(0, limit.MAX_BURSTINESS),
     )
+    ramp_to: float | None = _doc(
+        "Ramp: the rate at the end of the stage (linear from `rate`).",
+        default=None,
+        validator=check.between(0, limit.MAX_RATE),
+    )
+    requests: int | None = _doc(
+        _REQUESTS_DOC, default=None, validator=check.between(1, limit.MAX_REQUESTS)
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.burstiness is not None and self.arrival != "gamma":
             raise FieldError("burstiness", 'applies to gamma arrivals only; set "arrival": "gamma"')
+        _check_end(self)
+        if self.ramp_to is None and self.rate <= 0:
+            raise FieldError("rate", "must be above 0 (0 only as one end of a ramp)")
+        if self.ramp_to == 0 and self.rate == 0:
+            raise FieldError("ramp_to", "a ramp from 0 to 0 per second starts nothing")
+
+    @property
+    def duration_s(self) -> float:
+        """The duration in seconds (infinite for a stage with only a request count)."""
+        return math.inf if self.duration is None else self.duration.seconds
+
+    @property
+    def expected_arrivals(self) -> float:
+        """The arrivals the stage plans in its duration: rate x duration, or
+        for a ramp the area under it, (rate + ramp_to) / 2 x duration
+        (infinite without a duration)."""
+        end = self.rate if self.ramp_to is None else self.ramp_to
+        return (self.rate + end) / 2 * self.duration_s
 
 
 Stage = ClosedStage | OpenStage
@@ -344,8 +421,9 @@ class Profile:
         "Profile name (default: the file name).", default=None, validator=check.name
     )
     stages: tuple[Stage, ...] = _doc(
-        'Stages, in order: {"concurrency", "duration"}, {"rate", "duration"}, '
-        'or strings "100:60s" / "@200:60s". `--stages` replaces them.',
+        'Stages, in order: {"concurrency", "duration"}, {"rate", "duration"} '
+        '(each with optional "ramp_to", "requests"), or strings "100:60s" / "@200:60s" / '
+        '"10->100:60s" / "@10->@200:60s" / "100x@50:30s". `--stages` replaces them.',
         default=(),
         validator=check.items(limit.MAX_ITEMS),
     )
@@ -391,6 +469,11 @@ class Profile:
         "Gamma arrivals: shape of the gaps; 1 = poisson, below 1 burstier, above 1 smoother.",
         default=1.0,
         validator=check.above(0, limit.MAX_BURSTINESS),
+    )
+    max_requests: int | None = _doc(
+        "End the run once this many turns have started in all (warm-up included).",
+        default=None,
+        validator=check.between(1, limit.MAX_REQUESTS),
     )
     redact_headers: tuple[str, ...] = _doc(
         "More header names to mask in every output (names holding key, token, secret, "

@@ -3,12 +3,13 @@
 Precedence is CLI > scenario > defaults: an override is written into every
 scenario (a profile without `scenarios` first gets its implicit scenario,
 named "default"), so what ran can be written back out as a profile.
-`--warmup` replaces the profile's warm-up. `--vk` fills the placeholder
-`REPLACE_WITH_VK` in every secret header of a scenario (`Authorization:
-Bearer REPLACE_WITH_VK` becomes `Bearer <vk>`, `x-api-key: REPLACE_WITH_VK`
-becomes `<vk>`); a scenario without a placeholder gets `Authorization:
-Bearer <vk>`. `--header` values are applied after it, so `--header
-"Authorization: ..."` wins. Header names match without regard to case.
+`--warmup` replaces the profile's warm-up, `--max-requests` its
+`max_requests`. `--vk` fills the placeholder `REPLACE_WITH_VK` in every
+secret header of a scenario (`Authorization: Bearer REPLACE_WITH_VK`
+becomes `Bearer <vk>`, `x-api-key: REPLACE_WITH_VK` becomes `<vk>`); a
+scenario without a placeholder gets `Authorization: Bearer <vk>`.
+`--header` values are applied after it, so `--header "Authorization:
+..."` wins. Header names match without regard to case.
 
 Pure; no I/O.
 """
@@ -83,6 +84,7 @@ class Overrides:
     stages: tuple[Stage, ...] | None = attrs.field(default=None, converter=_to_stages)
     seed: int | None = None
     warmup: Duration | None = attrs.field(default=None, converter=_to_duration)
+    max_requests: int | None = None
 
 
 def parse_header_flag(text: str) -> tuple[str, str]:
@@ -120,6 +122,7 @@ _FLAGS = {
     "seed": "--seed",
     "stages": "--stages",
     "warmup": "--warmup",
+    "max_requests": "--max-requests",
 }
 
 
@@ -174,6 +177,8 @@ def _apply(profile: Profile, overrides: Overrides) -> Profile:
         changes["seed"] = overrides.seed
     if overrides.warmup is not None:
         changes["warmup"] = overrides.warmup
+    if overrides.max_requests is not None:
+        changes["max_requests"] = overrides.max_requests
     return attrs.evolve(profile, **changes)
 
 

@@ -123,6 +123,8 @@ class RunPlan:
     start_spread_s: float = 0.0
     #: Gamma arrivals: the profile's shape of the gaps (1 = poisson).
     burstiness: float = 1.0
+    #: The run ends once this many turns have started in all (None: no cap).
+    max_requests: int | None = None
 
     def arrival_process(self, stage: OpenStage) -> tuple[Arrival, float]:
         """The stage's arrival process and burstiness (the stage's own, else
@@ -173,6 +175,8 @@ def resolve(
     if not effective.stages:
         problems.append("$.stages: no stages; list them in the profile or pass --stages")
     for number, stage in enumerate(effective.stages, start=1):
+        if stage.duration is None:
+            continue
         if isinstance(stage, ClosedStage) and effective.start_spread >= stage.duration:
             warnings.append(
                 f"stage {number}: the start spread ({effective.start_spread}) is as long as "
@@ -207,6 +211,7 @@ def resolve(
         warnings=tuple(warnings),
         start_spread_s=effective.start_spread.seconds,
         burstiness=effective.burstiness,
+        max_requests=effective.max_requests,
     )
 
 

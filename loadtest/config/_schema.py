@@ -40,7 +40,15 @@ __all__ = ["profile_schema"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DURATION_PATTERN = r"^\s*(0|(\d+(\.\d*)?|\.\d+)\s*(us|µs|ms|s|m|h))\s*$"
-_STAGE_PATTERN = r"^\s*@?\d+(\.\d*)?:\s*(\d+(\.\d*)?|\.\d+)\s*(us|µs|ms|s|m|h)\s*$"
+_RATE = r"@\s*\d+(\.\d*)?"
+_LOAD = rf"(\d+(\s*->\s*\d+)?|{_RATE}(\s*->\s*{_RATE})?)"
+_ARRIVAL = r"(\s*~\s*(constant|poisson|gamma(\(\s*\d*\.?\d+\s*\))?))?"
+_STAGE_DURATION = r"\s*:\s*(\d+(\.\d*)?|\.\d+)\s*(us|µs|ms|s|m|h)"
+#: A stage string: `[Nx]LOAD[->LOAD][:DURATION][~ARRIVAL]`, the duration
+#: optional after `Nx` only (config/_stages.py).
+_STAGE_PATTERN = (
+    rf"^\s*(\d+\s*x\s*{_LOAD}({_STAGE_DURATION})?|{_LOAD}{_STAGE_DURATION}){_ARRIVAL}\s*$"
+)
 
 
 def _ref(name: str) -> dict[str, Any]:

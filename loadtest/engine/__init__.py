@@ -27,7 +27,13 @@ from loadtest.engine._engine import (
 from loadtest.engine._live import LiveView
 from loadtest.engine._metrics_endpoint import MetricsExporter, listen_metrics, serve_metrics
 from loadtest.engine._probe import probe_scenarios
-from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
+from loadtest.engine._schedule import (
+    ScenarioPicker,
+    VuSlot,
+    arrival_offsets,
+    ramp_offsets,
+    vu_plan,
+)
 from loadtest.engine._sink import JsonlSink, MemorySink, open_jsonl_sink
 from loadtest.engine._stage import StageStats
 from loadtest.engine._transport import ConnectionPool, TransportConfig, TransportFailure
@@ -46,11 +52,14 @@ __all__ = [
     "StageStats",
     "TransportConfig",
     "TransportFailure",
+    "VuSlot",
     "arrival_offsets",
     "listen_metrics",
     "open_engine",
     "open_jsonl_sink",
     "probe_scenarios",
+    "ramp_offsets",
     "serve_metrics",
     "transport_config",
+    "vu_plan",
 ]

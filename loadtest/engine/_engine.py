@@ -19,6 +19,11 @@ Rules:
 - `live` is a `LiveView` of the running stage (None between stages);
   `on_stage_end(callback)` hands each finished stage's snapshot to
   `callback` (the live metrics endpoint keeps finished stages that way).
+- The run's `max_requests` counts turns started across the stages this
+  engine runs: each stage may start what is left (its `ended_by` is
+  "run-requests" when that ends it), and `run()` starts no stage once
+  none is left. A snapshot's `ended_by` is "stopped" when `stop_stage()`
+  or `request_stop()` ended it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from loadtest.engine._content import TextPool
 from loadtest.engine._health import FD_MARGIN, FdLimits, LoopMonitor, fds_needed, raise_fd_limit
 from loadtest.engine._live import LiveView
 from loadtest.engine._scenario import build_runtime
+from loadtest.engine._schedule import VuSlot, vu_plan
 from loadtest.engine._stage import (
     RunContext,
     StageContext,
@@ -144,6 +150,8 @@ class Engine:
             self._run.text_pool.build()  # ~30 ms now rather than mid-stage
         self._current: StageContext | None = None
         self._next_index = 0
+        #: Turns started by every stage this engine ran (the run's `max_requests`).
+        self._turns_started = 0
         self._stop_event = trio.Event()
         self._started_unix_s: float | None = None
         self._stage_listeners: list[Callable[[StageSnapshot], None]] = []
@@ -191,7 +199,7 @@ class Engine:
         if self._started_unix_s is None:
             self._started_unix_s = time.time()
         now = trio.current_time()
-        duration_s = spec.duration.seconds
+        duration_s = spec.duration_s
         warmup_s = min(self.plan.warmup_s, duration_s)
         ctx = StageContext(
             run=self._run,
@@ -202,6 +210,7 @@ class Engine:
             warmup_end=now + warmup_s,
             stop_at=now + duration_s,
         )
+        self._cap(ctx)
         overflow_before = self._sink.overflow
         self._current = ctx
         try:
@@ -211,11 +220,12 @@ class Engine:
                 await self._monitored(ctx)
         finally:
             self._current = None
+            self._turns_started += ctx.turns_started
         ended = trio.current_time()
         snapshot = ctx.recorder.freeze(
             index=index,
             mode="closed" if isinstance(spec, ClosedStage) else "open",
-            duration_s=duration_s,
+            duration_s=duration_s if spec.duration is not None else ctx.time_s(),
             warmup_s=warmup_s,
             steady_s=max(min(ended, ctx.stop_at) - ctx.warmup_end, 0.0),
             started_unix_s=now + self._run.wall_offset_s,
@@ -224,12 +234,35 @@ class Engine:
             rate=spec.rate if isinstance(spec, OpenStage) else None,
             vus=self.plan.vu_split(spec) if isinstance(spec, ClosedStage) else (),
             stopped_early=ctx.scope.cancelled_caught,
+            ramp_to=spec.ramp_to,
+            requests=spec.requests,
+            ended_by="stopped" if ctx.scope.cancelled_caught else ctx.ended_by,
         )
         figures = _figures(ctx, snapshot, self._sink.overflow - overflow_before)
         snapshot = attrs.evolve(snapshot, health=assess(figures))
         for callback in self._stage_listeners:
             callback(snapshot)
         return snapshot
+
+    def _cap(self, ctx: StageContext) -> None:
+        """Set the stage's request cap: its own `requests`, or what is left
+        of the run's `max_requests` when that is less (nothing left: the
+        stage's time is up at once)."""
+        ctx.turn_cap = ctx.stage.requests
+        if self.plan.max_requests is not None:
+            left = max(self.plan.max_requests - self._turns_started, 0)
+            if ctx.turn_cap is None or left < ctx.turn_cap:
+                ctx.turn_cap, ctx.cap_reason = left, "run-requests"
+        if ctx.turn_cap == 0:
+            ctx.stop_at, ctx.ended_by = ctx.started, ctx.cap_reason
+            ctx.cut.set()
+
+    @property
+    def requests_left(self) -> int | None:
+        """Turns the run's `max_requests` still allows (None: no cap)."""
+        if self.plan.max_requests is None:
+            return None
+        return max(self.plan.max_requests - self._turns_started, 0)
 
     def _stage_for(self, stage: int | str | Stage) -> tuple[int, Stage]:
         """The stage number and stage of a `run_stage` argument."""
@@ -258,7 +291,7 @@ class Engine:
             await nursery.start(monitor.run)
             ctx.monitor = monitor
             if isinstance(ctx.stage, ClosedStage):
-                await run_closed_stage(ctx, self.plan.vu_split(ctx.stage))
+                await run_closed_stage(ctx, _vu_plan(self.plan, ctx.stage))
             else:
                 await run_open_stage(ctx, self._max_in_flight())
             nursery.cancel_scope.cancel()
@@ -284,7 +317,7 @@ class Engine:
             self._started_unix_s = started
         snapshots = []
         for index in range(len(self.plan.stages)):
-            if self.stop_requested:
+            if self.stop_requested or self.requests_left == 0:
                 break
             snapshots.append(await self.run_stage(index))
         return RunResult(
@@ -349,24 +382,33 @@ class Engine:
         )
 
 
+def _vu_plan(plan: RunPlan, stage: ClosedStage) -> list[VuSlot]:
+    """Every VU of a closed stage (engine/_schedule.py, `vu_plan`)."""
+    end = stage.concurrency if stage.ramp_to is None else stage.ramp_to
+    weights = [s.weight for s in plan.scenarios]
+    return vu_plan(stage.concurrency, end, stage.duration_s, weights, plan.start_spread_s)
+
+
 def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> HealthFigures:
     """The generator's figures of one finished stage (its own monitor only:
-    a stage stopped before it started has no loop-lag figures)."""
+    a stage stopped before it started has no loop-lag figures). Open loop:
+    the target rate is the arrivals the schedule planned (a ramp's included)
+    over the stage's time, which a request cap may have cut short; the
+    achieved rate is over the same time."""
     lag_p99, lag_max = ctx.monitor.p99_and_max_ms() if ctx.monitor else (0.0, 0.0)
     stage = ctx.stage
     schedule = snapshot.total.histogram(Metric.LAG)
-    rate = stage.rate if isinstance(stage, OpenStage) else None
+    window_s = ctx.time_s()
+    open_loop = isinstance(stage, OpenStage) and window_s > 0
     return HealthFigures(
         cpu_share=round(ctx.cpu.share(), 3),
         loop_lag_p99_ms=lag_p99,
         loop_lag_max_ms=lag_max,
         peak_in_flight=ctx.peak_in_flight,
-        target_in_flight=stage.concurrency if isinstance(stage, ClosedStage) else None,
-        target_rate=(round(ctx.planned_arrivals / stage.duration.seconds, 3) if rate else None),
+        target_in_flight=stage.peak if isinstance(stage, ClosedStage) else None,
+        target_rate=round(ctx.planned_arrivals / window_s, 3) if open_loop else None,
         achieved_rate=(
-            round((ctx.started_conversations + ctx.dropped) / stage.duration.seconds, 3)
-            if rate
-            else None
+            round((ctx.started_conversations + ctx.dropped) / window_s, 3) if open_loop else None
         ),
         schedule_lag_p99_ms=(schedule.percentiles([99.0])[99.0] / 1000 if schedule.count else None),
         dropped=snapshot.total.dropped,

@@ -88,8 +88,9 @@ class FdLimits:
 
 def fds_needed(plan: RunPlan) -> int:
     """Descriptors the plan can use at once: the largest closed stage, or an
-    explicit `max_in_flight` (one connection each), plus a margin."""
-    closed = [s.concurrency for s in plan.stages if isinstance(s, ClosedStage)]
+    explicit `max_in_flight` (one connection each), plus a margin; a ramp counts
+    at its larger end."""
+    closed = [s.peak for s in plan.stages if isinstance(s, ClosedStage)]
     return max([*closed, plan.max_in_flight or 0]) + FD_MARGIN
 
 

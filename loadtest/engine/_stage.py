@@ -7,6 +7,15 @@ Rules:
 - When the stage's time is up, no new turn starts (think-time sleeps end
   early); turns in flight get `graceful_stop` to finish, then the nursery is
   cancelled and they are recorded `interrupted`.
+- A request cap (the stage's `requests`, or what is left of the run's
+  `max_requests`) counts turns as they start, warm-up included: the turn
+  that reaches it ends the stage's time at that instant (`end_time`), so
+  exactly that many turns start, and the graceful stop runs from then.
+  `ended_by` says what ended the stage's time.
+- Closed stages run the VUs of `vu_plan` (engine/_schedule.py): each starts
+  at its planned time; a VU that a ramp down removes starts no turn after
+  its stop time, but its turn in flight finishes (as k6's graceful ramp
+  down), bounded by the stage's end plus `graceful_stop` like any other.
 - A turn belongs to the stage, and the warm-up or steady window, in which it
   started: its spec carries the stage index and warm-up flag, and it records
   into its stage's recorder.
@@ -23,8 +32,9 @@ Rules:
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 import trio
@@ -43,10 +53,10 @@ from loadtest.engine._content import (
 )
 from loadtest.engine._health import CpuMeter, LoopMonitor
 from loadtest.engine._scenario import ScenarioRuntime
-from loadtest.engine._schedule import ScenarioPicker, arrival_offsets
+from loadtest.engine._schedule import ScenarioPicker, VuSlot, arrival_offsets, ramp_offsets
 from loadtest.engine._transport import ConnectionPool
 from loadtest.engine._turn import TurnResult, TurnSpec, run_turn
-from loadtest.metrics import StageRecorder, TurnRecord
+from loadtest.metrics import EndedBy, StageRecorder, TurnRecord
 from loadtest.protocol import Conversation, Message
 
 __all__ = [
@@ -130,6 +140,42 @@ class StageContext:
     planned_arrivals: int = 0
     #: Conversation ids: seeded from os.urandom, different in every run.
     ids: random.Random = attrs.Factory(random.Random)
+    #: Turns started in this stage, warm-up included.
+    turns_started: int = 0
+    #: End the stage's time once this many turns have started (None: no cap),
+    #: and the `ended_by` of that end ("requests" or "run-requests").
+    turn_cap: int | None = None
+    cap_reason: EndedBy = "requests"
+    #: What ended the stage's time: "duration", "requests" or "run-requests".
+    ended_by: EndedBy = "duration"
+    #: Set when the stage's time is cut short: every stage sleep wakes.
+    cut: trio.Event = attrs.Factory(trio.Event)
+    #: The stage nursery's scope: its deadline is the end of the graceful stop.
+    grace: trio.CancelScope | None = None
+
+    def end_time(self, reason: EndedBy) -> None:
+        """End the stage's time now: no new turn starts, sleeps wake, turns
+        in flight get the graceful stop from now."""
+        now = trio.current_time()
+        if now < self.stop_at:
+            self.stop_at = now
+            self.ended_by = reason
+            if self.grace is not None:
+                self.grace.deadline = now + self.run.plan.graceful_stop_s
+        self.cut.set()
+
+    def time_s(self) -> float:
+        """The stage's time: to its end (its duration, or the turn that
+        reached its request count); for a stage with no duration that was
+        stopped before its count, to now."""
+        end = self.stop_at if math.isfinite(self.stop_at) else trio.current_time()
+        return end - self.started
+
+    async def sleep_until(self, when: float, until: float = math.inf) -> None:
+        """Sleep until `when`, or the stage's time is up, or `until`,
+        whichever comes first. A checkpoint."""
+        with trio.move_on_at(min(when, self.stop_at, until)):
+            await self.cut.wait()
 
     def record(self, record: TurnRecord) -> None:
         self.recorder.record(record)
@@ -139,7 +185,7 @@ class StageContext:
         return StageStats(
             index=self.index,
             elapsed_s=max(trio.current_time() - self.started, 0.0),
-            duration_s=self.stage.duration.seconds,
+            duration_s=self.stage.duration_s,
             in_flight=self.in_flight,
             peak_in_flight=self.peak_in_flight,
             conversations_in_flight=self.conversations,
@@ -154,16 +200,18 @@ async def run_conversation(
     rng: random.Random,
     conversation_id: str,
     intended: float | None = None,
+    until: float = math.inf,
 ) -> str | None:
     """Run one conversation; return the error class of the turn that ended
     it early, or None. `rng` draws its plan; `intended` (open loop) is the
-    first turn's planned start."""
+    first turn's planned start; no turn starts at or after `until` (a VU
+    that a ramp down removes) or the stage's end."""
     plan = scenario.plan
     run_plan = ctx.run.plan
     system = first_system(plan.system, run_plan.cache_mode, conversation_id)
     messages: list[Message] = []
     for turn_index in range(draw_turns(plan.turns, rng)):
-        if trio.current_time() >= ctx.stop_at:
+        if trio.current_time() >= min(ctx.stop_at, until):
             return None
         text = user_message(run_plan, plan, turn_index, rng, ctx.run.text_pool, conversation_id)
         messages.append(Message("user", text))
@@ -175,7 +223,7 @@ async def run_conversation(
         if intended is not None:
             intended = wake  # open loop: the next turn is planned for now + think time
         if wake > trio.current_time():
-            await trio.sleep_until(min(wake, ctx.stop_at))
+            await ctx.sleep_until(wake, until)
     return None
 
 
@@ -235,6 +283,9 @@ async def _turn(
     )
     ctx.in_flight += 1
     ctx.peak_in_flight = max(ctx.peak_in_flight, ctx.in_flight)
+    ctx.turns_started += 1
+    if ctx.turn_cap is not None and ctx.turns_started >= ctx.turn_cap:
+        ctx.end_time(ctx.cap_reason)
     try:
         result = await run_turn(ctx.run.pool, scenario, conversation, spec, ctx.record)
     finally:
@@ -246,34 +297,33 @@ async def _turn(
 # --- closed loop ----------------------------------------------------------------
 
 
-async def run_closed_stage(ctx: StageContext, vus_per_scenario: tuple[int, ...]) -> None:
-    """Run a closed stage: VUs per scenario as given, until its time is up
-    plus the graceful stop. A checkpoint."""
-    # With `start_spread`, VU i of N starts i/N of it after the stage: VUs
-    # that all start together read their streams in synchronised bursts.
-    step_s = ctx.run.plan.start_spread_s / max(sum(vus_per_scenario), 1)
+async def run_closed_stage(ctx: StageContext, slots: Sequence[VuSlot]) -> None:
+    """Run a closed stage: one task per VU of `slots` (`vu_plan`), until its
+    time is up plus the graceful stop. A checkpoint."""
     async with trio.open_nursery() as nursery:
         nursery.cancel_scope.deadline = ctx.stop_at + ctx.run.plan.graceful_stop_s
-        vu = 0
-        for scenario, count in zip(ctx.run.scenarios, vus_per_scenario, strict=True):
-            for _ in range(count):
-                nursery.start_soon(_virtual_user, ctx, scenario, vu, ctx.started + vu * step_s)
-                vu += 1
+        ctx.grace = nursery.cancel_scope
+        for vu, slot in enumerate(slots):
+            stop_at = math.inf if slot.stop_s is None else ctx.started + slot.stop_s
+            scenario = ctx.run.scenarios[slot.scenario]
+            nursery.start_soon(
+                _virtual_user, ctx, scenario, vu, ctx.started + slot.start_s, stop_at
+            )
 
 
 async def _virtual_user(
-    ctx: StageContext, scenario: ScenarioRuntime, vu: int, start_at: float
+    ctx: StageContext, scenario: ScenarioRuntime, vu: int, start_at: float, stop_at: float
 ) -> None:
     # One seeded RNG per VU: its conversations follow one another, so the
     # plan is the same sequence in every run. Ids come from a fresh RNG.
     rng = conversation_rng(ctx.run.plan.seed, ctx.index, "vu", vu)
     ids = random.Random()
     if start_at > ctx.started:
-        await trio.sleep_until(min(start_at, ctx.stop_at))
-    while trio.current_time() < ctx.stop_at:
-        failed = await run_conversation(ctx, scenario, rng, random_uuid(ids))
+        await ctx.sleep_until(start_at)
+    while trio.current_time() < min(ctx.stop_at, stop_at):
+        failed = await run_conversation(ctx, scenario, rng, random_uuid(ids), until=stop_at)
         if failed in _NO_REQUEST_SENT:
-            await trio.sleep_until(min(trio.current_time() + _CONNECT_BACKOFF_S, ctx.stop_at))
+            await ctx.sleep_until(trio.current_time() + _CONNECT_BACKOFF_S, stop_at)
 
 
 # --- open loop -------------------------------------------------------------------
@@ -289,15 +339,23 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
     rng = conversation_rng(plan.seed, ctx.index, "arrivals")
     picker = ScenarioPicker([s.plan.weight for s in ctx.run.scenarios])
     process, burstiness = plan.arrival_process(stage)
-    offsets = arrival_offsets(stage.rate, stage.duration.seconds, process, rng, burstiness)
+    duration_s = stage.duration_s
+    offsets = (
+        arrival_offsets(stage.rate, duration_s, process, rng, burstiness)
+        if stage.ramp_to is None
+        else ramp_offsets(stage.rate, stage.ramp_to, duration_s, process, rng, burstiness)
+    )
     pending: float | None = None  # drawn from the schedule, not handled yet
     try:
         async with trio.open_nursery() as nursery:
             nursery.cancel_scope.deadline = ctx.stop_at + plan.graceful_stop_s
+            ctx.grace = nursery.cancel_scope
             for number, offset in enumerate(offsets):
                 pending = offset
                 intended = ctx.started + offset
-                await trio.sleep_until(intended)
+                await ctx.sleep_until(intended)
+                if ctx.cut.is_set():
+                    break
                 pending = None
                 scenario = ctx.run.scenarios[picker.pick(rng)]
                 ctx.arrivals += 1
@@ -308,7 +366,7 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
                 ctx.conversations += 1
                 nursery.start_soon(_arrival, ctx, scenario, number, intended)
     finally:
-        until_s = min(trio.current_time() - ctx.started, stage.duration.seconds)
+        until_s = min(trio.current_time(), ctx.stop_at) - ctx.started
         missed = _count_missed(offsets, pending, until_s, lambda: picker.pick(rng))
         ctx.planned_arrivals = ctx.arrivals + missed
 

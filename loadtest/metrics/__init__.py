@@ -21,6 +21,7 @@ from loadtest.metrics._recorder import LiveStats, StageRecorder
 from loadtest.metrics._snapshot import (
     COUNTERS,
     HISTOGRAMS,
+    EndedBy,
     Metric,
     StageSnapshot,
     StatsSnapshot,
@@ -36,6 +37,7 @@ __all__ = [
     "HISTOGRAMS",
     "LIMITS",
     "MAX_HIGHEST_US",
+    "EndedBy",
     "Health",
     "HealthFigures",
     "Histogram",

@@ -23,9 +23,19 @@ from loadtest.metrics._histogram import Histogram
 from loadtest.metrics._percentiles import ReadsPercentiles
 from loadtest.metrics._timeseries import Second
 
-__all__ = ["COUNTERS", "HISTOGRAMS", "Metric", "StageSnapshot", "StatsSnapshot", "merge_stats"]
+__all__ = [
+    "COUNTERS",
+    "HISTOGRAMS",
+    "EndedBy",
+    "Metric",
+    "StageSnapshot",
+    "StatsSnapshot",
+    "merge_stats",
+]
 
 K = TypeVar("K")
+#: What ended a stage's time (StageSnapshot.ended_by).
+EndedBy = Literal["duration", "requests", "run-requests", "stopped"]
 
 
 class Metric(enum.StrEnum):
@@ -152,7 +162,11 @@ class StageSnapshot:
     duration minus its warm-up. `started_unix_s`/`ended_unix_s` are wall
     clock (the end includes the graceful stop). `stopped_early` is set when
     Ctrl-C or SIGTERM ended the stage before its time. `timeseries` holds
-    one bucket per wall-clock second (metrics/_timeseries.py).
+    one bucket per wall-clock second (metrics/_timeseries.py). `ramp_to` is
+    a ramp's other end (VUs or rate, beside `concurrency` or `rate`);
+    `requests` the stage's request cap; `ended_by` what ended its time:
+    "duration", "requests" (its cap), "run-requests" (the run's
+    `max_requests`) or "stopped" (Ctrl-C, SIGTERM, `stop_stage`).
     """
 
     index: int
@@ -171,3 +185,6 @@ class StageSnapshot:
     #: The generator's verdict on itself in this stage (None: not assessed).
     health: Health | None = None
     timeseries: tuple[Second, ...] = ()
+    ramp_to: float | None = None
+    requests: int | None = None
+    ended_by: EndedBy = "duration"

@@ -1,7 +1,8 @@
 """`compare`: stage-by-stage deltas between two summaries, and regressions.
 
-Stages are matched by index AND load (mode, and concurrency or rate): a
-stage present in one summary only, or whose load differs, is listed as
+Stages are matched by index AND load (mode, concurrency or rate, and a
+ramp's other end): a stage present in one summary only, or whose load
+differs, is listed as
 unmatched and not compared (when no stage matches, or every figure of
 the matched stages is "n/a" or "few", the verdict says nothing was
 compared; `loadtest compare` then exits 2: a gate that judged nothing
@@ -122,9 +123,12 @@ class Comparison:
 
 
 def _load(stage: Doc) -> str:
+    ramp = stage.get("ramp_to")
     if stage["mode"] == "closed":
+        if ramp is not None:
+            return f"closed {stage['concurrency']}->{ramp:g} VUs"
         return f"closed {counted(stage['concurrency'], 'VU')}"
-    return f"open {stage['rate']:g}/s"
+    return f"open {stage['rate']:g}{'' if ramp is None else f'->{ramp:g}'}/s"
 
 
 def _rps_delta(old: Doc, new: Doc, pct: float) -> Delta:

@@ -212,18 +212,22 @@ class SecondDoc:
 
 @attrs.frozen(kw_only=True)
 class StageDoc:
-    """One stage of a summary; `vus` (closed stages) is omitted when None."""
+    """One stage of a summary; `vus` (closed stages), `ramp_to` (ramps) and
+    `requests` (a request cap) are omitted when None."""
 
     index: int
     mode: Literal["closed", "open"]
     concurrency: Number | None
     rate: Number | None
+    ramp_to: Number | None = None
+    requests: int | None = None
     duration_s: Number
     warmup_s: Number
     steady_s: Number
     started_at: str
     ended_at: str
     stopped_early: bool = False
+    ended_by: str = "duration"
     vus: dict[str, int] | None = None
     total: StatsDoc
     scenarios: list[StatsDoc]
@@ -374,7 +378,7 @@ def _text_or_null(value: Any, _type: Any) -> str | None:
 
 #: Fields omitted from the JSON when None (see the module rules).
 _OMITTED_IF_NONE: dict[type[Any], tuple[str, ...]] = {
-    StageDoc: ("vus",),
+    StageDoc: ("ramp_to", "requests", "vus"),
     RunDoc: ("run_ids", "seeds"),
     SummaryDoc: ("thresholds",),
 }

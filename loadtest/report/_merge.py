@@ -21,8 +21,10 @@ Rules:
   early), the merged stage takes the longest, so rates are never
   overstated. Stage start is the earliest, end the latest;
   `stopped_early` if any shard's was.
-- Load: a merged stage's `concurrency`, `rate` and `vus` are the sums of
-  the shards' (the load the whole run offered).
+- Load: a merged stage's `concurrency`, `rate`, `ramp_to`, `requests` and
+  `vus` are the sums of the shards' (the load the whole run offered). Its
+  `ended_by` is the shards' when they agree, else the first of "stopped",
+  "run-requests", "requests" that any shard has.
 - Run: start = earliest, end = latest; `shards`, `jsonl_lines`,
   `sink_overflow`, `jsonl_lost_lines` and `retries` summed; `seed` kept if
   all agree (else null) and every shard's listed in `seeds`; every shard's
@@ -188,6 +190,11 @@ def _sum_or_none(values: Iterable[float | None]) -> float | None:
     return sum(present) if present else None
 
 
+def _int_sum_or_none(values: Iterable[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
 def _vus(stages: Sequence[Doc]) -> dict[str, int]:
     vus: dict[str, int] = {}
     for stage in stages:
@@ -250,12 +257,15 @@ def _merge_stage(stages: Sequence[Doc], index: int, names: Sequence[str]) -> Sta
         mode=first["mode"],
         concurrency=_sum_or_none(stage["concurrency"] for stage in stages),
         rate=_sum_or_none(stage["rate"] for stage in stages),
+        ramp_to=_sum_or_none(stage.get("ramp_to") for stage in stages),
+        requests=_int_sum_or_none(stage.get("requests") for stage in stages),
         duration_s=first["duration_s"],
         warmup_s=first["warmup_s"],
         steady_s=steady,
         started_at=_iso(min(_parse(stage["started_at"]) for stage in stages)),
         ended_at=_iso(max(_parse(stage["ended_at"]) for stage in stages)),
         stopped_early=any(stage.get("stopped_early", False) for stage in stages),
+        ended_by=_ended_by(stage.get("ended_by", "duration") for stage in stages),
         vus=_vus(stages) or None,
         total=_merged_stats([s["total"] for s in stages], f"{where}.total", names, steady),
         scenarios=[
@@ -267,6 +277,15 @@ def _merge_stage(stages: Sequence[Doc], index: int, names: Sequence[str]) -> Sta
         health=_merge_health([stage.get("health") or {} for stage in stages], names),
         timeseries=_merged_series(stages, where),
     )
+
+
+def _ended_by(reasons: Iterable[str]) -> str:
+    """What ended a merged stage (see the module rules)."""
+    found = set(reasons)
+    if len(found) == 1:
+        return found.pop()
+    order = ("stopped", "run-requests", "requests", "duration")
+    return next((r for r in order if r in found), min(found))
 
 
 def _seeds(runs: Sequence[Doc]) -> list[Any]:

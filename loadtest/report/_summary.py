@@ -239,12 +239,15 @@ def _stage_doc(stage: StageSnapshot, names: Sequence[str]) -> StageDoc:
         mode=stage.mode,
         concurrency=stage.concurrency,
         rate=stage.rate,
+        ramp_to=stage.ramp_to,
+        requests=stage.requests,
         duration_s=stage.duration_s,
         warmup_s=stage.warmup_s,
         steady_s=round(stage.steady_s, 6),
         started_at=_iso(stage.started_unix_s),
         ended_at=_iso(stage.ended_unix_s),
         stopped_early=stage.stopped_early,
+        ended_by=stage.ended_by,
         vus=dict(zip(names, stage.vus, strict=True)) if stage.vus else None,
         total=stats_doc(stage.total, stage.steady_s),
         scenarios=[stats_doc(s, stage.steady_s) for s in stage.scenarios],
@@ -361,14 +364,22 @@ def _is_planned(stage: StageSnapshot, plan: RunPlan) -> bool:
         if isinstance(planned, ClosedStage)
         else ("open", None, planned.rate)
     )
-    return (stage.mode, stage.concurrency, stage.rate) == load and (
-        stage.duration_s == planned.duration.seconds
-    )
+    return (stage.mode, stage.concurrency, stage.rate, stage.ramp_to, stage.requests) == (
+        *load,
+        planned.ramp_to,
+        planned.requests,
+    ) and (planned.duration is None or stage.duration_s == planned.duration.seconds)
 
 
 def _ran(stage: StageSnapshot) -> str:
-    load = f"{stage.concurrency}" if stage.mode == "closed" else f"@{stage.rate:g}"
-    return f"{load}:{stage.duration_s:g}s"
+    count = f"{stage.requests}x" if stage.requests is not None else ""
+    if stage.mode == "closed":
+        ramp = f"->{stage.ramp_to:g}" if stage.ramp_to is not None else ""
+        load = f"{stage.concurrency}{ramp}"
+    else:
+        ramp = f"->@{stage.ramp_to:g}" if stage.ramp_to is not None else ""
+        load = f"@{stage.rate:g}{ramp}"
+    return f"{count}{load}:{stage.duration_s:g}s"
 
 
 def stage_plan(plan: RunPlan, stages: Sequence[StageSnapshot]) -> list[str]:

@@ -123,7 +123,22 @@ def _seconds(value_s: float) -> str:
 
 
 def _load(stage: Doc) -> str:
-    return f"{stage['concurrency']} VUs" if stage["mode"] == "closed" else f"{stage['rate']:g}/s"
+    """`10 VUs`, `10->100 VUs`, `200/s`, `10->200/s`, then `, 100 turns` for
+    a stage with a request count."""
+    ramp = f"->{stage['ramp_to']:g}" if stage.get("ramp_to") is not None else ""
+    if stage["mode"] == "closed":
+        load = f"{stage['concurrency']}{ramp} VUs"
+    else:
+        load = f"{stage['rate']:g}{ramp}/s"
+    count = stage.get("requests")
+    return load if count is None else f"{load}, {count:,} turns"
+
+
+#: How the text report says what ended a stage's time (nothing for its duration).
+_ENDED_BY = {
+    "requests": "  [ended by its request count]",
+    "run-requests": "  [ended by the run's max_requests]",
+}
 
 
 def _saturation_lines(stages: Sequence[Doc]) -> list[str]:
@@ -157,7 +172,9 @@ def _stage_title(stage: Doc, count: int) -> str:
         f"Stage {stage['index'] + 1}/{count}: {stage['mode']} loop, {load}, "
         f"{windows[0]} (warm-up {windows[1]}, steady {windows[2]})"
     )
-    return title + ("  [stopped early]" if stage.get("stopped_early") else "")
+    if stage.get("stopped_early"):
+        return title + "  [stopped early]"
+    return title + _ENDED_BY.get(stage.get("ended_by", "duration"), "")
 
 
 def _stage_lines(stage: Doc, count: int) -> list[str]:

@@ -187,3 +187,23 @@ async def test_progress_of_stages_added_at_run_time(
         "stage 2 1 VU 00:08/00:12",
         "stage 3 @8/s 00:06/00:12",
     ]
+
+
+async def test_progress_of_ramps_and_a_stage_without_a_duration(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A ramp shows both ends; a stage that ends by its request count only
+    has no planned length to show."""
+    plan = _plan(["2->4:12s", "@1->@3:12s", "200x2"])
+    out = io.StringIO()
+    backend = _backend(nursery)
+    async with open_engine(plan, backend=backend) as engine, trio.open_nursery() as inner:
+        inner.start_soon(show_progress, engine, out)
+        await engine.run()
+        inner.cancel_scope.cancel()
+    lines = out.getvalue().splitlines()
+    assert [line.split("  ")[0] for line in lines] == [
+        "stage 1/3 2->4 VUs 00:10/00:12",
+        "stage 2/3 @1->@3/s 00:08/00:12",
+        "stage 3/3 2 VUs 00:06/--:--",
+    ]

@@ -158,3 +158,20 @@ def test_header_flag_reads_a_key_from_the_environment(tmp_path: Path) -> None:
     result = runner.invoke(app, args, env={"GW_KEY_T": None})
     assert result.exit_code == EXIT_USAGE
     assert "environment variable GW_KEY_T is not set" in result.stderr
+
+
+def test_validate_takes_ramps_counts_and_max_requests() -> None:
+    """--stages takes ramps and request counts, --max-requests the run's cap;
+    the plan states them, and a bad one is one line with exit 2."""
+    args = ["validate", str(PROFILES / "ai-gateway.json"), "--stages", "2->8:1m,40x@1->@3:20s"]
+    result = runner.invoke(app, [*args, "--max-requests", "500"])
+    assert result.exit_code == 0, result.output
+    assert "closed loop, 2 -> 8 VUs (linear ramp) for 1m" in result.stdout
+    assert "expected: 40 conversations" in result.stdout
+    assert "ends once 40 turns have started, if before 20s" in result.stdout
+    assert "the run ends once 500 turns have started in all" in result.stdout
+    bad = runner.invoke(app, [*args, "--max-requests", "0"])
+    assert bad.exit_code == 2
+    assert bad.output.strip().splitlines() == [
+        "loadtest: error: --max-requests: must be from 1 to 1000000000000, got 0"
+    ]

@@ -201,7 +201,10 @@ def test_comment_keys_and_schema_key_are_ignored() -> None:
             {"stages": ["10"]},
             '$.stages[0]: expected LOAD:DURATION like "100:60s" or "@200:60s"; got "10"',
         ),
-        ({"stages": [{"rate": 1}]}, "$.stages[0].duration: required key missing"),
+        (
+            {"stages": [{"rate": 1}]},
+            '$.stages[0].duration: a stage needs a "duration", a "requests" count, or both',
+        ),
         (
             {"stages": [{"rate": 1, "concurrency": 1, "duration": "1s"}]},
             '$.stages[0]: a stage has "concurrency" (closed loop) or "rate" (open loop), not both',
@@ -212,11 +215,31 @@ def test_comment_keys_and_schema_key_are_ignored() -> None:
         ),
         (
             {"stages": [{"concurrency": 0, "duration": "1s"}]},
-            "$.stages[0].concurrency: must be from 1 to 100000, got 0",
+            "$.stages[0].concurrency: must be at least 1 (0 only as one end of a ramp)",
         ),
         (
             {"stages": [{"rate": 0, "duration": "1s"}]},
-            "$.stages[0].rate: must be greater than 0 and at most 100000, got 0.0",
+            "$.stages[0].rate: must be above 0 (0 only as one end of a ramp)",
+        ),
+        (
+            {"stages": [{"rate": -1, "duration": "1s"}]},
+            "$.stages[0].rate: must be from 0 to 100000, got -1.0",
+        ),
+        (
+            {"stages": [{"concurrency": 0, "ramp_to": 0, "duration": "1s"}]},
+            "$.stages[0].ramp_to: a ramp from 0 to 0 VUs runs nothing",
+        ),
+        (
+            {"stages": [{"rate": 0, "ramp_to": 0, "duration": "1s"}]},
+            "$.stages[0].ramp_to: a ramp from 0 to 0 per second starts nothing",
+        ),
+        (
+            {"stages": [{"rate": 1, "ramp_to": 100001, "duration": "1s"}]},
+            "$.stages[0].ramp_to: must be from 0 to 100000, got 100001.0",
+        ),
+        (
+            {"stages": [{"concurrency": 1, "requests": 0, "duration": "1s"}]},
+            "$.stages[0].requests: must be from 1 to 1000000000000, got 0",
         ),
         (
             {"stages": [{"rate": 1, "duration": "0s"}]},

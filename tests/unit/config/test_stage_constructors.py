@@ -29,7 +29,7 @@ def test_an_open_stage_may_name_its_arrival_process() -> None:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: closed_stage(0, "1s"), "concurrency: must be from 1"),
+        (lambda: closed_stage(0, "1s"), "concurrency: must be at least 1"),
         (lambda: closed_stage(1, "1x"), "expected a duration"),
         (lambda: open_stage(-1, "1s"), "rate"),
     ],
