@@ -131,7 +131,7 @@ class MetricsExporter:
             running = LiveStage(
                 index=view.index,
                 mode="closed" if closed else "open",
-                duration_s=stage.duration.seconds,
+                duration_s=stage.duration_s,
                 concurrency=stage.concurrency if isinstance(stage, ClosedStage) else None,
                 rate=stage.rate if isinstance(stage, OpenStage) else None,
                 scenarios=view.scenario_stats(LIVE_HISTOGRAMS),

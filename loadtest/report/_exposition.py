@@ -7,13 +7,15 @@ their samples in an `Exposition` and render it here. Rules:
   newline) and help text escaped (`\\`, newline); no timestamps (the
   textfile collector refuses them).
 - A family with no sample is left out (no HELP line without samples).
-- Integers are written as integers, other numbers with `repr` (exact).
+- Integers are written as integers, infinities and NaN as `+Inf`, `-Inf`
+  and `NaN`, other numbers with `repr` (exact).
 
 Pure: samples in, text out.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from loadtest.report._schema import PROM_FAMILIES, PromFamily
@@ -35,7 +37,12 @@ def _escape_help(text: str) -> str:
 
 
 def _value(number: float) -> str:
-    return str(number) if isinstance(number, int) else repr(float(number))
+    """A sample value as the exposition format spells it (`+Inf`, not `inf`)."""
+    if isinstance(number, int):
+        return str(number)
+    if math.isinf(number):
+        return "+Inf" if number > 0 else "-Inf"
+    return "NaN" if math.isnan(number) else repr(float(number))
 
 
 class Exposition:

@@ -178,3 +178,18 @@ def test_jsonl_lost_lines_are_a_run_counter() -> None:
     assert found["loadtest_jsonl_lost_lines"].type == "counter"
     assert set(sample.labels) == {"run", "profile"}
     assert sample.value == 7
+
+
+def test_infinite_and_nan_values_are_spelled_as_the_format_wants() -> None:
+    # A stage ended only by a request count plans an infinite duration.
+    from loadtest.report._exposition import Exposition
+    from loadtest.report._schema import PROM_FAMILIES
+
+    family = next(f for f in PROM_FAMILIES if f.name == "loadtest_stage_duration_seconds")
+    for value, spelled in ((float("inf"), "+Inf"), (float("-inf"), "-Inf"), (float("nan"), "NaN")):
+        exposition = Exposition()
+        exposition.add(family, {"stage": "1"}, value)
+        text = exposition.render()
+        assert f'loadtest_stage_duration_seconds{{stage="1"}} {spelled}' in text
+        parsed = next(iter(text_string_to_metric_families(text)))
+        assert str(parsed.samples[0].value) == str(value)
