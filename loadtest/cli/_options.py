@@ -12,6 +12,7 @@ from loadtest.config import (
     Overrides,
     RunPlan,
     check_files,
+    load_datasets,
     load_profile,
     parse_duration,
     parse_header_flag,
@@ -91,7 +92,7 @@ def plan_from_options(
     max_requests: int | None = None,
 ) -> RunPlan:
     """Load the profile, apply the flags, resolve against the environment,
-    check the files the plan names."""
+    check the files the plan names and read its datasets."""
     profile = load_profile(profile_path)
     parsed_stages = None
     if stages is not None:
@@ -117,4 +118,4 @@ def plan_from_options(
     )
     plan = resolve(profile, overrides, env=os.environ, name=profile_path.stem)
     check_files(plan)
-    return plan
+    return load_datasets(plan)

@@ -4,7 +4,8 @@
 one strict cattrs converter, structures it: `structure_profile`); `resolve(profile,
 overrides, env)` turns it into the `RunPlan` the engine runs;
 `describe_plan(plan)` prints it; `profile_schema()` is its JSON Schema;
-`check_files(plan)` checks the local files it names (the CA bundle).
+`check_files(plan)` checks the local files it names (the CA bundle);
+`load_datasets(plan)` reads the dataset files it names (once, before a run).
 Importing this package imports neither trio nor httpcore.
 """
 
@@ -17,8 +18,25 @@ from loadtest.config._converter import (
     unstructure_profile,
 )
 from loadtest.config._converter import problems_of as conversion_problems
+from loadtest.config._dataset import (
+    Dataset,
+    DatasetContent,
+    DatasetFields,
+    DatasetRecord,
+    parse_dataset,
+)
 from loadtest.config._describe import describe_plan, mean_turns
-from loadtest.config._files import check_files
+from loadtest.config._files import check_files, load_datasets
+from loadtest.config._lengths import (
+    EmpiricalDist,
+    LognormalDist,
+    NormalDist,
+    TokenCount,
+    TokenDist,
+    UniformDist,
+    draw_tokens,
+    mean_tokens,
+)
 from loadtest.config._load import dump_profile, load_profile, parse_document, parse_profile
 from loadtest.config._model import (
     Arrival,
@@ -74,12 +92,19 @@ __all__ = [
     "ClosedStage",
     "Content",
     "Correlation",
+    "Dataset",
+    "DatasetContent",
+    "DatasetFields",
+    "DatasetRecord",
     "Defaults",
     "Duration",
     "DurationRange",
+    "EmpiricalDist",
     "FieldError",
     "HttpOptions",
     "IntRange",
+    "LognormalDist",
+    "NormalDist",
     "OpenStage",
     "Overrides",
     "PoolContent",
@@ -94,23 +119,30 @@ __all__ = [
     "ThinkTime",
     "Thresholds",
     "Timeouts",
+    "TokenCount",
+    "TokenDist",
     "Turns",
+    "UniformDist",
     "apply_overrides",
     "check_files",
     "closed_stage",
     "conversion_problems",
     "describe_plan",
+    "draw_tokens",
     "dump_profile",
     "format_load",
     "format_stage",
     "holds_mask",
     "is_secret",
     "key_path",
+    "load_datasets",
     "load_profile",
     "mask_header",
     "mask_url",
+    "mean_tokens",
     "mean_turns",
     "open_stage",
+    "parse_dataset",
     "parse_document",
     "parse_duration",
     "parse_header_flag",

@@ -7,8 +7,8 @@ Rules:
 - Unknown keys are errors, except keys beginning with `_` (comments), which
   are dropped before conversion; `$schema` is allowed at the top level.
 - Durations are strings with units; stages are objects or strings; content
-  blocks are tagged by `mode`; `turns` and `think_time` take a value or a
-  `{min, max}` range.
+  blocks are tagged by `mode`, token-count distributions by `dist`; `turns`
+  and `think_time` take a value or a `{min, max}` range.
 - Lists must be lists (a string is never read as a list of characters) and
   hold at most `MAX_ITEMS` items; strings hold at most `MAX_TEXT_CHARS`
   characters; numbers are finite (`_limits` has every limit).
@@ -31,6 +31,7 @@ from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn
 
+from loadtest.config._lengths import DISTS, TokenCount
 from loadtest.config._limits import MAX_ITEMS, MAX_TEXT_CHARS
 from loadtest.config._model import (
     CONTENT_MODES,
@@ -248,6 +249,26 @@ def _content(value: Any, _type: Any) -> Content:
     return converter.structure(body, CONTENT_MODES[mode])
 
 
+_DISTS = ", ".join(DISTS)
+
+
+def _token_count(value: Any, _type: Any) -> TokenCount:
+    if not isinstance(value, dict):
+        if type(value) is not int:
+            raise _Problem(
+                f'expected an integer, got {_show(value)} (or a distribution {{"dist": ...}}: '
+                f"{_DISTS})"
+            )
+        return value
+    obj = {key: item for key, item in value.items() if not key.startswith("_")}
+    if "dist" not in obj:
+        raise _Problem(f'a distribution needs "dist" (one of {_DISTS})')
+    dist = obj.pop("dist")
+    if dist not in DISTS or type(dist) is not str:
+        raise _Problem(f"expected one of {_DISTS}; got {_show(dist)}", ".dist")
+    return converter.structure(obj, DISTS[dist])
+
+
 def _stage(value: Any, _type: Any) -> Stage:
     if isinstance(value, str):
         try:
@@ -316,6 +337,7 @@ def _make_converter() -> cattrs.Converter:
         (Turns, _turns),
         (ThinkTime, _think_time),
         (Content, _content),
+        (TokenCount, _token_count),
         (Stage, _stage),
         (tuple[str, ...], _text_tuple),
         (dict[str, str], _str_dict),
@@ -339,11 +361,14 @@ def _make_converter() -> cattrs.Converter:
 
 def _unstructure_attrs(obj: Any) -> dict[str, Any]:
     """Fields in declaration order, `None` (unset) left out; content blocks
-    lead with their `mode`."""
+    lead with their `mode`, distributions with their `dist`."""
     out: dict[str, Any] = {}
-    for mode, cls in CONTENT_MODES.items():
-        if type(obj) is cls:
+    for mode, content_cls in CONTENT_MODES.items():
+        if type(obj) is content_cls:
             out["mode"] = mode
+    for dist, dist_cls in DISTS.items():
+        if type(obj) is dist_cls:
+            out["dist"] = dist
     for field in attrs.fields(type(obj)):
         value = getattr(obj, field.name)
         if value is not None:

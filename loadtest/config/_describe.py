@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from loadtest.config._dataset import DatasetContent
+from loadtest.config._lengths import (
+    EmpiricalDist,
+    LognormalDist,
+    NormalDist,
+    TokenCount,
+    UniformDist,
+    mean_tokens,
+)
 from loadtest.config._model import (
     ClosedStage,
-    Content,
     OpenStage,
     PoolContent,
     ScriptedContent,
@@ -48,13 +56,51 @@ def _think_text(think: ThinkTime) -> str:
     return str(think)
 
 
-def _content_text(content: Content) -> str:
+def count_text(count: TokenCount, lengths: tuple[int, ...] = ()) -> str:
+    """A token count as the plan shows it: `256`, `normal mean 500 stddev 100 (50-2000)`."""
+    if isinstance(count, int):
+        return str(count)
+    bounds = f"({count.min}-{count.max})"
+    if isinstance(count, UniformDist):
+        return f"uniform {bounds}"
+    if isinstance(count, NormalDist):
+        return f"normal mean {count.mean:g} stddev {count.stddev:g} {bounds}"
+    if isinstance(count, LognormalDist):
+        return f"lognormal mean {count.mean:g} sigma {count.sigma:g} {bounds}"
+    assert isinstance(count, EmpiricalDist)
+    found = f" of {counted(len(lengths), 'length')}, mean {mean_tokens(count, lengths):.0f}"
+    return f"empirical{found if lengths else ''} {bounds}"
+
+
+def _content_text(scenario: ScenarioPlan) -> str:
+    content = scenario.content
     if isinstance(content, PoolContent):
         return f"pool of {len(content.prompts)} prompts"
     if isinstance(content, ScriptedContent):
         return f"script of {len(content.script)} messages"
+    if isinstance(content, DatasetContent):
+        draw = "with" if content.replacement else "without"
+        dataset = scenario.dataset
+        found = f", {counted(len(dataset.records), 'record')}" if dataset else ""
+        return f"dataset {content.path}{found}, drawn {draw} replacement"
     assert isinstance(content, SizedContent)
-    return f"sized, ~{content.approx_input_tokens} tokens per turn"
+    tokens = count_text(content.approx_input_tokens, scenario.input_lengths)
+    return f"sized, ~{tokens} tokens per turn"
+
+
+def _scenario_turns(scenario: ScenarioPlan) -> float:
+    """The expected number of turns of one of the scenario's conversations."""
+    dataset = scenario.dataset
+    if dataset is not None:
+        return sum(len(r.turns) for r in dataset.records) / len(dataset.records)
+    return mean_turns(scenario.turns)
+
+
+def _turns_line(scenario: ScenarioPlan) -> str:
+    if isinstance(scenario.content, DatasetContent):
+        turns = f"{_scenario_turns(scenario):.3g} on average" if scenario.dataset else "per record"
+        return f"turns from the dataset ({turns})"
+    return f"turns {_turns_text(scenario.turns)}"
 
 
 def _scenario_lines(plan: RunPlan, scenario: ScenarioPlan) -> list[str]:
@@ -63,10 +109,11 @@ def _scenario_lines(plan: RunPlan, scenario: ScenarioPlan) -> list[str]:
     lines = [
         f"  {scenario.name}  (weight {scenario.weight:g}, {share:.0f}%)",
         f"    {scenario.protocol}  POST {mask_url(scenario.target.url)}",
-        f"    model {scenario.model}, max_tokens {scenario.max_tokens}, "
+        f"    model {scenario.model}, "
+        f"max_tokens {count_text(scenario.max_tokens, scenario.output_lengths)}, "
         f"{'stream' if scenario.stream else 'no stream'}",
-        f"    turns {_turns_text(scenario.turns)}, think time "
-        f"{_think_text(scenario.think_time)}, {_content_text(scenario.content)}",
+        f"    {_turns_line(scenario)}, think time "
+        f"{_think_text(scenario.think_time)}, {_content_text(scenario)}",
     ]
     if scenario.system:
         lines.append(f"    system prompt: {len(scenario.system)} characters")
@@ -109,7 +156,7 @@ def _stage_lines(plan: RunPlan, index: int, stage: ClosedStage | OpenStage) -> l
     process, burstiness = plan.arrival_process(stage)
     arrival = f"gamma, burstiness {burstiness:g}" if process == "gamma" else process
     weight_sum = sum(s.weight for s in plan.scenarios) or 1.0
-    turns = sum(mean_turns(s.turns) * s.weight for s in plan.scenarios) / weight_sum
+    turns = sum(_scenario_turns(s) * s.weight for s in plan.scenarios) / weight_sum
     if stage.ramp_to is None:
         load = f"{stage.rate:g} conversations/s"
     else:

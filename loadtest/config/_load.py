@@ -10,6 +10,8 @@ Rules:
 - Every conversion problem is reported at once, one line each, prefixed with
   the file name: `realistic.json: $.scenarios[2].content.mode: ...`.
 - `dump_profile` writes TOML with tomli-w; unset (None) fields are left out.
+- Dataset paths in a profile file are relative to its directory:
+  `load_profile` makes them absolute (`_files.anchor_paths`).
 
 The only I/O here is reading the file named by the caller.
 """
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import tomli_w
 
 from loadtest.config._converter import structure_profile, unstructure_profile
+from loadtest.config._files import anchor_paths
 from loadtest.config._limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_INT, MIN_INT
 from loadtest.errors import ConfigError
 
@@ -48,7 +51,7 @@ def load_profile(path: str | Path) -> Profile:
         raise ConfigError(f"{path}: a profile is a .json or .toml file")
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigError(f"{path}: a profile is at most {MAX_FILE_BYTES // 2**20} MiB")
-    return parse_profile(raw, suffix[1:], source=path.name)
+    return anchor_paths(parse_profile(raw, suffix[1:], source=path.name), path.parent)
 
 
 def parse_profile(raw: bytes | str, fmt: str, source: str = "profile") -> Profile:

@@ -22,6 +22,8 @@ import attrs
 from loadtest.config import _checks as check
 from loadtest.config import _limits as limit
 from loadtest.config._checks import FieldError
+from loadtest.config._dataset import DatasetContent, DatasetFields
+from loadtest.config._lengths import TokenCount, token_count
 from loadtest.config._units import Duration, DurationRange, IntRange
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ __all__ = [
     "ClosedStage",
     "Content",
     "Correlation",
+    "DatasetContent",
+    "DatasetFields",
     "Defaults",
     "FieldError",
     "HttpOptions",
@@ -130,17 +134,18 @@ class ScriptedContent:
 class SizedContent:
     """Each turn sends about `approx_input_tokens` tokens of generated text."""
 
-    approx_input_tokens: int = _doc(
-        "Tokens of generated text per user turn.",
-        validator=check.between(1, limit.MAX_INPUT_TOKENS),
+    approx_input_tokens: TokenCount = _doc(
+        "Tokens of generated text per user turn: an int or a distribution {dist, ...}.",
+        validator=token_count,
     )
 
 
-Content = PoolContent | ScriptedContent | SizedContent
-CONTENT_MODES: dict[str, type[PoolContent | ScriptedContent | SizedContent]] = {
+Content = PoolContent | ScriptedContent | SizedContent | DatasetContent
+CONTENT_MODES: dict[str, type[PoolContent | ScriptedContent | SizedContent | DatasetContent]] = {
     "pool": PoolContent,
     "scripted": ScriptedContent,
     "sized": SizedContent,
+    "dataset": DatasetContent,
 }
 
 
@@ -352,10 +357,10 @@ class Defaults:
         "Request headers; `${NAME}` reads the environment.", factory=dict, validator=check.headers
     )
     model: str | None = _doc("Model name sent in each request.", default=None, validator=check.name)
-    max_tokens: int = _doc(
-        "Max output tokens per turn.",
+    max_tokens: TokenCount = _doc(
+        "Max output tokens per turn: an int or a distribution {dist, ...}.",
         default=256,
-        validator=check.between(1, limit.MAX_OUTPUT_TOKENS),
+        validator=token_count,
     )
     stream: bool = _doc("Ask for a streamed answer.", default=True)
     system: str | None = _doc("System prompt.", default=None, validator=check.long_text)
@@ -367,7 +372,7 @@ class Defaults:
         "Turns per conversation: an int or {min, max}.", default=1, validator=_turns
     )
     content: Content = _doc(
-        "What each user turn says: pool, scripted or sized.",
+        "What each user turn says: pool, scripted, sized or dataset.",
         factory=lambda: SizedContent(128),
     )
 
@@ -386,10 +391,10 @@ class Scenario:
     think_time: ThinkTime | None = _doc("Pause between turns.", default=None)
     content: Content | None = _doc("What each user turn says.", default=None)
     stream: bool | None = _doc("Ask for a streamed answer.", default=None)
-    max_tokens: int | None = _doc(
-        "Max output tokens per turn.",
+    max_tokens: TokenCount | None = _doc(
+        "Max output tokens per turn: an int or a distribution {dist, ...}.",
         default=None,
-        validator=check.between(1, limit.MAX_OUTPUT_TOKENS),
+        validator=token_count,
     )
     system: str | None = _doc(
         "System prompt (empty string: none).", default=None, validator=check.long_text

@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 import attrs
 
 from loadtest.config._converter import key_path
+from loadtest.config._dataset import Dataset, DatasetContent
 from loadtest.config._headers import header_value_problem
+from loadtest.config._lengths import TokenCount
 from loadtest.config._model import (
     Arrival,
     CacheMode,
@@ -85,7 +87,7 @@ class ScenarioPlan:
     target: Target
     headers: tuple[tuple[str, str], ...]
     model: str
-    max_tokens: int
+    max_tokens: TokenCount
     stream: bool
     system: str | None
     temperature: float | None
@@ -96,6 +98,12 @@ class ScenarioPlan:
     thresholds: Thresholds | None
     #: Every value the run sends in a secret header (all scenarios), for `scrub`.
     secret_values: tuple[str, ...] = ()
+    #: `dataset` content: its records, read by `load_datasets` (None before).
+    dataset: Dataset | None = None
+    #: The lengths `empirical` counts draw from (read by `load_datasets`):
+    #: of `approx_input_tokens`, and of `max_tokens`.
+    input_lengths: tuple[int, ...] = ()
+    output_lengths: tuple[int, ...] = ()
 
 
 @attrs.frozen
@@ -125,6 +133,8 @@ class RunPlan:
     burstiness: float = 1.0
     #: The run ends once this many turns have started in all (None: no cap).
     max_requests: int | None = None
+    #: Whether `load_datasets` has read the dataset files the plan names.
+    datasets_loaded: bool = False
 
     def arrival_process(self, stage: OpenStage) -> tuple[Arrival, float]:
         """The stage's arrival process and burstiness (the stage's own, else
@@ -270,6 +280,13 @@ def _resolve_scenario(
     names = {name.lower() for name in headers}
     warnings += [f"scenario {scenario.name!r}: {w}" for w in adapter.header_warnings(names)]
     system = _pick(scenario.system, defaults.system)
+    content = _pick(scenario.content, defaults.content)
+    turns = _pick(scenario.turns, defaults.turns)
+    if isinstance(content, DatasetContent) and turns != 1:
+        warnings.append(
+            f"scenario {scenario.name!r}: turns is not used with dataset content: a "
+            "conversation sends its record's user turns (cap them with content.max_turns)"
+        )
     return ScenarioPlan(
         name=scenario.name,
         weight=scenario.weight,
@@ -282,8 +299,8 @@ def _resolve_scenario(
         system=system or None,
         temperature=_pick(scenario.temperature, defaults.temperature),
         extra_body={**defaults.extra_body, **(scenario.extra_body or {})},
-        content=_pick(scenario.content, defaults.content),
-        turns=_pick(scenario.turns, defaults.turns),
+        content=content,
+        turns=turns,
         think_time=_pick(scenario.think_time, profile.think_time),
         thresholds=scenario.thresholds,
     )

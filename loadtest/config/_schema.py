@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import attrs
 
+from loadtest.config._lengths import DISTS, TokenCount
 from loadtest.config._limits import (
     MAX_DURATION_CHARS,
     MAX_DURATION_US,
@@ -92,7 +93,14 @@ class _Builder:
         if type_ == ThinkTime:
             return {"anyOf": [self.of(Duration), self.of(DurationRange)]}
         if type_ == Content:
-            return {"oneOf": [self._content(mode, cls) for mode, cls in CONTENT_MODES.items()]}
+            return {"oneOf": [self._tagged("mode", m, cls) for m, cls in CONTENT_MODES.items()]}
+        if type_ == TokenCount:
+            if "TokenDist" not in self.defs:
+                self.defs["TokenDist"] = {
+                    "description": "A distribution of token counts, tagged by `dist`.",
+                    "oneOf": [self._tagged("dist", d, cls) for d, cls in DISTS.items()],
+                }
+            return {"anyOf": [{"type": "integer"}, _ref("TokenDist")]}
         if type_ == Stage:
             return {
                 "anyOf": [
@@ -125,10 +133,11 @@ class _Builder:
             return _ref(name)
         raise TypeError(f"no schema rule for {type_!r}")
 
-    def _content(self, mode: str, cls: type[Any]) -> dict[str, Any]:
+    def _tagged(self, key: str, tag: str, cls: type[Any]) -> dict[str, Any]:
+        """A block tagged by `key` (content's `mode`, a distribution's `dist`)."""
         schema = self.object_of(cls)
-        schema["properties"] = {"mode": {"const": mode}, **schema["properties"]}
-        schema["required"] = ["mode", *schema.get("required", [])]
+        schema["properties"] = {key: {"const": tag}, **schema["properties"]}
+        schema["required"] = [key, *schema.get("required", [])]
         return schema
 
     def object_of(self, cls: type[Any]) -> dict[str, Any]:

@@ -14,6 +14,13 @@ Rules:
 - `sized` text is a slice of one long seeded word stream built once per run
   (generating 12,500 words per turn would cost milliseconds of generator CPU
   per request); each word is one token (see `loadtest.tokens`).
+- `dataset` content: a conversation is one record, drawn when it starts;
+  it sends the record's user turns in order, and the record's system prompt
+  (if any) replaces the scenario's. Drawn with replacement from the
+  conversation's RNG, or without (`RecordSampler`): a seeded permutation
+  per scenario, shared by its conversations, renewed once all are used.
+- Token counts given as distributions (`max_tokens`, `approx_input_tokens`)
+  are drawn per turn from the conversation's RNG; fixed ones draw nothing.
 
 Pure; no I/O.
 """
@@ -23,18 +30,37 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from loadtest.config import DurationRange, IntRange, PoolContent, ScriptedContent, SizedContent
+from loadtest.config import (
+    DatasetContent,
+    DurationRange,
+    IntRange,
+    PoolContent,
+    ScriptedContent,
+    SizedContent,
+    draw_tokens,
+)
 from loadtest.tokens import word_stream
 
 if TYPE_CHECKING:
-    from loadtest.config import CacheMode, Content, ThinkTime, Turns
+    from loadtest.config import (
+        CacheMode,
+        Content,
+        Dataset,
+        DatasetRecord,
+        ScenarioPlan,
+        ThinkTime,
+        Turns,
+    )
 
 __all__ = [
+    "RecordSampler",
     "TextPool",
     "conversation_rng",
+    "draw_max_tokens",
     "draw_think_s",
     "draw_turns",
     "first_system",
+    "pick_record",
     "place_uuid",
     "random_uuid",
     "user_text",
@@ -115,14 +141,57 @@ def draw_think_s(think: ThinkTime, rng: random.Random) -> float:
     return think.seconds
 
 
-def user_text(content: Content, turn_index: int, rng: random.Random, pool: TextPool) -> str:
-    """The user message of turn `turn_index` (0-based), before any UUID."""
+class RecordSampler:
+    """Draws the records of one scenario's dataset (see the module rules)."""
+
+    def __init__(self, dataset: Dataset, replacement: bool, seed: int, scenario: int) -> None:
+        self._records = dataset.records
+        self._replacement = replacement
+        self._rng = conversation_rng(seed, "dataset", scenario)
+        self._order: list[int] = []
+
+    def draw(self, rng: random.Random) -> DatasetRecord:
+        """One record: from `rng` (with replacement), else the next of the
+        scenario's permutation."""
+        if self._replacement:
+            return pick_record(self._records, rng)
+        if not self._order:
+            self._order = list(range(len(self._records)))
+            self._rng.shuffle(self._order)
+            self._order.reverse()  # pop() from the end takes them in shuffled order
+        return self._records[self._order.pop()]
+
+
+def pick_record(records: tuple[DatasetRecord, ...], rng: random.Random) -> DatasetRecord:
+    """One record drawn uniformly from `rng`."""
+    return records[int(rng.random() * len(records))]
+
+
+def user_text(
+    content: Content,
+    turn_index: int,
+    rng: random.Random,
+    pool: TextPool,
+    record: DatasetRecord | None = None,
+    lengths: tuple[int, ...] = (),
+) -> str:
+    """The user message of turn `turn_index` (0-based), before any UUID.
+    `record`: the conversation's dataset record; `lengths`: those an
+    `empirical` approx_input_tokens draws from."""
     if isinstance(content, PoolContent):
         return content.prompts[int(rng.random() * len(content.prompts))]
     if isinstance(content, ScriptedContent):
         return content.script[turn_index % len(content.script)]
+    if isinstance(content, DatasetContent):
+        assert record is not None, "a dataset conversation draws its record first"
+        return record.turns[turn_index]
     assert isinstance(content, SizedContent)
-    return pool.take(rng, content.approx_input_tokens)
+    return pool.take(rng, draw_tokens(content.approx_input_tokens, rng, lengths))
+
+
+def draw_max_tokens(plan: ScenarioPlan, rng: random.Random) -> int:
+    """The max_tokens of one turn."""
+    return draw_tokens(plan.max_tokens, rng, plan.output_lengths)
 
 
 def first_system(system: str | None, cache_mode: CacheMode, uuid: str) -> str | None:

@@ -36,7 +36,15 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 import trio
 
-from loadtest.config import ClosedStage, OpenStage, RunPlan, SizedContent, Stage, parse_stage
+from loadtest.config import (
+    ClosedStage,
+    OpenStage,
+    RunPlan,
+    SizedContent,
+    Stage,
+    load_datasets,
+    parse_stage,
+)
 from loadtest.engine._content import TextPool
 from loadtest.engine._health import FD_MARGIN, FdLimits, LoopMonitor, fds_needed, raise_fd_limit
 from loadtest.engine._live import LiveView
@@ -135,6 +143,7 @@ class Engine:
                 correlation_header=plan.correlation.header,
                 total_timeout_s=plan.timeouts.total.seconds,
                 keepalive=plan.http.keepalive,
+                seed=plan.seed,
             )
             for index, scenario in enumerate(plan.scenarios)
         ]
@@ -442,8 +451,10 @@ async def open_engine(
     `sink` receives every finished turn (a `JsonlSink`, a `MemorySink`);
     `backend` replaces the real network (tests use a memory backend). The
     open-file soft limit is raised to the hard limit first; `engine.warnings`
-    says if that is still short of what the plan needs.
+    says if that is still short of what the plan needs. Dataset files the
+    plan names are read now unless `load_datasets` has read them already.
     """
+    plan = load_datasets(plan)
     fd_limits = raise_fd_limit(fds_needed(plan))
     pool = ConnectionPool(transport_config(plan), backend=backend)
     try:

@@ -9,6 +9,8 @@ Rules:
 - Probes never reach a recorder or a sink: they are no part of the run's
   statistics or JSONL. Their pool is their own, closed before returning.
 - Several probes run at once; results come back in the order asked.
+- A dataset scenario's probe draws its record from the probe's own RNG (it
+  leaves the run's record order alone) and sends the record's first turn.
 """
 
 from __future__ import annotations
@@ -19,10 +21,18 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from loadtest.engine._content import TextPool, conversation_rng, first_system, random_uuid
+from loadtest.config import load_datasets
+from loadtest.engine._content import (
+    TextPool,
+    conversation_rng,
+    draw_max_tokens,
+    first_system,
+    pick_record,
+    random_uuid,
+)
 from loadtest.engine._engine import transport_config
 from loadtest.engine._scenario import build_runtime
-from loadtest.engine._stage import new_conversation, user_message
+from loadtest.engine._stage import conversation_system, new_conversation, user_message
 from loadtest.engine._transport import ConnectionPool
 from loadtest.engine._turn import TurnSpec, run_turn
 from loadtest.protocol import Message
@@ -46,6 +56,7 @@ async def probe_scenarios(
 ) -> list[TurnRecord]:
     """Send the first turn of each scenario in `indices` (at once) and return
     their records, in that order. `backend` replaces the network (tests)."""
+    plan = load_datasets(plan)
     pool = ConnectionPool(transport_config(plan), backend=backend)
     text_pool = TextPool(plan.seed)
     records: dict[int, TurnRecord] = {}
@@ -76,9 +87,11 @@ async def _probe(
     )
     conversation_id = random_uuid(random.Random())
     rng = conversation_rng(plan.seed, "preflight", index)
-    text = user_message(plan, scenario, 0, rng, text_pool, conversation_id)
-    system = first_system(scenario.system, plan.cache_mode, conversation_id)
-    conversation = new_conversation(scenario, system, [Message("user", text)])
+    record = pick_record(scenario.dataset.records, rng) if scenario.dataset else None
+    text = user_message(plan, scenario, 0, rng, text_pool, conversation_id, record)
+    system = first_system(conversation_system(scenario, record), plan.cache_mode, conversation_id)
+    messages = [Message("user", text)]
+    conversation = new_conversation(scenario, system, messages, draw_max_tokens(scenario, rng))
     spec = TurnSpec(
         stage=0,
         scenario_index=index,

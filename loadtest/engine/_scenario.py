@@ -8,16 +8,24 @@ Rules:
 - The adapter's headers are what it states for the scenario's model and
   stream flag (`Adapter.scenario_headers`): they never depend on a
   conversation.
+- A `dataset` scenario draws its conversations' records through one
+  `RecordSampler`, shared by all its conversations for the whole run.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from loadtest import __version__
-from loadtest.config import ScenarioPlan
+from loadtest.config import DatasetContent, DatasetRecord, ScenarioPlan
+from loadtest.engine._content import RecordSampler
 from loadtest.engine._http1 import build_request_head
 from loadtest.protocol import Adapter, get_adapter
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = ["RequestTemplate", "ScenarioRuntime", "build_runtime"]
 
@@ -64,10 +72,15 @@ class ScenarioRuntime:
     template: RequestTemplate
     correlation_header: str
     total_timeout_s: float
+    sampler: RecordSampler | None = None
 
     @property
     def origin(self) -> tuple[str, str, int]:
         return self.plan.target.origin
+
+    def draw_record(self, rng: random.Random) -> DatasetRecord | None:
+        """The dataset record of a new conversation (None: not a dataset scenario)."""
+        return self.sampler.draw(rng) if self.sampler is not None else None
 
 
 def build_runtime(
@@ -77,11 +90,17 @@ def build_runtime(
     correlation_header: str,
     total_timeout_s: float,
     keepalive: bool,
+    seed: int = 0,
 ) -> ScenarioRuntime:
-    """Prepare a scenario for sending: its adapter and request template."""
+    """Prepare a scenario for sending: its adapter, request template and,
+    for a dataset scenario (its dataset loaded), its record sampler seeded
+    from `seed`."""
     adapter = get_adapter(plan.protocol)()
     headers = adapter.scenario_headers(model=plan.model, stream=plan.stream)
     template = RequestTemplate(plan, headers, keepalive)
+    sampler = None
+    if plan.dataset is not None and isinstance(plan.content, DatasetContent):
+        sampler = RecordSampler(plan.dataset, plan.content.replacement, seed, index)
     return ScenarioRuntime(
         index=index,
         plan=plan,
@@ -89,4 +108,5 @@ def build_runtime(
         template=template,
         correlation_header=correlation_header,
         total_timeout_s=total_timeout_s,
+        sampler=sampler,
     )

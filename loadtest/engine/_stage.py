@@ -40,10 +40,11 @@ import attrs
 import trio
 
 from loadtest import taxonomy
-from loadtest.config import ClosedStage, OpenStage, RunPlan, ScenarioPlan
+from loadtest.config import ClosedStage, DatasetRecord, OpenStage, RunPlan, ScenarioPlan
 from loadtest.engine._content import (
     TextPool,
     conversation_rng,
+    draw_max_tokens,
     draw_think_s,
     draw_turns,
     first_system,
@@ -63,6 +64,7 @@ __all__ = [
     "RunContext",
     "StageContext",
     "StageStats",
+    "conversation_system",
     "new_conversation",
     "run_closed_stage",
     "run_open_stage",
@@ -208,14 +210,19 @@ async def run_conversation(
     that a ramp down removes) or the stage's end."""
     plan = scenario.plan
     run_plan = ctx.run.plan
-    system = first_system(plan.system, run_plan.cache_mode, conversation_id)
+    record = scenario.draw_record(rng)
+    system = first_system(conversation_system(plan, record), run_plan.cache_mode, conversation_id)
+    turns = len(record.turns) if record is not None else draw_turns(plan.turns, rng)
     messages: list[Message] = []
-    for turn_index in range(draw_turns(plan.turns, rng)):
+    for turn_index in range(turns):
         if trio.current_time() >= min(ctx.stop_at, until):
             return None
-        text = user_message(run_plan, plan, turn_index, rng, ctx.run.text_pool, conversation_id)
+        text = user_message(
+            run_plan, plan, turn_index, rng, ctx.run.text_pool, conversation_id, record
+        )
         messages.append(Message("user", text))
-        result = await _turn(ctx, scenario, system, messages, conversation_id, turn_index, intended)
+        conversation = new_conversation(plan, system, messages, draw_max_tokens(plan, rng))
+        result = await _turn(ctx, scenario, conversation, conversation_id, turn_index, intended)
         if not result.ok:
             return result.record.error_class
         messages.append(Message("assistant", result.reply))
@@ -234,27 +241,34 @@ def user_message(
     rng: random.Random,
     text_pool: TextPool,
     conversation_id: str,
+    record: DatasetRecord | None = None,
 ) -> str:
     """The user message of turn `turn_index` (0-based) as sent: content,
-    cache-mode UUID, and the correlation tag when asked for."""
-    text = user_text(plan.content, turn_index, rng, text_pool)
-    text = place_uuid(
-        text, turn_index == 0, bool(plan.system), run_plan.cache_mode, conversation_id
-    )
+    cache-mode UUID, and the correlation tag when asked for. `record`: the
+    conversation's dataset record."""
+    text = user_text(plan.content, turn_index, rng, text_pool, record, plan.input_lengths)
+    has_system = bool(conversation_system(plan, record))
+    text = place_uuid(text, turn_index == 0, has_system, run_plan.cache_mode, conversation_id)
     if run_plan.correlation.uuid_in_prompt:
         text = f"{text}\n[loadtest {conversation_id}-t{turn_index + 1}]"
     return text
 
 
+def conversation_system(plan: ScenarioPlan, record: DatasetRecord | None) -> str | None:
+    """The system prompt of a conversation: its dataset record's, else the scenario's."""
+    return record.system if record is not None and record.system else plan.system
+
+
 def new_conversation(
-    plan: ScenarioPlan, system: str | None, messages: list[Message]
+    plan: ScenarioPlan, system: str | None, messages: list[Message], max_tokens: int
 ) -> Conversation:
-    """The conversation a turn sends: the scenario's settings and the history."""
+    """The conversation a turn sends: the scenario's settings, the history
+    and the turn's `max_tokens`."""
     return Conversation(
         model=plan.model,
         messages=tuple(messages),
         system=system,
-        max_tokens=plan.max_tokens,
+        max_tokens=max_tokens,
         stream=plan.stream,
         temperature=plan.temperature,
         extra_body=plan.extra_body,
@@ -264,13 +278,11 @@ def new_conversation(
 async def _turn(
     ctx: StageContext,
     scenario: ScenarioRuntime,
-    system: str | None,
-    messages: list[Message],
+    conversation: Conversation,
     conversation_id: str,
     turn_index: int,
     intended: float | None,
 ) -> TurnResult:
-    conversation = new_conversation(scenario.plan, system, messages)
     now = trio.current_time()
     spec = TurnSpec(
         stage=ctx.index,

@@ -149,6 +149,10 @@ class StageRecorder:
             hists["itl"].record(0, turn.itl_zeros)
         if turn.tail_us is not None:
             hists["stream_tail"].record(turn.tail_us)
+        if turn.prompt_tokens is not None:
+            hists["prompt_tokens"].record(turn.prompt_tokens)
+        if turn.completion_tokens is not None:
+            hists["completion_tokens"].record(turn.completion_tokens)
         prompt, cached = turn.prompt_tokens or 0, turn.cached_tokens or 0
         tally.prompt_tokens += prompt
         tally.completion_tokens += turn.completion_tokens or 0

@@ -39,7 +39,9 @@ EndedBy = Literal["duration", "requests", "run-requests", "stopped"]
 
 
 class Metric(enum.StrEnum):
-    """The histograms kept per (stage, scenario), all in integer microseconds.
+    """The histograms kept per (stage, scenario): integer microseconds, but
+    for the two token histograms (`prompt_tokens`, `completion_tokens`:
+    tokens per ok turn).
 
     A member is its name as a string (`Metric.TTFT == "ttft"`), so either
     spelling reads a histogram; the enum is what scripts and type checkers use.
@@ -58,6 +60,9 @@ class Metric(enum.StrEnum):
     STREAM_TAIL = "stream_tail"
     #: The wait of turns cut off with no response byte.
     UNANSWERED = "unanswered"
+    #: Tokens per ok turn (not µs): the prompt's, and the answer's.
+    PROMPT_TOKENS = "prompt_tokens"
+    COMPLETION_TOKENS = "completion_tokens"
 
 
 #: Every histogram kept per (stage, scenario), in the order reports list them.
@@ -74,7 +79,9 @@ class StatsSnapshot(ReadsPercentiles):
     outcomes), kept out of everything else; `retries` the requests the
     completed steady turns resent. Histograms hold ok turns only,
     except `lag`, which holds every steady turn's schedule lag, and
-    `unanswered`.
+    `unanswered`. `prompt_tokens` and `completion_tokens` hold each ok
+    turn's token counts (reported by the server, else estimated: see
+    `estimated_turns`).
 
     Prompt cache, over ok turns: `cached_turns` counts those that reported
     any cached token; `first_turns` the ok first turns of conversations, of

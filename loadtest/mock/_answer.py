@@ -9,8 +9,9 @@ sampled lazily (`gap_s()`) as the answer is written.
 Rules:
 - Output length is the request's max_tokens, or `min(output_tokens,
   max_tokens)` when `--output-tokens` is set (`DEFAULT_OUTPUT_TOKENS` when
-  neither is); the finish reason is "length" when max_tokens was reached,
-  else "stop".
+  neither is); a request with `ignore_eos` (vLLM's flag) and a max_tokens
+  gets exactly max_tokens, whatever `--output-tokens` says. The finish
+  reason is "length" when max_tokens was reached, else "stop".
 - Text is drawn from `loadtest.tokens.WORDS`, one token per word, words joined
   by single spaces; each content event carries `tokens_per_chunk` words, and
   every event after the first starts with the separating space, so the events
@@ -60,9 +61,11 @@ class Fault(enum.Enum):
     STREAM_ERROR = "stream_error"
 
 
-def output_length(max_tokens: int | None, output_tokens: int | None) -> tuple[int, str]:
+def output_length(
+    max_tokens: int | None, output_tokens: int | None, ignore_eos: bool = False
+) -> tuple[int, str]:
     """The answer's token count and finish reason (see the module rules)."""
-    if output_tokens is None:
+    if output_tokens is None or (ignore_eos and max_tokens is not None):
         if max_tokens is None:
             return DEFAULT_OUTPUT_TOKENS, "stop"
         return max(0, max_tokens), "length"
@@ -153,7 +156,7 @@ class Planner:
     def plan(self, served: ServedRequest) -> AnswerPlan:
         """Decide the answer to `served` (drawing from the RNG, touching the cache)."""
         cfg, rng = self.config, self.rng
-        tokens, finish = output_length(served.max_tokens, cfg.output_tokens)
+        tokens, finish = output_length(served.max_tokens, cfg.output_tokens, served.ignore_eos)
         events = -(-tokens // cfg.tokens_per_chunk)
         if cfg.error_rate and rng.random() < cfg.error_rate:
             return AnswerPlan(Fault.ERROR, tokens, finish, events, 0, 0.0)

@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import orjson
 
-from loadtest.config import Overrides, format_stage, load_profile, mask_url, parse_stages, resolve
+from loadtest.config import (
+    Overrides,
+    format_stage,
+    load_datasets,
+    load_profile,
+    mask_url,
+    parse_stages,
+    resolve,
+)
 from loadtest.errors import ConfigError, RuntimeFailure
 from loadtest.multiservice._results import (
     GatewaySummary,
@@ -180,7 +188,7 @@ def _plan(
         headers=tuple(service.headers.items()),
         stages=stages,
     )
-    return resolve(profile, overrides, env=env, name=profile_path.stem)
+    return load_datasets(resolve(profile, overrides, env=env, name=profile_path.stem))
 
 
 def _parse_stages(stages: str | None) -> tuple[Stage, ...] | None:

@@ -258,6 +258,7 @@ class ServedRequest:
 
     `prompt_text` is the system prompt and every message's text, joined by
     newlines, in order: the input of token estimates and the prefix cache.
+    `ignore_eos` is vLLM's request flag: answer exactly `max_tokens` tokens.
     """
 
     model: str
@@ -265,6 +266,7 @@ class ServedRequest:
     max_tokens: int | None
     stream: bool
     include_usage: bool = True
+    ignore_eos: bool = False
 
 
 @attrs.frozen

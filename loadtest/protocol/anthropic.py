@@ -298,7 +298,10 @@ class AnthropicCodec(ServerCodec):
             require(message, "role", str, where, f"messages[{index}].")
             texts.append(content_text(message.get("content"), f"{where}: messages[{index}]"))
         stream = expect(doc, "stream", bool, where) or False
-        return ServedRequest(model, "\n".join(texts), max_tokens, stream, include_usage=True)
+        ignore_eos = bool(expect(doc, "ignore_eos", bool, where))  # vLLM's extension
+        return ServedRequest(
+            model, "\n".join(texts), max_tokens, stream, include_usage=True, ignore_eos=ignore_eos
+        )
 
     def render_body(self, reply: Reply) -> bytes:
         doc: dict[str, Any] = {

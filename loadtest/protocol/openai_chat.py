@@ -294,7 +294,8 @@ class OpenAIChatCodec(ServerCodec):
         if stream:
             options = expect(doc, "stream_options", dict, where) or {}
             include_usage = bool(expect(options, "include_usage", bool, where, "stream_options."))
-        return ServedRequest(model, "\n".join(texts), max_tokens, stream, include_usage)
+        ignore_eos = bool(expect(doc, "ignore_eos", bool, where))  # vLLM's extension
+        return ServedRequest(model, "\n".join(texts), max_tokens, stream, include_usage, ignore_eos)
 
     def render_body(self, reply: Reply) -> bytes:
         message: dict[str, Any] = {

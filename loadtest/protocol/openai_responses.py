@@ -332,7 +332,10 @@ class OpenAIResponsesCodec(ServerCodec):
             )
         max_tokens = expect(doc, "max_output_tokens", int, where)
         stream = expect(doc, "stream", bool, where) or False
-        return ServedRequest(model, "\n".join(texts), max_tokens, stream, include_usage=True)
+        ignore_eos = bool(expect(doc, "ignore_eos", bool, where))  # vLLM's extension
+        return ServedRequest(
+            model, "\n".join(texts), max_tokens, stream, include_usage=True, ignore_eos=ignore_eos
+        )
 
     def render_body(self, reply: Reply) -> bytes:
         status = _status_of(reply.finish_reason)

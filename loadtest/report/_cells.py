@@ -32,6 +32,7 @@ __all__ = [
     "rate",
     "share",
     "table",
+    "tokens",
     "wrap",
 ]
 
@@ -72,6 +73,20 @@ def pct(metric: Doc | None, key: str) -> str:
     count = metric.get("count")
     few = text != "-" and count is not None and count < FEW_SAMPLES
     return text + FEW_MARK if few else text
+
+
+def tokens(dist: Doc | None, key: str) -> str:
+    """A tokens-per-turn cell (a whole number, the mean to one decimal); a
+    percentile from fewer than `FEW_SAMPLES` turns is marked ("-" for none)."""
+    dist = dist or {}
+    value = dist.get(key)
+    if value is None:
+        return "-"
+    if key == "mean":
+        return f"{value:,.1f}"
+    count = dist.get("count")
+    few = count is not None and count < FEW_SAMPLES
+    return f"{value:,}{FEW_MARK}" if few else f"{value:,}"
 
 
 def few_legend(rows: Sequence[Sequence[str]]) -> list[str]:

@@ -3,7 +3,8 @@
 Rules:
 - `StatsDoc` is one statistics object of the summary (a scenario of a
   stage, or the stage total) as JSON holds it; `MetricDoc` one latency-type
-  statistic (ms); `CacheDoc` the prompt cache split. Their fields, in
+  statistic (ms); `TokensDoc` a distribution of tokens per turn; `CacheDoc`
+  the prompt cache split. Their fields, in
   order, are the keys of the JSON object, in order: nothing else spells
   them out.
 - `summary_converter` (cattrs) writes them as plain data and reads them
@@ -49,6 +50,7 @@ __all__ = [
     "StatsDoc",
     "SummaryDoc",
     "TargetDoc",
+    "TokensDoc",
     "read_stats",
     "summary_converter",
     "summary_problems",
@@ -71,6 +73,20 @@ class MetricDoc:
     p999: Number | None
     max: Number | None
     count: Number | None
+
+
+@attrs.frozen(kw_only=True)
+class TokensDoc:
+    """Tokens per ok turn (a prompt's, or an answer's): mean, percentiles,
+    extremes and how many turns (every figure null when there were none)."""
+
+    mean: Number | None
+    min: int | None
+    p50: int | None
+    p90: int | None
+    p99: int | None
+    max: int | None
+    count: int
 
 
 @attrs.frozen(kw_only=True)
@@ -125,6 +141,8 @@ class StatsDoc:
     chunk_gap_ms: MetricDoc | None = None
     stream_tail_ms: MetricDoc | None = None
     unanswered_wait_ms: MetricDoc | None = None
+    prompt_tokens_dist: TokensDoc | None = None
+    completion_tokens_dist: TokensDoc | None = None
     histograms: dict[str, str] = attrs.Factory(dict)
     overflow: dict[str, int] = attrs.Factory(dict)
 
@@ -402,6 +420,7 @@ def _make_converter() -> cattrs.Converter:
         conv.register_structure_hook_func(_equals(type_), hook)
     documents = (
         MetricDoc,
+        TokensDoc,
         CachePart,
         CacheDoc,
         StatsDoc,

@@ -7,6 +7,10 @@ Rules:
   0 turns" is no data, never a clean 0.
 - `unanswered` counts interrupted turns that had no response byte (warm-up
   included); `unanswered_wait_ms` is how long they had waited.
+- `prompt_tokens_dist` and `completion_tokens_dist` are the realised tokens
+  per ok turn (mean, p50/p90/p99, extremes), from their HDR histograms
+  (embedded like the others): the server's usage, else estimates
+  (`estimated_turns` counts those turns).
 - Each latency-type statistic holds min, mean, p50..p99.9, max and count in
   milliseconds, computed from its HDR histogram; the histogram itself is
   embedded in the standard compressed HDR encoding, so summaries of several
@@ -59,6 +63,7 @@ from loadtest.report._document import (
     StatsDoc,
     SummaryDoc,
     TargetDoc,
+    TokensDoc,
     read_stats,
     summary_converter,
 )
@@ -125,6 +130,22 @@ def _metric_doc(hist: Histogram) -> MetricDoc:
     )
 
 
+def _tokens_doc(hist: Histogram) -> TokensDoc:
+    if hist.count == 0:
+        none = dict.fromkeys(("mean", "min", "p50", "p90", "p99", "max"))
+        return TokensDoc(**none, count=0)
+    values = hist.percentiles([50, 90, 99])
+    return TokensDoc(
+        mean=round(hist.mean, 1),
+        min=hist.min,
+        p50=values[50],
+        p90=values[90],
+        p99=values[99],
+        max=hist.max,
+        count=hist.count,
+    )
+
+
 def metric_json(hist: Histogram) -> dict[str, Any]:
     """min, mean, percentiles, max (ms) and count of one histogram."""
     data: dict[str, Any] = summary_converter.unstructure(_metric_doc(hist))
@@ -186,6 +207,8 @@ def stats_doc(stats: StatsSnapshot, steady_s: float) -> StatsDoc:
         errors=errors,
         status_codes={str(code): n for code, n in sorted(stats.status_codes.items())},
         unanswered_wait_ms=_metric_doc(stats.histogram(Metric.UNANSWERED)),
+        prompt_tokens_dist=_tokens_doc(stats.histogram(Metric.PROMPT_TOKENS)),
+        completion_tokens_dist=_tokens_doc(stats.histogram(Metric.COMPLETION_TOKENS)),
         histograms={name: h.encode() for name, h in hists.items() if h.count},
         overflow={name: h.overflow for name, h in hists.items() if h.overflow},
         **metrics,

@@ -7,7 +7,8 @@ Layout, for a 100-column terminal:
 3. per stage, tables of scenarios plus the stage total: throughput and
    latency percentiles; TTFT, ITL, TPOT, output tokens/s and errors; the
    chunk gap, the stream tail and the prompt cache's cached share (first
-   turns and later turns apart). Open stages add the
+   turns and later turns apart); prompt and completion tokens per turn
+   (p50/p90/p99, mean). Open stages add the
    coordinated-omission-corrected latency and TTFT (measured from each
    turn's intended start) and the schedule lag. Metric names in headings
    are those of the definitions table in docs/metrics.md (`LEGEND`);
@@ -39,6 +40,7 @@ from loadtest.report._cells import (
     rate,
     share,
     table,
+    tokens,
     wrap,
 )
 from loadtest.taxonomy import is_generator_class
@@ -100,6 +102,19 @@ def _tail_rows(stats: Sequence[Doc]) -> list[list[str]]:
                 share(cache and cache["first_turns"]),
                 share(cache and cache["later_turns"]),
             ]
+        )
+    return rows
+
+
+def _token_rows(stats: Sequence[Doc]) -> list[list[str]]:
+    rows = []
+    for s in stats:
+        prompt, completion = s.get("prompt_tokens_dist"), s.get("completion_tokens_dist")
+        rows.append(
+            [s["label"]]
+            + [tokens(prompt, k) for k in ("p50", "p90", "p99", "mean")]
+            + [tokens(completion, k) for k in ("p50", "p90", "p99", "mean")]
+            + [f"{s['estimated_turns']:,}"]
         )
     return rows
 
@@ -207,6 +222,12 @@ def _stage_lines(stage: Doc, count: int) -> list[str]:
         ],
         _tail_rows(stats),
     )
+    if any(s.get("prompt_tokens_dist") for s in stats):  # older summaries have none
+        lines.append("tokens per ok turn (from the server's usage; estimated turns counted apart)")
+        header = ["scenario", "prompt p50", "p90", "p99", "mean"]
+        header += ["completion p50", "p90", "p99", "mean", "estimated"]
+        lines += table(header, _token_rows(stats))
+        shown += _token_rows(stats)
     if stage["mode"] == "open":
         lines.append("corrected for coordinated omission (from intended start, ms)")
         lines += table(

@@ -162,5 +162,5 @@ def test_the_schema_carries_the_limits() -> None:
     assert defaults["headers"]["propertyNames"]["pattern"].startswith("^[-!#$%&")
     assert defaults["headers"]["additionalProperties"]["maxLength"] == 16_384
     sized = schema["$defs"]["Defaults"]["properties"]["content"]["oneOf"][2]["properties"]
-    assert sized["approx_input_tokens"]["maximum"] == 1_000_000
+    assert sized["approx_input_tokens"]["anyOf"][0]["maximum"] == 1_000_000
     assert schema["$defs"]["Correlation"]["properties"]["header"]["maxLength"] == 256

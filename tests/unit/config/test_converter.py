@@ -182,11 +182,11 @@ def test_comment_keys_and_schema_key_are_ignored() -> None:
         ),
         (
             {**BASE, "defaults": {"content": {"mode": "poo"}}},
-            '$.defaults.content.mode: expected one of pool, scripted, sized; got "poo"',
+            '$.defaults.content.mode: expected one of pool, scripted, sized, dataset; got "poo"',
         ),
         (
             {**BASE, "defaults": {"content": {"prompts": ["x"]}}},
-            '$.defaults.content: missing "mode" (one of pool, scripted, sized)',
+            '$.defaults.content: missing "mode" (one of pool, scripted, sized, dataset)',
         ),
         (
             {**BASE, "warmup": "5 sec"},

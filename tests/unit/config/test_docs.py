@@ -11,10 +11,15 @@ import pytest
 from loadtest.config import (
     ClosedStage,
     Correlation,
+    DatasetContent,
+    DatasetFields,
     Defaults,
     DurationRange,
+    EmpiricalDist,
     HttpOptions,
     IntRange,
+    LognormalDist,
+    NormalDist,
     OpenStage,
     PoolContent,
     Profile,
@@ -23,6 +28,7 @@ from loadtest.config import (
     SizedContent,
     Thresholds,
     Timeouts,
+    UniformDist,
 )
 
 DOC = (Path(__file__).parents[3] / "docs" / "profiles.md").read_text()
@@ -33,6 +39,8 @@ SECTIONED = [
     PoolContent,
     ScriptedContent,
     SizedContent,
+    DatasetContent,
+    DatasetFields,
     Correlation,
     Thresholds,
     Timeouts,
@@ -57,7 +65,19 @@ def test_every_field_has_a_row_in_its_section(cls: type) -> None:
     assert not missing, f"{cls.__name__}: undocumented fields {missing}"
 
 
-@pytest.mark.parametrize("cls", [ClosedStage, OpenStage, IntRange, DurationRange])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        ClosedStage,
+        OpenStage,
+        IntRange,
+        DurationRange,
+        UniformDist,
+        NormalDist,
+        LognormalDist,
+        EmpiricalDist,
+    ],
+)
 def test_inline_shapes_are_documented(cls: type) -> None:
     """Stage and range fields appear in the document (in their tables or examples)."""
     for field in attrs.fields(cls):

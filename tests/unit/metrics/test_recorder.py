@@ -60,6 +60,20 @@ def test_ok_turns_fill_histograms_and_tokens() -> None:
     assert stats.status_codes == {200: 1}
 
 
+def test_token_histograms_hold_each_ok_turns_counts() -> None:
+    """prompt_tokens and completion_tokens: one value per ok turn that has
+    its count (in tokens, not µs); failed turns and missing counts add none."""
+    recorder = StageRecorder(["a"])
+    recorder.record(turn(prompt_tokens=5, completion_tokens=6))
+    recorder.record(turn(prompt_tokens=700, completion_tokens=80))
+    recorder.record(turn(prompt_tokens=None, completion_tokens=None))
+    recorder.record(turn(outcome="error", error_class="http_5xx", status=500))
+    stats = freeze(recorder).scenarios[0]
+    prompt, completion = stats.histogram(Metric.PROMPT_TOKENS), stats.histogram("completion_tokens")
+    assert (prompt.count, prompt.min, prompt.max) == (2, 5, 700)
+    assert (completion.count, completion.min, completion.max) == (2, 6, 80)
+
+
 def test_warmup_and_interrupted_turns_are_only_counted() -> None:
     """Warm-up and interrupted turns stay out of requests, errors and histograms."""
     recorder = StageRecorder(["a"])

@@ -36,6 +36,33 @@ def test_output_length_and_finish_reason(
     assert output_length(max_tokens, output_tokens) == expected
 
 
+@pytest.mark.parametrize(
+    ("max_tokens", "output_tokens", "expected"),
+    [
+        (10, 5, (10, "length")),
+        (10, 50, (10, "length")),
+        (10, None, (10, "length")),
+        (None, 7, (7, "stop")),
+        (None, None, (DEFAULT_OUTPUT_TOKENS, "stop")),
+    ],
+)
+def test_ignore_eos_answers_exactly_max_tokens(
+    max_tokens: int | None, output_tokens: int | None, expected: tuple[int, str]
+) -> None:
+    """A request with ignore_eos gets its max_tokens whatever --output-tokens
+    says; without a max_tokens the flag changes nothing."""
+    assert output_length(max_tokens, output_tokens, ignore_eos=True) == expected
+
+
+def test_the_planner_honours_ignore_eos() -> None:
+    planner = Planner(MockConfig(output_tokens=4, seed=1))
+    served = ServedRequest("m", "hi", 30, True, ignore_eos=True)
+    plan = planner.plan(served)
+    assert (plan.tokens, plan.finish_reason) == (30, "length")
+    assert estimate_tokens(planner.text(plan)) == 30
+    assert planner.plan(_served(max_tokens=30)).tokens == 4
+
+
 @pytest.mark.parametrize("per_chunk", [1, 3, 7])
 def test_chunks_concatenate_to_the_text(per_chunk: int) -> None:
     """Content events carry `per_chunk` words each and concatenate to the whole

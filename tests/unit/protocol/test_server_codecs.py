@@ -156,6 +156,25 @@ def test_openai_responses_parse_request_reads_every_field() -> None:
 
 
 @pytest.mark.parametrize(
+    ("protocol", "body"),
+    [
+        ("openai-chat", {"messages": [{"role": "user", "content": "q"}], "max_tokens": 9}),
+        ("anthropic", {"messages": [{"role": "user", "content": "q"}], "max_tokens": 9}),
+        ("openai-responses", {"input": "q", "max_output_tokens": 9}),
+    ],
+)
+def test_every_codec_reads_ignore_eos(protocol: str, body: dict[str, Any]) -> None:
+    """vLLM's `ignore_eos` (a boolean; absent or null is false) reaches the
+    served request; another type is a malformed request."""
+    read = codec(protocol).parse_request
+    assert not read(orjson.dumps({"model": "m", **body})).ignore_eos
+    assert not read(orjson.dumps({"model": "m", **body, "ignore_eos": None})).ignore_eos
+    assert read(orjson.dumps({"model": "m", **body, "ignore_eos": True})).ignore_eos
+    with pytest.raises(ValueError, match='expected "ignore_eos" to be a boolean, got number 1'):
+        read(orjson.dumps({"model": "m", **body, "ignore_eos": 1}))
+
+
+@pytest.mark.parametrize(
     ("protocol", "body", "message"),
     [
         ("openai-chat", b"{not json", "openai-chat request: body is not valid JSON"),

@@ -270,3 +270,37 @@ def test_summaries_without_a_run_id_are_told_apart_by_start() -> None:
     ]
     with pytest.raises(ConfigError, match="the same run"):
         merge_summaries([a, copy.deepcopy(a)])
+
+
+def test_token_distributions_merge_exactly() -> None:
+    """prompt and completion tokens per turn: the merged shards' figures are
+    those of one summary of every turn (from the embedded histograms)."""
+    a, b, whole = shard_and_whole()
+    merged = merge_summaries([a, b])
+    for key in ("prompt_tokens_dist", "completion_tokens_dist"):
+        got, want = merged["stages"][0]["total"][key], whole["stages"][0]["total"][key]
+        assert got == want
+        assert (
+            got["count"]
+            == a["stages"][0]["total"][key]["count"] + (b["stages"][0]["total"][key]["count"])
+        )
+    completion = merged["stages"][0]["total"]["completion_tokens_dist"]
+    assert completion["min"] < completion["p50"] < completion["p90"] <= completion["p99"]
+
+
+def test_summaries_without_token_distributions_still_read_and_merge() -> None:
+    """A summary written before the token distributions has neither them nor
+    their histograms: it reads, merges (its turns then count in neither),
+    and its report leaves the token table out."""
+    a, b, _ = shard_and_whole()
+    old = copy.deepcopy(a)
+    for stage in old["stages"]:
+        for stats in (stage["total"], *stage["scenarios"]):
+            del stats["prompt_tokens_dist"], stats["completion_tokens_dist"]
+            del stats["histograms"]["prompt_tokens"], stats["histograms"]["completion_tokens"]
+    check_summary(old)
+    assert "tokens per ok turn" not in render_text(old)
+    assert "tokens per ok turn" in render_text(a)
+    merged = merge_summaries([old, b])
+    want = b["stages"][0]["total"]["completion_tokens_dist"]
+    assert merged["stages"][0]["total"]["completion_tokens_dist"] == want

@@ -91,7 +91,9 @@ def test_percentiles_of_fewer_than_10_samples_are_marked() -> None:
     # ITL and chunk gap: 2 values per turn, 18 in all, not marked
     assert chat[1][1:7] == ["20.0*", "20.0*", "20.0*", "2.00", "3.00", "1.00*"]
     assert chat[2][1:6] == ["2.00", "3.00", "-", "-", "-"]
-    assert chat[3][1:] == ["101*"] * 3 + ["21.0*"] * 3 + ["1.00*", "1.00"]  # lag max unmarked
+    # tokens per turn: percentiles marked, the mean not (it is no percentile)
+    assert chat[3][1:] == ["10*", "10*", "10*", "10.0", "20*", "20*", "20*", "20.0", "0"]
+    assert chat[4][1:] == ["101*"] * 3 + ["21.0*"] * 3 + ["1.00*", "1.00"]  # lag max unmarked
 
 
 def test_ten_samples_are_not_marked() -> None:
