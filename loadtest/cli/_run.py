@@ -35,6 +35,7 @@ from loadtest.cli._options import (
     MODEL_OPTION,
     PROFILE_ARGUMENT,
     SEED_OPTION,
+    SLO_OPTION,
     STAGES_OPTION,
     TARGET_OPTION,
     VK_OPTION,
@@ -154,6 +155,7 @@ def run(
     stages: str | None = STAGES_OPTION,
     seed: int | None = SEED_OPTION,
     warmup: str | None = WARMUP_OPTION,
+    slo: list[str] | None = SLO_OPTION,
     out: Path = OUT_OPTION,
     quiet: bool = QUIET_OPTION,
     mock: bool = MOCK_OPTION,
@@ -187,6 +189,7 @@ def run(
                     stages=stages,
                     seed=seed,
                     warmup=warmup,
+                    slo=slo,
                 )
 
             plan = plan_for(_MOCK_PLACEHOLDER if mock else target)

@@ -14,6 +14,7 @@ from loadtest.cli._options import (
     MODEL_OPTION,
     PROFILE_ARGUMENT,
     SEED_OPTION,
+    SLO_OPTION,
     STAGES_OPTION,
     TARGET_OPTION,
     VK_OPTION,
@@ -36,6 +37,7 @@ def validate(
     stages: str | None = STAGES_OPTION,
     seed: int | None = SEED_OPTION,
     warmup: str | None = WARMUP_OPTION,
+    slo: list[str] | None = SLO_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Check PROFILE and print the resolved plan; send no load.
@@ -51,6 +53,7 @@ def validate(
         stages=stages,
         seed=seed,
         warmup=warmup,
+        slo=slo,
     )
     typer.echo(describe_plan(plan), nl=False)
 

@@ -22,6 +22,7 @@ import attrs
 from loadtest.config._headers import header_name_problem, header_value_problem
 from loadtest.config._model import FieldError, Profile, Scenario, Stage
 from loadtest.config._redact import is_secret, secret_names
+from loadtest.config._slo import parse_slos
 from loadtest.config._stages import parse_stage, parse_stages
 from loadtest.config._units import Duration, parse_duration
 from loadtest.errors import ConfigError
@@ -68,6 +69,18 @@ def _to_duration(value: str | Duration | None) -> Duration | None:
         raise ConfigError(f"warmup (override): {exc}") from None
 
 
+def _to_slo(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    """`slo` as given: `--slo` strings (each one or more comma-separated
+    SLOs), or one such string; raise ConfigError naming the bad SLO."""
+    if value is None:
+        return None
+    texts = (value,) if isinstance(value, str) else tuple(value)
+    try:
+        return tuple(str(slo) for slo in parse_slos(texts))
+    except ValueError as exc:
+        raise ConfigError(f"--slo: {exc}") from None
+
+
 @attrs.frozen
 class Overrides:
     """Values from the command line or a script; None means "not given".
@@ -83,6 +96,8 @@ class Overrides:
     stages: tuple[Stage, ...] | None = attrs.field(default=None, converter=_to_stages)
     seed: int | None = None
     warmup: Duration | None = attrs.field(default=None, converter=_to_duration)
+    #: Per-turn SLOs (`--slo`), in canonical form; they replace the profile's.
+    slo: tuple[str, ...] | None = attrs.field(default=None, converter=_to_slo)
 
 
 def parse_header_flag(text: str) -> tuple[str, str]:
@@ -120,6 +135,7 @@ _FLAGS = {
     "seed": "--seed",
     "stages": "--stages",
     "warmup": "--warmup",
+    "slo": "--slo",
 }
 
 
@@ -174,6 +190,8 @@ def _apply(profile: Profile, overrides: Overrides) -> Profile:
         changes["seed"] = overrides.seed
     if overrides.warmup is not None:
         changes["warmup"] = overrides.warmup
+    if overrides.slo is not None:
+        changes["slo"] = overrides.slo
     return attrs.evolve(profile, **changes)
 
 

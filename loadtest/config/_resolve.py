@@ -49,6 +49,7 @@ from loadtest.config._redact import (
     secret_names,
     secret_values,
 )
+from loadtest.config._slo import Slo, parse_slos
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
 from loadtest.protocol import Adapter, get_adapter
@@ -123,6 +124,8 @@ class RunPlan:
     start_spread_s: float = 0.0
     #: Gamma arrivals: the profile's shape of the gaps (1 = poisson).
     burstiness: float = 1.0
+    #: Per-turn SLOs each turn is judged against (none: no goodput).
+    slo: tuple[Slo, ...] = ()
 
     def arrival_process(self, stage: OpenStage) -> tuple[Arrival, float]:
         """The stage's arrival process and burstiness (the stage's own, else
@@ -207,6 +210,7 @@ def resolve(
         warnings=tuple(warnings),
         start_spread_s=effective.start_spread.seconds,
         burstiness=effective.burstiness,
+        slo=parse_slos(effective.slo),
     )
 
 

@@ -180,7 +180,7 @@ def _merged_stats(
         merged = merge_stats(docs[0]["label"], _stats(docs, where, names))
     except ValueError as exc:  # histograms of different parameters
         raise ConfigError(f"{where}.histograms: {exc}") from None
-    return stats_doc(merged, steady_s)
+    return stats_doc(merged, steady_s, goodput=any(doc.get("goodput") for doc in docs))
 
 
 def _sum_or_none(values: Iterable[float | None]) -> float | None:
@@ -228,6 +228,7 @@ def _series(stage: Doc) -> list[Second]:
             ok=doc.ok,
             errors=doc.errors,
             output_tokens=doc.output_tokens,
+            good=doc.good,
             histograms=doc.histograms,
         )
         for doc in docs
