@@ -23,6 +23,7 @@ from loadtest.report._compare import (
     render_comparison,
 )
 from loadtest.report._csv import render_csv
+from loadtest.report._goodput_doc import GoodputDoc, KneeDoc, ProbeDoc, SweepDoc
 from loadtest.report._merge import merge_summaries
 from loadtest.report._prometheus import render_prometheus, run_stamp
 from loadtest.report._schema import (
@@ -40,6 +41,7 @@ from loadtest.report._summary import (
     run_info,
     stats_from_json,
     stats_json,
+    sweep_json,
 )
 from loadtest.report._summary_schema import summary_schema
 from loadtest.report._text import fmt_ms, render_text
@@ -55,9 +57,13 @@ __all__ = [
     "THRESHOLD_NAMES",
     "Comparison",
     "Delta",
+    "GoodputDoc",
+    "KneeDoc",
+    "ProbeDoc",
     "RunInfo",
     "RunLike",
     "ScopeComparison",
+    "SweepDoc",
     "build_summary",
     "check_summary",
     "compare_summaries",
@@ -74,5 +80,6 @@ __all__ = [
     "stats_from_json",
     "stats_json",
     "summary_schema",
+    "sweep_json",
     "thresholds_failed",
 ]

@@ -62,6 +62,7 @@ from loadtest.report._document import (
     StageDoc,
     StatsDoc,
     SummaryDoc,
+    SweepDoc,
     TargetDoc,
     read_stats,
     summary_converter,
@@ -83,6 +84,7 @@ __all__ = [
     "stats_doc",
     "stats_from_json",
     "stats_json",
+    "sweep_json",
 ]
 
 
@@ -165,6 +167,12 @@ def stats_json(stats: StatsSnapshot, steady_s: float, *, goodput: bool = False) 
     data: dict[str, Any] = summary_converter.unstructure(
         stats_doc(stats, steady_s, goodput=goodput)
     )
+    return data
+
+
+def sweep_json(sweep: SweepDoc) -> dict[str, Any]:
+    """A sweep's section of the summary (`summary["sweep"]`), as plain data."""
+    data: dict[str, Any] = summary_converter.unstructure(sweep)
     return data
 
 
