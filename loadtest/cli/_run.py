@@ -335,14 +335,22 @@ def _written_profile(plan: RunPlan, file_name: str, rerun: _Rerun | None) -> str
 
 
 def _write_outputs(
-    plan: RunPlan, result: RunResult, sink: JsonlSink, paths: OutputPaths, rerun: _Rerun | None
+    plan: RunPlan,
+    result: RunResult,
+    sink: JsonlSink,
+    paths: OutputPaths,
+    rerun: _Rerun | None,
+    sweep: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Write every output (see `write_outputs` for where); the summary, and
-    whether anything could not be written in --out."""
+    """Write every output (see `write_outputs` for where); the summary
+    (with a sweep's section when given), and whether anything could not be
+    written in --out."""
     info = run_info(
         result, jsonl_lines=sink.lines, sink_overflow=sink.overflow, jsonl_lost_lines=sink.lost
     )
     summary = build_summary(plan, result, info)
+    if sweep is not None:
+        summary["sweep"] = sweep
     report = render_text(summary)
     summary_json = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n"
     profile_name = paths.path("profile", "toml").name

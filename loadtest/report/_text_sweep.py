@@ -5,8 +5,10 @@ the report and calls these).
   total: turns judged, good turns, goodput (good / judged) and good turns
   per second; the SLOs are named in the block's heading.
 - Sweep (a summary with `sweep`, printed first): the knee in one sentence,
-  then one row per probe: kind, offered and achieved rate, goodput, TTFT
-  p50/p99, latency p99, generator health, and pass or the reason it failed.
+  then one row per probe: kind, offered and achieved rate (per second),
+  goodput, TTFT p50/p99, latency p99 (ms; open probes corrected),
+  generator health, and `pass`, `FAIL <reason>`, `not counted` (the
+  generator was bound) or `stopped`.
 
 Pure: summary dicts in, lines out.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadtest.report._cells import fmt_ms, num, table
+from loadtest.report._cells import fmt_ms, num, table, wrap
 
 __all__ = ["goodput_cell", "goodput_lines", "sweep_lines"]
 
@@ -56,6 +58,15 @@ def _opt(value: float | None, fmt: str = "{:,.1f}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
+def _result(probe: Doc) -> str:
+    if probe["passed"]:
+        return "pass"
+    reason = probe["reason"]
+    if reason is None:
+        return "stopped"
+    return "not counted" if reason == "generator-bound" else f"FAIL {reason}"
+
+
 def sweep_lines(sweep: Doc) -> list[str]:
     """The sweep's knee and its probe table (docs/sweep.md)."""
     knee = sweep["knee"]
@@ -69,7 +80,7 @@ def sweep_lines(sweep: Doc) -> list[str]:
             f"Sweep: knee at {knee['rate_rps']:g}/s (stage {stage}): the highest rate with "
             f"goodput >= {target} of {slo} and a healthy generator"
         )
-    lines = [head, f"  {knee['note']}"]
+    lines = [*wrap(head, "  "), *wrap(f"  {knee['note']}", "  ")]
     rows = [
         [
             str(p["stage"] + 1),
@@ -81,10 +92,10 @@ def sweep_lines(sweep: Doc) -> list[str]:
             fmt_ms(p["ttft_p99_ms"]),
             fmt_ms(p["latency_p99_ms"]),
             p["health"],
-            "pass" if p["passed"] else f"FAIL ({p['reason']})",
+            _result(p),
         ]
         for p in sweep["probes"]
     ]
-    header = ["stage", "probe", "offered/s", "achieved/s", "goodput"]
-    header += ["TTFT p50", "p99", "latency p99", "health", "result"]
-    return [*lines, *table(header, rows, first=5)]
+    header = ["stage", "probe", "offered", "achieved", "goodput"]
+    header += ["TTFT p50", "p99", "lat p99", "health", "result"]
+    return [*lines, *(table(header, rows, first=5) if rows else ["  no probe ran"])]

@@ -18,9 +18,12 @@ Order (docs/sweep.md):
    down to `min_rate`; `lo` with no reason when it reached `max_rate`.
 
 A probe passes when its generator was not `generator-bound` and its
-goodput is at least the target (sweep/_probe.py). A generator-bound probe
-never passes and never counts as the gateway's limit, yet it bounds the
-search from above like a failure (a rate the generator cannot offer
+goodput is at least the target (sweep/_probe.py). A generator-bound rate
+probe is run again once at the same rate (a transient stall, such as
+another process's burst on a shared machine, must not end the search).
+A generator-bound probe never passes and never counts as the gateway's
+limit, yet when its rerun is bound too it bounds the search from above
+like a failure (a rate the generator cannot offer
 tells nothing about the gateway above it): the knee's
 `next_failed_because` then says `generator-bound`, and its note says the
 gateway may sustain more.
@@ -121,6 +124,8 @@ class SweepSearch:
         self._lo: float | None = None
         self._hi: ProbeResult | None = None
         self._done: Done | None = None
+        self._rerun: float | None = None
+        self._rerun_rates: set[float] = set()
 
     def record(self, result: ProbeResult) -> None:
         """The result of the probe `next()` last returned."""
@@ -150,7 +155,11 @@ class SweepSearch:
                 )
         else:
             assert result.offered_rps is not None
-            if result.passed:
+            rate = result.offered_rps
+            if result.reason == "generator-bound" and rate not in self._rerun_rates:
+                self._rerun = rate
+                self._rerun_rates.add(rate)
+            elif result.passed:
                 self._lo = result.offered_rps
             elif self._hi is None or result.offered_rps < (self._hi.offered_rps or 0):
                 self._hi = result
@@ -173,6 +182,9 @@ class SweepSearch:
             return Probe("baseline", vus=1)
         if self._ceiling is None:
             return Probe("ceiling", vus=self.settings.ceiling_vus)
+        if self._rerun is not None:
+            rate, self._rerun = self._rerun, None
+            return Probe("rate", rate=rate)
         rates = [r for r in self.results if r.kind == "rate"]
         if not rates:
             return Probe("rate", rate=self._round(self._clip(START_SHARE * self._ceiling)))
@@ -187,7 +199,8 @@ class SweepSearch:
             high = self.settings.max_rate
             if high is not None and lo >= high:
                 return self._finish(lo)
-            step = ABOVE_CEILING * self._ceiling if len(rates) == 1 else lo * GROWTH
+            first = len({r.offered_rps for r in rates}) == 1
+            step = ABOVE_CEILING * self._ceiling if first else lo * GROWTH
             return Probe("rate", rate=self._round(self._clip(max(step, lo * 1.01))))
         assert hi.offered_rps is not None
         middle = self._round((lo + hi.offered_rps) / 2)

@@ -161,3 +161,24 @@ def test_a_stopped_search_reports_the_best_rate_so_far() -> None:
 def test_bad_settings_are_one_line(settings: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SweepSettings(**settings)  # type: ignore[arg-type]
+
+
+def test_a_transient_generator_bound_probe_is_run_again() -> None:
+    """Bound once at 40/s (a burst elsewhere on the machine), then healthy:
+    the rerun counts and the search goes on to the gateway's own limit."""
+    seen: set[float] = set()
+    limit = gateway(46.0)
+
+    def answer(rate: float) -> ProbeResult:
+        if rate not in seen:
+            seen.add(rate)
+            if rate == 40.0:
+                return ProbeResult("rate", False, "generator-bound", 30.0, rate)
+        return limit(rate)
+
+    done, probes = search(answer)
+    assert [p.rate for p in probes[2:5]] == [40.0, 40.0, 55.0]
+    assert done.rate is not None
+    assert 46.0 * 0.95 <= done.rate <= 46.0
+    assert done.next_failed_because == "slo"
+    assert done.note.endswith("a generator-bound probe was not counted")
