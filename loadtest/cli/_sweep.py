@@ -241,12 +241,12 @@ def _stage_of(mode: str, vus: int | None, rate: float | None, duration_s: float)
 
 
 def _probe_line(probe: ProbeDoc) -> str:
-    load = f"{probe.offered_rps:g}/s" if probe.offered_rps is not None else probe.kind
+    load = f" {probe.offered_rps:g}/s" if probe.offered_rps is not None else ""
     goodput = "-" if probe.goodput is None else f"{100 * probe.goodput:.1f}%"
     achieved = "-" if probe.achieved_rps is None else f"{probe.achieved_rps:.1f}/s"
     verdict = "pass" if probe.passed else f"fail ({probe.reason or 'stopped'})"
     return (
-        f"loadtest: sweep: stage {probe.stage + 1} {probe.kind} {load}: goodput {goodput}, "
+        f"loadtest: sweep: stage {probe.stage + 1} {probe.kind}{load}: goodput {goodput}, "
         f"achieved {achieved}, generator {probe.health}: {verdict}"
     )
 
@@ -257,8 +257,9 @@ async def _sweep_engine(
     sink = JsonlSink(paths.jsonl, on_failure=_jsonl_failed)
 
     def heard(probe: ProbeDoc) -> None:
-        if not options.quiet:
-            print(f"\r{_probe_line(probe)}", file=sys.stderr)
+        if not options.quiet:  # on a terminal, over the status line
+            start = "\r\x1b[K" if sys.stderr.isatty() else ""
+            print(f"{start}{_probe_line(probe)}", file=sys.stderr)
 
     async with trio.open_nursery() as nursery:
         await nursery.start(sink.serve)
