@@ -72,7 +72,10 @@ def sweep_lines(sweep: Doc) -> list[str]:
     knee = sweep["knee"]
     target = f"{100 * sweep['goodput_target']:g}%"
     slo = ", ".join(sweep["slo"])
-    if knee["rate_rps"] is None:
+    stopped = any(not p["passed"] and p["reason"] is None for p in sweep["probes"])
+    if knee["rate_rps"] is None and stopped:
+        head = f"Sweep: stopped before any rate passed (goodput >= {target} of {slo})"
+    elif knee["rate_rps"] is None:
         head = f"Sweep: no sustainable rate found (goodput >= {target} of {slo})"
     else:
         stage = knee["stage"] + 1 if knee["stage"] is not None else "-"

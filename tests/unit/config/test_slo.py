@@ -7,7 +7,9 @@ import pytest
 
 from loadtest.config import (
     SLO_METRICS,
+    FieldError,
     Overrides,
+    Profile,
     Slo,
     parse_slo,
     parse_slos,
@@ -86,6 +88,8 @@ def test_a_bad_profile_slo_is_named_by_its_path() -> None:
 def test_too_many_profile_slos_are_refused() -> None:
     with pytest.raises(ValueError, match="at most 10,000 items"):
         structure_profile({**BASE, "slo": ["ttft<=1s"] * 10_001})
+    with pytest.raises(FieldError, match="at most 10,000 items"):  # a Profile built in code
+        Profile(slo=("ttft<=1s",) * 10_001)
 
 
 def test_slo_override_replaces_the_profile_slo_in_canonical_form() -> None:

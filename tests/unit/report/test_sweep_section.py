@@ -108,3 +108,10 @@ def test_no_knee_says_so() -> None:
     )
     assert "Sweep: no sustainable rate found (goodput >= 95% of ttft<=1s)" in text
     assert "  no probe ran" in text
+
+
+def test_a_sweep_stopped_before_any_pass_says_so() -> None:
+    knee = KneeDoc(rate_rps=None, stage=None, next_failed_because=None, note="stopped")
+    stopped = probe(1, "ceiling", None, passed=False, reason=None)
+    doc = with_sweep(SweepDoc(slo=["ttft<=1s"], goodput_target=0.9, probes=[stopped], knee=knee))
+    assert "Sweep: stopped before any rate passed (goodput >= 90% of ttft<=1s)" in render_text(doc)
