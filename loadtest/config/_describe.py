@@ -123,6 +123,8 @@ def describe_plan(plan: RunPlan) -> str:
     )
     for index, stage in enumerate(plan.stages):
         lines.extend(_stage_lines(plan, index, stage))
+    if plan.slo:
+        lines.append(f"SLOs (goodput per stage): {', '.join(str(slo) for slo in plan.slo)}")
     lines.extend(f"warning: {warning}" for warning in plan.warnings)
     lines.extend(
         f"warning: {problem} (`run` refuses to send it, except to its own --mock)"

@@ -103,3 +103,16 @@ def test_exit_codes() -> None:
     assert exit_code(_summary(ok=0, knee=None), stopped=False) == EXIT_NO_SUCCESS
     assert exit_code(_summary(stopped=True), stopped=False) == EXIT_INTERRUPTED
     assert exit_code(_summary(), stopped=True) == EXIT_INTERRUPTED
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_run_and_validate_take_slo(tmp_path: Path, command: str) -> None:
+    """`--slo` reaches the plan of `run` and `validate` (a bad one: exit 2, nothing sent)."""
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({**PROFILE, "stages": ["1:1s"]}))
+    extra = ["--mock", "-q", "--out", str(tmp_path / "o")] if command == "run" else []
+    result = runner.invoke(
+        app, [command, str(path), *extra, "--slo", "ttft<=1s", "--slo", "p9<=1s"]
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.startswith('loadtest: error: --slo: SLO "p9<=1s": unknown metric "p9"')

@@ -11,6 +11,7 @@ from loadtest.config import (
     Overrides,
     Profile,
     Slo,
+    describe_plan,
     parse_slo,
     parse_slos,
     resolve,
@@ -120,3 +121,9 @@ def test_a_bad_slo_override_names_the_flag() -> None:
 def test_goodput_thresholds_are_checked(thresholds: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         structure_profile({**BASE, "thresholds": thresholds})
+
+
+def test_the_plan_description_names_the_slos() -> None:
+    plan = resolve(structure_profile({**BASE, "slo": ["ttft <= 0.3s", "latency<=10s"]}))
+    assert "SLOs (goodput per stage): ttft<=300ms, latency<=10s\n" in describe_plan(plan)
+    assert "SLOs" not in describe_plan(resolve(structure_profile(BASE)))
