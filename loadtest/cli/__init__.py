@@ -10,6 +10,7 @@ from loadtest.cli import (
     _compare,  # noqa: F401  (registers compare, merge)
     _mock,  # noqa: F401  (registers mock)
     _run,  # noqa: F401  (registers run)
+    _sweep,  # noqa: F401  (registers sweep)
     _validate,  # noqa: F401  (registers validate, schema)
 )
 from loadtest.cli._app import _state, app

@@ -29,6 +29,7 @@ __all__ = [
     "MODEL_OPTION",
     "PROFILE_ARGUMENT",
     "SEED_OPTION",
+    "SLO_OPTION",
     "STAGES_OPTION",
     "TARGET_OPTION",
     "VK_OPTION",
@@ -78,6 +79,14 @@ WARMUP_OPTION: Any = typer.Option(
     None, "--warmup", help="Replace the profile's warm-up (per stage), e.g. '5s' or '0'."
 )
 
+SLO_OPTION: Any = typer.Option(
+    None,
+    "--slo",
+    help="Per-turn SLOs replacing the profile's, e.g. 'ttft<=300ms,latency<=10s' "
+    "(repeatable; metrics: ttft, ttfb, latency, tpot, itl_p50, itl_p90, itl_p99, itl_max). "
+    "Each stage then reports goodput.",
+)
+
 
 def plan_from_options(
     profile_path: Path,
@@ -90,6 +99,7 @@ def plan_from_options(
     seed: int | None,
     warmup: str | None = None,
     max_requests: int | None = None,
+    slo: list[str] | None = None,
 ) -> RunPlan:
     """Load the profile, apply the flags, resolve against the environment,
     check the files the plan names and read its datasets."""
@@ -115,6 +125,7 @@ def plan_from_options(
         seed=seed,
         warmup=parsed_warmup,
         max_requests=max_requests,
+        slo=slo or None,
     )
     plan = resolve(profile, overrides, env=os.environ, name=profile_path.stem)
     check_files(plan)

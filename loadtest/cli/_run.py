@@ -39,6 +39,7 @@ from loadtest.cli._options import (
     MODEL_OPTION,
     PROFILE_ARGUMENT,
     SEED_OPTION,
+    SLO_OPTION,
     STAGES_OPTION,
     TARGET_OPTION,
     VK_OPTION,
@@ -174,6 +175,7 @@ def run(
     seed: int | None = SEED_OPTION,
     warmup: str | None = WARMUP_OPTION,
     max_requests: int | None = MAX_REQUESTS_OPTION,
+    slo: list[str] | None = SLO_OPTION,
     out: Path = OUT_OPTION,
     quiet: bool = QUIET_OPTION,
     mock: bool = MOCK_OPTION,
@@ -210,6 +212,7 @@ def run(
                     seed=seed,
                     warmup=warmup,
                     max_requests=max_requests,
+                    slo=slo,
                 )
 
             plan = plan_for(_MOCK_PLACEHOLDER if mock else target)
@@ -383,14 +386,22 @@ def _written_profile(plan: RunPlan, file_name: str, rerun: _Rerun | None) -> str
 
 
 def _write_outputs(
-    plan: RunPlan, result: RunResult, sink: JsonlSink, paths: OutputPaths, rerun: _Rerun | None
+    plan: RunPlan,
+    result: RunResult,
+    sink: JsonlSink,
+    paths: OutputPaths,
+    rerun: _Rerun | None,
+    sweep: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Write every output (see `write_outputs` for where); the summary, and
-    whether anything could not be written in --out."""
+    """Write every output (see `write_outputs` for where); the summary
+    (with a sweep's section when given), and whether anything could not be
+    written in --out."""
     info = run_info(
         result, jsonl_lines=sink.lines, sink_overflow=sink.overflow, jsonl_lost_lines=sink.lost
     )
     summary = build_summary(plan, result, info)
+    if sweep is not None:
+        summary["sweep"] = sweep
     report = render_text(summary)
     summary_json = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n"
     profile_name = paths.path("profile", "toml").name

@@ -15,6 +15,7 @@ from loadtest.cli._options import (
     MODEL_OPTION,
     PROFILE_ARGUMENT,
     SEED_OPTION,
+    SLO_OPTION,
     STAGES_OPTION,
     TARGET_OPTION,
     VK_OPTION,
@@ -38,6 +39,7 @@ def validate(
     seed: int | None = SEED_OPTION,
     warmup: str | None = WARMUP_OPTION,
     max_requests: int | None = MAX_REQUESTS_OPTION,
+    slo: list[str] | None = SLO_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Check PROFILE and print the resolved plan; send no load.
@@ -54,6 +56,7 @@ def validate(
         seed=seed,
         warmup=warmup,
         max_requests=max_requests,
+        slo=slo,
     )
     typer.echo(describe_plan(plan), nl=False)
 

@@ -73,6 +73,7 @@ from loadtest.config._redact import (
 )
 from loadtest.config._resolve import ENV_REF, RunPlan, ScenarioPlan, Target, resolve
 from loadtest.config._schema import profile_schema
+from loadtest.config._slo import SLO_METRICS, Slo, parse_slo, parse_slos
 from loadtest.config._split import split_by_weight
 from loadtest.config._stages import (
     closed_stage,
@@ -87,6 +88,7 @@ from loadtest.config._units import Duration, DurationRange, IntRange, parse_dura
 __all__ = [
     "ENV_REF",
     "MASK",
+    "SLO_METRICS",
     "Arrival",
     "CacheMode",
     "ClosedStage",
@@ -114,6 +116,7 @@ __all__ = [
     "ScenarioPlan",
     "ScriptedContent",
     "SizedContent",
+    "Slo",
     "Stage",
     "Target",
     "ThinkTime",
@@ -147,6 +150,8 @@ __all__ = [
     "parse_duration",
     "parse_header_flag",
     "parse_profile",
+    "parse_slo",
+    "parse_slos",
     "parse_stage",
     "parse_stages",
     "profile_converter",

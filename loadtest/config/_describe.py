@@ -195,6 +195,8 @@ def describe_plan(plan: RunPlan) -> str:
         lines.extend(_stage_lines(plan, index, stage))
     if plan.max_requests is not None:
         lines.append(f"the run ends once {plan.max_requests:,} turns have started in all")
+    if plan.slo:
+        lines.append(f"SLOs (goodput per stage): {', '.join(str(slo) for slo in plan.slo)}")
     lines.extend(f"warning: {warning}" for warning in plan.warnings)
     lines.extend(
         f"warning: {problem} (`run` refuses to send it, except to its own --mock)"

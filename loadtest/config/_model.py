@@ -24,6 +24,7 @@ from loadtest.config import _limits as limit
 from loadtest.config._checks import FieldError
 from loadtest.config._dataset import DatasetContent, DatasetFields
 from loadtest.config._lengths import TokenCount, token_count
+from loadtest.config._slo import parse_slos
 from loadtest.config._units import Duration, DurationRange, IntRange
 
 if TYPE_CHECKING:
@@ -100,6 +101,18 @@ _non_empty_texts.schema = {  # type: ignore[attr-defined]  # read by _schema
     "maxItems": limit.MAX_ITEMS,
     "items": {"type": "string", "maxLength": limit.MAX_TEXT_CHARS},
 }
+
+
+def _slo_texts(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if len(value) > limit.MAX_ITEMS:
+        raise FieldError(attribute.name, f"at most {limit.MAX_ITEMS:,} items, got {len(value):,}")
+    try:
+        parse_slos(value)
+    except ValueError as exc:
+        raise FieldError(attribute.name, str(exc)) from None
+
+
+_slo_texts.schema = {"maxItems": limit.MAX_ITEMS}  # type: ignore[attr-defined]  # read by _schema
 
 
 def _turns(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -281,10 +294,22 @@ class Thresholds:
         default=None,
         validator=check.between(0, limit.MAX_RPS),
     )
+    goodput: float | None = _doc(
+        "Min goodput: share of judged turns that met every SLO, 0..1 (needs `slo`).",
+        default=None,
+        validator=_at_least(0),
+    )
+    goodput_rps: float | None = _doc(
+        "Min good turns per second (needs `slo`).",
+        default=None,
+        validator=check.between(0, limit.MAX_RPS),
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.error_rate is not None and self.error_rate > 1:
             raise FieldError("error_rate", f"is a fraction from 0 to 1, got {self.error_rate}")
+        if self.goodput is not None and self.goodput > 1:
+            raise FieldError("goodput", f"is a fraction from 0 to 1, got {self.goodput}")
 
 
 @attrs.frozen
@@ -456,6 +481,12 @@ class Profile:
     )
     correlation: Correlation = _doc("Correlation header and tags.", factory=Correlation)
     thresholds: Thresholds = _doc("Limits checked on each stage's totals.", factory=Thresholds)
+    slo: tuple[str, ...] = _doc(
+        'Per-turn SLOs, e.g. ["ttft<=300ms", "latency<=10s"]: a turn is good when it is ok '
+        "and meets every one; each stage reports goodput. `--slo` replaces them.",
+        default=(),
+        validator=_slo_texts,
+    )
     seed: int = _doc(
         "Seed of every random choice in the request plan.",
         default=0,

@@ -23,6 +23,7 @@ import attrs
 from loadtest.config._headers import header_name_problem, header_value_problem
 from loadtest.config._model import FieldError, Profile, Scenario, Stage
 from loadtest.config._redact import is_secret, secret_names
+from loadtest.config._slo import parse_slos
 from loadtest.config._stages import parse_stage, parse_stages
 from loadtest.config._units import Duration, parse_duration
 from loadtest.errors import ConfigError
@@ -69,6 +70,18 @@ def _to_duration(value: str | Duration | None) -> Duration | None:
         raise ConfigError(f"warmup (override): {exc}") from None
 
 
+def _to_slo(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    """`slo` as given: `--slo` strings (each one or more comma-separated
+    SLOs), or one such string; raise ConfigError naming the bad SLO."""
+    if value is None:
+        return None
+    texts = (value,) if isinstance(value, str) else tuple(value)
+    try:
+        return tuple(str(slo) for slo in parse_slos(texts))
+    except ValueError as exc:
+        raise ConfigError(f"--slo: {exc}") from None
+
+
 @attrs.frozen
 class Overrides:
     """Values from the command line or a script; None means "not given".
@@ -85,6 +98,8 @@ class Overrides:
     seed: int | None = None
     warmup: Duration | None = attrs.field(default=None, converter=_to_duration)
     max_requests: int | None = None
+    #: Per-turn SLOs (`--slo`), in canonical form; they replace the profile's.
+    slo: tuple[str, ...] | None = attrs.field(default=None, converter=_to_slo)
 
 
 def parse_header_flag(text: str) -> tuple[str, str]:
@@ -123,6 +138,7 @@ _FLAGS = {
     "stages": "--stages",
     "warmup": "--warmup",
     "max_requests": "--max-requests",
+    "slo": "--slo",
 }
 
 
@@ -179,6 +195,8 @@ def _apply(profile: Profile, overrides: Overrides) -> Profile:
         changes["warmup"] = overrides.warmup
     if overrides.max_requests is not None:
         changes["max_requests"] = overrides.max_requests
+    if overrides.slo is not None:
+        changes["slo"] = overrides.slo
     return attrs.evolve(profile, **changes)
 
 

@@ -51,6 +51,7 @@ from loadtest.config._redact import (
     secret_names,
     secret_values,
 )
+from loadtest.config._slo import Slo, parse_slos
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
 from loadtest.protocol import Adapter, get_adapter
@@ -135,6 +136,8 @@ class RunPlan:
     max_requests: int | None = None
     #: Whether `load_datasets` has read the dataset files the plan names.
     datasets_loaded: bool = False
+    #: Per-turn SLOs each turn is judged against (none: no goodput).
+    slo: tuple[Slo, ...] = ()
 
     def arrival_process(self, stage: OpenStage) -> tuple[Arrival, float]:
         """The stage's arrival process and burstiness (the stage's own, else
@@ -222,6 +225,7 @@ def resolve(
         start_spread_s=effective.start_spread.seconds,
         burstiness=effective.burstiness,
         max_requests=effective.max_requests,
+        slo=parse_slos(effective.slo),
     )
 
 

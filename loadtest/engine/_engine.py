@@ -214,7 +214,7 @@ class Engine:
             run=self._run,
             index=index,
             stage=spec,
-            recorder=StageRecorder([s.name for s in self.plan.scenarios]),
+            recorder=StageRecorder([s.name for s in self.plan.scenarios], self.plan.slo),
             started=now,
             warmup_end=now + warmup_s,
             stop_at=now + duration_s,

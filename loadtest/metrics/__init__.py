@@ -9,6 +9,7 @@ Importing this package imports neither trio nor httpcore.
 
 from __future__ import annotations
 
+from loadtest.metrics._goodput import SloLike, is_good, turn_gap_percentile_us
 from loadtest.metrics._health import LIMITS, Health, HealthFigures, Verdict, assess, judge
 from loadtest.metrics._histogram import (
     DEFAULT_HIGHEST_US,
@@ -48,13 +49,16 @@ __all__ = [
     "ReadsPercentiles",
     "Second",
     "SeriesRecorder",
+    "SloLike",
     "StageRecorder",
     "StageSnapshot",
     "StatsSnapshot",
     "TurnRecord",
     "Verdict",
     "assess",
+    "is_good",
     "judge",
     "merge_series",
     "merge_stats",
+    "turn_gap_percentile_us",
 ]

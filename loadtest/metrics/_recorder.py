@@ -13,6 +13,9 @@ Rules:
   An interrupted turn that had no response byte, warm-up or steady, is
   also counted `unanswered`, with its wait (the signature of a hung
   gateway).
+- With SLOs, every completed steady turn is judged (`judged`) and the ok
+  ones within every SLO counted `good` (metrics/_goodput.py), in the
+  totals and in the time series.
 - Every turn also goes into the stage's time series (one bucket per
   wall-clock second, metrics/_timeseries.py).
 - `freeze()` copies everything into a `StageSnapshot`; after it, the
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from loadtest.metrics._goodput import SloLike, is_good
 from loadtest.metrics._histogram import Histogram
 from loadtest.metrics._snapshot import (
     COUNTERS,
@@ -56,7 +60,7 @@ class _Tally:
         self.estimated_turns = self.cached_turns = self.retries = 0
         self.first_turns = self.first_turns_cached = 0
         self.first_turn_prompt_tokens = self.first_turn_cached_tokens = 0
-        self.unanswered = 0
+        self.unanswered = self.judged = self.good = 0
         self.errors: dict[str, int] = {}
         self.status_codes: dict[int, int] = {}
         self.hists: dict[str, Histogram] = {name.value: Histogram() for name in HISTOGRAMS}
@@ -90,15 +94,17 @@ class LiveStats:
 class StageRecorder:
     """Tallies the turns of one stage, per scenario."""
 
-    def __init__(self, scenario_names: Sequence[str]) -> None:
+    def __init__(self, scenario_names: Sequence[str], slo: Sequence[SloLike] = ()) -> None:
         self.scenario_names = tuple(scenario_names)
+        self.slo = tuple(slo)
         self._tallies = [_Tally() for _ in self.scenario_names]
         self._series = SeriesRecorder()
 
     def record(self, turn: TurnRecord) -> None:
         """Count one finished turn (see the module rules)."""
         tally = self._tallies[turn.scenario_index]
-        self._series.record(turn)
+        good = bool(self.slo) and not turn.warmup and is_good(self.slo, turn)
+        self._series.record(turn, good=good)
         if turn.outcome == "interrupted" and turn.ttfb_us is None:
             tally.unanswered += 1
             if turn.latency_us is not None:
@@ -111,6 +117,9 @@ class StageRecorder:
             return
         tally.requests += 1
         tally.retries += turn.retries
+        if self.slo:
+            tally.judged += 1
+            tally.good += good
         if turn.status is not None:
             tally.status_codes[turn.status] = tally.status_codes.get(turn.status, 0) + 1
         hists = tally.hists
@@ -215,5 +224,6 @@ class StageRecorder:
             scenarios=scenarios,
             total=merge_stats("total", scenarios),
             timeseries=self._series.series(),
+            slo=tuple(str(slo) for slo in self.slo),
             **stage,
         )

@@ -94,6 +94,10 @@ class StatsSnapshot(ReadsPercentiles):
     hangs from its first turn); the `unanswered` histogram holds how long
     each had waited. They are the trace of a gateway that accepts requests
     and never answers.
+
+    `judged` counts the completed steady turns judged against the run's
+    SLOs (all of them when it has any, else none), `good` those that were
+    ok and met every SLO (metrics/_goodput.py).
     """
 
     label: str
@@ -115,6 +119,9 @@ class StatsSnapshot(ReadsPercentiles):
     first_turn_cached_tokens: int = 0
     retries: int = 0
     unanswered: int = 0
+    #: Goodput (a run with SLOs): completed steady turns judged, and the good ones.
+    judged: int = 0
+    good: int = 0
     histograms: Mapping[str, Histogram] = attrs.field(factory=dict)
 
     @property
@@ -195,3 +202,5 @@ class StageSnapshot:
     ramp_to: float | None = None
     requests: int | None = None
     ended_by: EndedBy = "duration"
+    #: The SLOs its turns were judged against, canonical (empty: no goodput).
+    slo: tuple[str, ...] = ()

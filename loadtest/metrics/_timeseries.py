@@ -13,7 +13,8 @@ Rules:
 - `requests`, `ok`, `errors` (by class) and `output_tokens` count steady
   turns only, at the second they ended, as the stage's totals count them:
   the buckets add up to the stage's `requests`, `ok`, `errors` and
-  `completion_tokens` exactly. Dropped arrivals are not turns and are not
+  `completion_tokens` exactly; `good` counts the good steady turns (a run
+  with SLOs: metrics/_goodput.py), as the stage's `good`. Dropped arrivals are not turns and are not
   in the series (the stage's `dropped` counts them).
 - Percentiles per second: the ok steady turns that ended in a second
   also go into that second's HDR histograms of `latency`, `ttft` and `itl`
@@ -70,6 +71,8 @@ class Second:
     ok: int = 0
     errors: Mapping[str, int] = attrs.field(factory=dict)
     output_tokens: int = 0
+    #: Good steady turns (a run with SLOs), at the second they ended.
+    good: int = 0
     #: Compressed HDR encodings of the second's non-empty histograms.
     histograms: Mapping[str, str] = attrs.field(factory=dict)
 
@@ -88,6 +91,7 @@ class _Bucket:
         "encoded",
         "errors",
         "finished",
+        "good",
         "hists",
         "ok",
         "output_tokens",
@@ -97,6 +101,7 @@ class _Bucket:
 
     def __init__(self) -> None:
         self.started = self.finished = self.requests = self.ok = self.output_tokens = 0
+        self.good = 0
         self.errors: dict[str, int] = {}
         self.hists: dict[str, Histogram] | None = None
         self.encoded: dict[str, str] = {}
@@ -132,8 +137,9 @@ class SeriesRecorder:
             bucket = self._buckets[t] = _Bucket()
         return bucket
 
-    def record(self, turn: TurnRecord) -> None:
-        """Count one turn, of any outcome (see the module rules)."""
+    def record(self, turn: TurnRecord, *, good: bool = False) -> None:
+        """Count one turn, of any outcome (see the module rules); `good`:
+        it met every SLO."""
         start = turn.start_unix_s
         self._bucket(math.floor(start)).started += 1
         end = start + turn.latency_us / 1e6 if turn.latency_us is not None else start
@@ -144,6 +150,7 @@ class SeriesRecorder:
         bucket.requests += 1
         if turn.outcome == "ok":
             bucket.ok += 1
+            bucket.good += good
             bucket.output_tokens += turn.completion_tokens or 0
             self._record_ok(math.floor(end), bucket, turn)
         else:
@@ -180,6 +187,7 @@ class SeriesRecorder:
                 ok=b.ok,
                 errors=dict(b.errors),
                 output_tokens=b.output_tokens,
+                good=b.good,
                 histograms=dict(b.encode()),
             )
             for t, b in self._buckets.items()
@@ -236,6 +244,7 @@ def merge_series(parts: Iterable[Iterable[Second]]) -> tuple[Second, ...]:
                 ok=have.ok + second.ok,
                 errors=errors,
                 output_tokens=have.output_tokens + second.output_tokens,
+                good=have.good + second.good,
                 histograms=_merged_histograms(have, second),
             )
     return dense(sums.values())

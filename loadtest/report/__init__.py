@@ -27,6 +27,7 @@ from loadtest.report._compare import (
 from loadtest.report._csv import render_csv
 from loadtest.report._exposition import CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE
 from loadtest.report._exposition import Exposition
+from loadtest.report._goodput_doc import GoodputDoc, KneeDoc, ProbeDoc, SweepDoc
 from loadtest.report._live_metrics import (
     LIVE_HISTOGRAMS,
     LiveStage,
@@ -50,6 +51,7 @@ from loadtest.report._summary import (
     run_info,
     stats_from_json,
     stats_json,
+    sweep_json,
 )
 from loadtest.report._summary_schema import summary_schema
 from loadtest.report._text import fmt_ms, render_text
@@ -68,10 +70,14 @@ __all__ = [
     "Comparison",
     "Delta",
     "Exposition",
+    "GoodputDoc",
+    "KneeDoc",
     "LiveStage",
+    "ProbeDoc",
     "RunInfo",
     "RunLike",
     "ScopeComparison",
+    "SweepDoc",
     "build_summary",
     "check_summary",
     "compare_summaries",
@@ -90,5 +96,6 @@ __all__ = [
     "stats_from_json",
     "stats_json",
     "summary_schema",
+    "sweep_json",
     "thresholds_failed",
 ]

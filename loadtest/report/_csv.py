@@ -72,6 +72,11 @@ def _row(run: Doc, stage: Doc, stats: Doc) -> dict[str, str]:
         "errors": _counts_text(stats["errors"]),
     }
     cells.update(_metric_cells(stats))
+    goodput = stats.get("goodput") or {}
+    cells["goodput_judged"] = goodput.get("judged")
+    cells["goodput_good"] = goodput.get("good")
+    cells["goodput"] = goodput.get("share")
+    cells["goodput_rps"] = goodput.get("good_per_s")
     for column in CSV_COLUMNS:
         if column not in cells:
             cells[column] = stats[column] if column in stats else stage[column]

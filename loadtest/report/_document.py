@@ -17,7 +17,10 @@ Rules:
   them through `summary_converter`, and `check_summary` structures a
   document read from disk into them and reports every problem. A field
   that is None and written only by some runs (`vus`, `run_ids`, `seeds`,
-  the summary's `thresholds`) is omitted, never written as null.
+  the summary's `thresholds`; `goodput`, `run.slo` and `sweep`, which only
+  runs with SLOs and sweeps have) is omitted, never written as null; so is
+  a second's `good` when 0. The goodput and sweep documents are in
+  report/_goodput_doc.py.
 - Counters shared with `StatsSnapshot` (same name, an integer) are copied
   by name (`SHARED_COUNTERS`), never listed.
 
@@ -36,19 +39,24 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from loadtest.config import conversion_problems
 from loadtest.metrics import COUNTERS
+from loadtest.report._goodput_doc import GoodputDoc, KneeDoc, ProbeDoc, ProbeKind, SweepDoc
 
 __all__ = [
     "SHARED_COUNTERS",
     "CacheDoc",
     "CachePart",
+    "GoodputDoc",
+    "KneeDoc",
     "LimitsDoc",
     "MetricDoc",
+    "ProbeDoc",
     "RunDoc",
     "SecondDoc",
     "SecondMetricDoc",
     "StageDoc",
     "StatsDoc",
     "SummaryDoc",
+    "SweepDoc",
     "TargetDoc",
     "TokensDoc",
     "read_stats",
@@ -143,6 +151,7 @@ class StatsDoc:
     unanswered_wait_ms: MetricDoc | None = None
     prompt_tokens_dist: TokensDoc | None = None
     completion_tokens_dist: TokensDoc | None = None
+    goodput: GoodputDoc | None = None
     histograms: dict[str, str] = attrs.Factory(dict)
     overflow: dict[str, int] = attrs.Factory(dict)
 
@@ -197,6 +206,7 @@ class RunDoc:
     generator: dict[str, Any] = attrs.Factory(dict)
     run_ids: list[Any] | None = None
     seeds: list[Any] | None = None
+    slo: list[str] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -222,6 +232,7 @@ class SecondDoc:
     ok: int
     errors: dict[str, int]
     output_tokens: int
+    good: int = 0
     latency_ms: SecondMetricDoc
     ttft_ms: SecondMetricDoc
     itl_ms: SecondMetricDoc
@@ -262,6 +273,7 @@ class SummaryDoc:
     run: RunDoc
     stages: list[StageDoc]
     thresholds: list[Any] | None = None
+    sweep: SweepDoc | None = None
 
 
 #: The counters of a `StatsSnapshot` that the summary holds under the same name.
@@ -320,6 +332,18 @@ def _list_hook(type_: Any) -> Any:
         return items
 
     return structure
+
+
+def _probe_kind(value: Any, _type: Any) -> str:
+    if value not in ("baseline", "ceiling", "rate"):
+        raise _Expected('"baseline", "ceiling" or "rate"', value)
+    return str(value)
+
+
+def _texts(value: Any, _type: Any) -> list[str]:
+    if not (isinstance(value, list) and all(isinstance(t, str) for t in value)):
+        raise _Expected("a list of strings", value)
+    return list(value)
 
 
 def _mode(value: Any, _type: Any) -> str:
@@ -396,10 +420,13 @@ def _text_or_null(value: Any, _type: Any) -> str | None:
 
 #: Fields omitted from the JSON when None (see the module rules).
 _OMITTED_IF_NONE: dict[type[Any], tuple[str, ...]] = {
+    StatsDoc: ("goodput",),
     StageDoc: ("ramp_to", "requests", "vus"),
-    RunDoc: ("run_ids", "seeds"),
-    SummaryDoc: ("thresholds",),
+    RunDoc: ("run_ids", "seeds", "slo"),
+    SummaryDoc: ("thresholds", "sweep"),
 }
+#: Counters omitted from the JSON when 0 (a run without SLOs has no good turns).
+_OMITTED_IF_ZERO: dict[type[Any], tuple[str, ...]] = {SecondDoc: ("good",)}
 
 
 def _make_converter() -> cattrs.Converter:
@@ -410,6 +437,8 @@ def _make_converter() -> cattrs.Converter:
     for type_, hook in (
         (dict[str, Any], _object),
         (Literal["closed", "open"], _mode),
+        (ProbeKind, _probe_kind),
+        (list[str], _texts),
         (Number, _number),
         (int | None, _number_or_null),
         (str | None, _text_or_null),
@@ -431,28 +460,44 @@ def _make_converter() -> cattrs.Converter:
         SecondDoc,
         StageDoc,
         SummaryDoc,
+        GoodputDoc,
+        ProbeDoc,
+        KneeDoc,
+        SweepDoc,
     )
     conv.register_structure_hook_factory(lambda t: t in documents, _object_hook)
-    optional = tuple(t | None for t in (*documents, list[Any], dict[str, int]))
+    optional = tuple(t | None for t in (*documents, list[Any], list[str], dict[str, int]))
     conv.register_structure_hook_factory(lambda t: t in optional, _optional_object_hook)
-    lists = (list[Any], list[StatsDoc], list[StageDoc], list[TargetDoc], list[SecondDoc])
+    lists = (
+        list[Any],
+        list[StatsDoc],
+        list[StageDoc],
+        list[TargetDoc],
+        list[SecondDoc],
+        list[ProbeDoc],
+    )
     conv.register_structure_hook_factory(lambda t: t in lists, _list_hook)
-    for cls, names in _OMITTED_IF_NONE.items():
-        conv.register_unstructure_hook(cls, _omitting(cls, names, conv))
+    # inner documents first: a hook is built with those of its fields' types
+    for cls in {**_OMITTED_IF_ZERO, **_OMITTED_IF_NONE}:
+        conv.register_unstructure_hook(cls, _omitting(cls, conv))
     return conv
 
 
-def _omitting(
-    cls: type[Any], names: tuple[str, ...], conv: cattrs.Converter
-) -> Callable[[Any], dict[str, Any]]:
-    """Unstructure `cls` leaving out `names` when None (the other keys in
-    field order: cattrs' own omission would move them last)."""
+def _omitting(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any], dict[str, Any]]:
+    """Unstructure `cls` leaving out its fields of `_OMITTED_IF_NONE` when
+    None and of `_OMITTED_IF_ZERO` when 0 (the other keys in field order:
+    cattrs' own omission would move them last)."""
     inner = make_dict_unstructure_fn(cls, conv)
+    if_none = _OMITTED_IF_NONE.get(cls, ())
+    if_zero = _OMITTED_IF_ZERO.get(cls, ())
 
     def unstructure(doc: Any) -> dict[str, Any]:
         data: dict[str, Any] = inner(doc)
-        for name in names:
+        for name in if_none:
             if data[name] is None:
+                del data[name]
+        for name in if_zero:
+            if data[name] == 0:
                 del data[name]
         return data
 

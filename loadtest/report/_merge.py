@@ -4,8 +4,8 @@
 Rules:
 - Refused (ConfigError naming the difference) unless every summary has
   the same `schema`, profile name, stage plan (`run.stage_plan`), warm-up,
-  cache mode, number of stages, scenario names in the same order, and
-  scenarios (protocol, model, stream, weight).
+  cache mode, SLOs (`run.slo`), number of stages, scenario names in the
+  same order, and scenarios (protocol, model, stream, weight).
 - Refused when a run would count twice: two summaries of the same run
   (`run.run_id`, or for a merged summary any of its `run.run_ids`; for a
   summary without one, its start time), e.g. one file given twice.
@@ -97,6 +97,7 @@ def _identity(doc: Doc) -> list[tuple[str, object]]:
         ("warm-up", run["warmup_s"]),
         ("number of stages", len(doc["stages"])),
         ("cache mode", run.get("cache_mode")),
+        ("SLOs", run.get("slo") or []),
         (
             "scenarios",
             [",".join(s["label"] for s in stage["scenarios"]) for stage in doc["stages"]],
@@ -182,7 +183,7 @@ def _merged_stats(
         merged = merge_stats(docs[0]["label"], _stats(docs, where, names))
     except ValueError as exc:  # histograms of different parameters
         raise ConfigError(f"{where}.histograms: {exc}") from None
-    return stats_doc(merged, steady_s)
+    return stats_doc(merged, steady_s, goodput=any(doc.get("goodput") for doc in docs))
 
 
 def _sum_or_none(values: Iterable[float | None]) -> float | None:
@@ -235,6 +236,7 @@ def _series(stage: Doc) -> list[Second]:
             ok=doc.ok,
             errors=doc.errors,
             output_tokens=doc.output_tokens,
+            good=doc.good,
             histograms=doc.histograms,
         )
         for doc in docs

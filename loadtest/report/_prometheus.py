@@ -53,6 +53,13 @@ _LABELLED = (  # (stats key, family key, label name)
     ("status_codes", "status_codes", "code"),
     ("overflow", "overflow", "histogram"),
 )
+#: Goodput family key -> its key in a statistics object's `goodput` (runs with SLOs).
+_GOODPUT = {
+    "goodput_judged": "judged",
+    "goodput_good": "good",
+    "goodput": "share",
+    "goodput_rps": "good_per_s",
+}
 _TOKENS = {"prompt": "prompt_tokens", "completion": "completion_tokens", "cached": "cached_tokens"}
 
 
@@ -83,6 +90,10 @@ def stats_samples(
     for source, family_key, label in _LABELLED:
         for name, count in stats.get(source, {}).items():
             _add(samples, family_key, {**labels, label: str(name)}, count)
+    goodput = stats.get("goodput") or {}
+    for key, source in _GOODPUT.items():
+        if goodput.get(source) is not None:
+            _add(samples, key, labels, goodput[source])
     for key in latency:
         _latency_samples(samples, PROM_LATENCY[key], stats[key], labels)
 

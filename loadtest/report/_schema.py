@@ -117,6 +117,10 @@ CSV_COLUMNS: tuple[str, ...] = (
     "errors",
     *(f"stream_tail_{k}_ms" for k in ("p50", "p95", "p99", "max")),
     *(f"chunk_gap_{k}_ms" for k in ("p50", "p99")),
+    "goodput_judged",
+    "goodput_good",
+    "goodput",
+    "goodput_rps",
 )
 
 
@@ -190,6 +194,24 @@ PROM_STATS: dict[str, PromFamily] = {
         "loadtest_error_ratio",
         "gauge",
         "Failed share of completed steady turns (0 to 1; no sample when none completed).",
+    ),
+    "goodput_judged": PromFamily(
+        "loadtest_goodput_judged_total",
+        "counter",
+        "Completed steady turns judged against the run's SLOs.",
+    ),
+    "goodput_good": PromFamily(
+        "loadtest_goodput_good_total", "counter", "Ok steady turns that met every SLO."
+    ),
+    "goodput": PromFamily(
+        "loadtest_goodput_ratio",
+        "gauge",
+        "Good share of judged turns (0 to 1; no sample when none was judged).",
+    ),
+    "goodput_rps": PromFamily(
+        "loadtest_good_requests_per_second",
+        "gauge",
+        "Good steady turns per second of the steady window.",
     ),
 }
 

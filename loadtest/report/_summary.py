@@ -19,6 +19,9 @@ Rules:
   (metrics/_timeseries.py): counters that add up to the stage's totals,
   and p50/p90/p99 of latency, TTFT and ITL from the second's 2-figure HDR
   histograms, embedded (encoded) so shards merge exactly.
+- `goodput` (a run with SLOs, `run.slo`): the turns judged, the good
+  ones, their share and good turns per steady second (docs/metrics.md,
+  "Goodput"); absent from runs without SLOs.
 - `cache` splits the prompt cache's figures into first turns of
   conversations and later turns: turns, prompt and cached tokens, the
   cached share (cached / prompt tokens, null without prompt tokens) and the
@@ -54,6 +57,7 @@ from loadtest.report._document import (
     SHARED_COUNTERS,
     CacheDoc,
     CachePart,
+    GoodputDoc,
     LimitsDoc,
     MetricDoc,
     RunDoc,
@@ -62,6 +66,7 @@ from loadtest.report._document import (
     StageDoc,
     StatsDoc,
     SummaryDoc,
+    SweepDoc,
     TargetDoc,
     TokensDoc,
     read_stats,
@@ -84,6 +89,7 @@ __all__ = [
     "stats_doc",
     "stats_from_json",
     "stats_json",
+    "sweep_json",
 ]
 
 
@@ -177,14 +183,23 @@ def _cache_doc(stats: StatsSnapshot) -> CacheDoc:
     )
 
 
-def stats_json(stats: StatsSnapshot, steady_s: float) -> dict[str, Any]:
+def stats_json(stats: StatsSnapshot, steady_s: float, *, goodput: bool = False) -> dict[str, Any]:
     """One statistics object of the summary (a scenario or a stage total)."""
-    data: dict[str, Any] = summary_converter.unstructure(stats_doc(stats, steady_s))
+    data: dict[str, Any] = summary_converter.unstructure(
+        stats_doc(stats, steady_s, goodput=goodput)
+    )
     return data
 
 
-def stats_doc(stats: StatsSnapshot, steady_s: float) -> StatsDoc:
-    """The statistics document of a snapshot, rates over `steady_s`."""
+def sweep_json(sweep: SweepDoc) -> dict[str, Any]:
+    """A sweep's section of the summary (`summary["sweep"]`), as plain data."""
+    data: dict[str, Any] = summary_converter.unstructure(sweep)
+    return data
+
+
+def stats_doc(stats: StatsSnapshot, steady_s: float, *, goodput: bool = False) -> StatsDoc:
+    """The statistics document of a snapshot, rates over `steady_s`;
+    `goodput`: the run had SLOs (its turns were judged)."""
 
     def per_s(count: int) -> float | None:
         return round(count / steady_s, 3) if steady_s > 0 else None
@@ -209,6 +224,16 @@ def stats_doc(stats: StatsSnapshot, steady_s: float) -> StatsDoc:
         unanswered_wait_ms=_metric_doc(stats.histogram(Metric.UNANSWERED)),
         prompt_tokens_dist=_tokens_doc(stats.histogram(Metric.PROMPT_TOKENS)),
         completion_tokens_dist=_tokens_doc(stats.histogram(Metric.COMPLETION_TOKENS)),
+        goodput=(
+            GoodputDoc(
+                judged=stats.judged,
+                good=stats.good,
+                share=round(stats.good / stats.judged, 6) if stats.judged else None,
+                good_per_s=per_s(stats.good),
+            )
+            if goodput
+            else None
+        ),
         histograms={name: h.encode() for name, h in hists.items() if h.count},
         overflow={name: h.overflow for name, h in hists.items() if h.overflow},
         **metrics,
@@ -246,6 +271,8 @@ def stats_from_json(doc: Mapping[str, Any]) -> StatsSnapshot:
         first_turn_prompt_tokens=first.prompt_tokens,
         first_turn_cached_tokens=first.cached_tokens,
         histograms=hists,
+        judged=stats.goodput.judged if stats.goodput else 0,
+        good=stats.goodput.good if stats.goodput else 0,
         **{name: getattr(stats, name) for name in SHARED_COUNTERS},
     )
 
@@ -272,8 +299,8 @@ def _stage_doc(stage: StageSnapshot, names: Sequence[str]) -> StageDoc:
         stopped_early=stage.stopped_early,
         ended_by=stage.ended_by,
         vus=dict(zip(names, stage.vus, strict=True)) if stage.vus else None,
-        total=stats_doc(stage.total, stage.steady_s),
-        scenarios=[stats_doc(s, stage.steady_s) for s in stage.scenarios],
+        total=stats_doc(stage.total, stage.steady_s, goodput=bool(stage.slo)),
+        scenarios=[stats_doc(s, stage.steady_s, goodput=bool(stage.slo)) for s in stage.scenarios],
         health=stage.health.to_json() if stage.health is not None else {},
         timeseries=series_docs(stage.timeseries),
     )
@@ -291,6 +318,7 @@ def series_docs(series: Sequence[Second]) -> list[SecondDoc]:
             ok=second.ok,
             errors=dict(sorted(second.errors.items())),
             output_tokens=second.output_tokens,
+            good=second.good,
             latency_ms=_second_metric(second.histogram("latency")),
             ttft_ms=_second_metric(second.histogram("ttft")),
             itl_ms=_second_metric(second.histogram("itl")),
@@ -448,5 +476,6 @@ def _document(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> 
         retries=sum(stage.total.retries for stage in stages),
         jsonl_lost_lines=info.jsonl_lost_lines,
         generator=dict(info.generator),
+        slo=[str(slo) for slo in plan.slo] or None,
     )
     return SummaryDoc(schema=SCHEMA, run=run, stages=[_stage_doc(stage, names) for stage in stages])

@@ -2,15 +2,18 @@
 
 Layout, for a 100-column terminal:
 1. the run's verdict first: thresholds and generator health, with reasons;
-2. the saturation table: one line per stage (load, rps, ok%, TTFT p50/p99,
-   latency p99, generator health), the load -> throughput -> latency view;
+2. the saturation table: one line per stage (load, rps, ok%, goodput when
+   the run had SLOs, TTFT p50/p99, latency p99, generator health), the
+   load -> throughput -> latency view; a sweep's knee and probe table
+   (report/_text_sweep.py) come before it;
 3. per stage, tables of scenarios plus the stage total: throughput and
    latency percentiles; TTFT, ITL, TPOT, output tokens/s and errors; the
    chunk gap, the stream tail and the prompt cache's cached share (first
    turns and later turns apart); prompt and completion tokens per turn
    (p50/p90/p99, mean). Open stages add the
    coordinated-omission-corrected latency and TTFT (measured from each
-   turn's intended start) and the schedule lag. Metric names in headings
+   turn's intended start) and the schedule lag; a run with SLOs adds a
+   goodput table. Metric names in headings
    are those of the definitions table in docs/metrics.md (`LEGEND`);
 4. run totals (server-side and generator-side errors apart);
 5. generator health per stage; 6. threshold verdicts.
@@ -43,6 +46,7 @@ from loadtest.report._cells import (
     tokens,
     wrap,
 )
+from loadtest.report._text_sweep import goodput_cell, goodput_lines, sweep_lines
 from loadtest.taxonomy import is_generator_class
 
 __all__ = ["FEW_LEGEND", "FEW_SAMPLES", "LEGEND", "fmt_ms", "render_text"]
@@ -156,9 +160,10 @@ _ENDED_BY = {
 }
 
 
-def _saturation_lines(stages: Sequence[Doc]) -> list[str]:
+def _saturation_lines(stages: Sequence[Doc], slo: Sequence[str] = ()) -> list[str]:
     """One line per stage: offered load against throughput, ok share,
-    TTFT and latency (stage totals, measured from the actual send)."""
+    TTFT and latency (stage totals, measured from the actual send); and
+    goodput when the run had SLOs."""
     rows = []
     for stage in stages:
         total = stage["total"]
@@ -169,13 +174,15 @@ def _saturation_lines(stages: Sequence[Doc]) -> list[str]:
                 f"{stage['mode']} {_load(stage)}",
                 rate(total, "throughput_rps"),
                 ok_pct(total),
+                *([goodput_cell(total)] if slo else []),
                 pct(total["ttft_ms"], "p50"),
                 pct(total["ttft_ms"], "p99"),
                 pct(total["latency_ms"], "p99"),
                 health.get("verdict", "-"),
             ]
         )
-    header = ["stage", "load", "rps", "ok%", "TTFT p50", "p99", "latency p99", "health"]
+    header = ["stage", "load", "rps", "ok%", *(["goodput"] if slo else [])]
+    header += ["TTFT p50", "p99", "latency p99", "health"]
     lines = ["Saturation (stage totals; ms, measured from actual send)"]
     return [*lines, *table(header, rows, first=5), *few_legend(rows)]
 
@@ -192,7 +199,7 @@ def _stage_title(stage: Doc, count: int) -> str:
     return title + _ENDED_BY.get(stage.get("ended_by", "duration"), "")
 
 
-def _stage_lines(stage: Doc, count: int) -> list[str]:
+def _stage_lines(stage: Doc, count: int, slo: Sequence[str] = ()) -> list[str]:
     stats = (
         [*stage["scenarios"], stage["total"]] if len(stage["scenarios"]) > 1 else [stage["total"]]
     )
@@ -235,6 +242,7 @@ def _stage_lines(stage: Doc, count: int) -> list[str]:
             _corrected_rows(stats),
         )
         shown += _corrected_rows(stats)
+    lines += goodput_lines(stats, slo)
     lines += wrap(LEGEND, "  ")
     return lines + few_legend(shown)
 
@@ -468,10 +476,13 @@ def render_text(summary: Doc) -> str:
         *verdict_lines(summary),
         "",
     ]
+    slo = run.get("slo") or []
+    if summary.get("sweep"):
+        lines += [*sweep_lines(summary["sweep"]), ""]
     if stages:
-        lines += [*_saturation_lines(stages), ""]
+        lines += [*_saturation_lines(stages, slo), ""]
     for stage in stages:
-        lines += [*_stage_lines(stage, len(run["stage_plan"])), ""]
+        lines += [*_stage_lines(stage, len(run["stage_plan"]), slo), ""]
     lines += [*_totals_lines(stages), ""]
     lines += [*_health_lines(stages, run), ""]
     lines += _threshold_lines(summary.get("thresholds", []))

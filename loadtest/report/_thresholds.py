@@ -10,6 +10,9 @@ Rules:
   `ttft_p95_ms`, `itl_p99_ms` and `error_rate` (a fraction) are maxima;
   `min_rps` is a minimum on `ok_rps`, the *successful* turns per second,
   so a gateway that fails fast cannot pass a throughput floor.
+- `goodput` (the share of judged turns that met every SLO) and
+  `goodput_rps` (good turns per second) are minima; without SLOs, or with
+  no turn judged, they fail as "no data".
 - No data fails: a latency-type limit whose histogram is empty in the
   stage (no ok turn, or no streamed one for TTFT/ITL), or an `error_rate`
   limit in a stage with no completed turn, fails with actual "no data": a
@@ -67,6 +70,20 @@ def _ok_rps(stats: Doc) -> float | None:
     return None if value is None else float(value)
 
 
+def _goodput(key: str) -> Callable[[Doc], float | None]:
+    def read(stats: Doc) -> float | None:
+        goodput = stats.get("goodput") or {}
+        value = goodput.get(key)
+        return None if value is None else float(value)
+
+    return read
+
+
+def _goodput_judged(stats: Doc) -> int | None:
+    goodput = stats.get("goodput")
+    return None if goodput is None else int(goodput["judged"])
+
+
 def _ms_text(value: float) -> str:
     return f"{fmt_ms(value)} ms"
 
@@ -99,6 +116,8 @@ _RULES: dict[str, _Rule] = {
     ),
     "error_rate": _Rule(_error_rate, True, _pct_text, _pct_text),
     "min_rps": _Rule(_ok_rps, False, _rps_text, _rps_text),
+    "goodput": _Rule(_goodput("share"), False, _pct_text, _pct_text, _goodput_judged),
+    "goodput_rps": _Rule(_goodput("good_per_s"), False, _rps_text, _rps_text),
 }
 #: Every threshold name a profile may set, in the order results are listed.
 THRESHOLD_NAMES: tuple[str, ...] = tuple(_RULES)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 import orjson
 
-from loadtest.config import RunPlan, resolve, structure_profile
+from loadtest.config import RunPlan, parse_slos, resolve, structure_profile
 from loadtest.metrics import Health, HealthFigures, StageRecorder, StageSnapshot, TurnRecord
 from loadtest.report import RunInfo, build_summary, summary_schema
 
@@ -130,9 +130,11 @@ def snapshot(
     stopped_early: bool = False,
     concurrency: int = 4,
     rate: float = 5.0,
+    slo: Sequence[str] = (),
 ) -> StageSnapshot:
-    """The frozen stage those turns (and dropped arrivals) make."""
-    recorder = StageRecorder(NAMES)
+    """The frozen stage those turns (and dropped arrivals) make, judged
+    against `slo` (SLO strings) if any."""
+    recorder = StageRecorder(NAMES, parse_slos(slo))
     for record in turns:
         recorder.record(record)
     for scenario_index in dropped:

@@ -141,6 +141,7 @@ def test_the_longest_steady_window_is_used() -> None:
         (lambda d: d["stages"].pop(), "number of stages 1 differs from a.json's 2"),
         (lambda d: d["stages"][1]["scenarios"].reverse(), "scenarios ['chat,batch', 'batch,chat']"),
         (lambda d: d["run"].update(cache_mode="natural"), "cache mode 'natural' differs"),
+        (lambda d: d["run"].update(slo=["ttft<=1s"]), "SLOs ['ttft<=1s'] differs from a.json's []"),
         (
             lambda d: d["run"]["targets"][1].update(model="m2"),
             "targets ['chat: openai-chat m stream weight 1.0', "
