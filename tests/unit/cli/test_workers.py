@@ -22,7 +22,7 @@ def test_parse_workers() -> None:
     assert _workers.parse_workers("3") == 3
     assert _workers.parse_workers("auto") == len(os.sched_getaffinity(0))
     for bad in ("0", "x", "1025", "-2"):
-        with pytest.raises(ConfigError, match="--workers .*: expected a whole number from 1 to"):
+        with pytest.raises(ConfigError, match=r"--workers .*: expected a whole number from 1 to"):
             _workers.parse_workers(bad)
 
 
