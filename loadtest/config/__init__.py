@@ -73,6 +73,7 @@ from loadtest.config._redact import (
 )
 from loadtest.config._resolve import ENV_REF, RunPlan, ScenarioPlan, Target, resolve
 from loadtest.config._schema import profile_schema
+from loadtest.config._segment import Segment, parse_segment
 from loadtest.config._slo import SLO_METRICS, Slo, parse_slo, parse_slos
 from loadtest.config._split import split_by_weight
 from loadtest.config._stages import (
@@ -115,6 +116,7 @@ __all__ = [
     "Scenario",
     "ScenarioPlan",
     "ScriptedContent",
+    "Segment",
     "SizedContent",
     "Slo",
     "Stage",
@@ -150,6 +152,7 @@ __all__ = [
     "parse_duration",
     "parse_header_flag",
     "parse_profile",
+    "parse_segment",
     "parse_slo",
     "parse_slos",
     "parse_stage",

@@ -51,6 +51,7 @@ from loadtest.config._redact import (
     secret_names,
     secret_values,
 )
+from loadtest.config._segment import Segment
 from loadtest.config._slo import Slo, parse_slos
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
@@ -138,6 +139,8 @@ class RunPlan:
     datasets_loaded: bool = False
     #: Per-turn SLOs each turn is judged against (none: no goodput).
     slo: tuple[Slo, ...] = ()
+    #: The shard of the plan this process runs (`--segment K/N`; config/_segment.py).
+    segment: Segment = attrs.field(factory=Segment)
 
     def arrival_process(self, stage: OpenStage) -> tuple[Arrival, float]:
         """The stage's arrival process and burstiness (the stage's own, else
@@ -158,8 +161,25 @@ class RunPlan:
         ]
 
     def vu_split(self, stage: ClosedStage) -> tuple[int, ...]:
-        """VUs per scenario for a closed stage (largest remainder)."""
+        """VUs per scenario for a closed stage (largest remainder), of the
+        whole plan: every segment numbers its VUs from this split."""
         return tuple(split_by_weight(stage.concurrency, [s.weight for s in self.scenarios]))
+
+    def segment_vus(self, stage: ClosedStage) -> tuple[int, ...]:
+        """This segment's VUs per scenario of a closed stage: VU `v` of the
+        whole plan's numbering runs in segment `v mod N`."""
+        counts, first = [], 0
+        for count in self.vu_split(stage):
+            counts.append(sum(1 for v in range(first, first + count) if self.segment.owns(v)))
+            first += count
+        return tuple(counts)
+
+    def for_segment(self, segment: Segment) -> RunPlan:
+        """This plan's shard `segment`; ConfigError if a per-run limit
+        (`max_in_flight`, `http.max_connections`) cannot be split that far."""
+        segment.limit(self.max_in_flight, "max_in_flight")
+        segment.limit(self.http.max_connections, "http.max_connections")
+        return attrs.evolve(self, segment=segment)
 
 
 def resolve(

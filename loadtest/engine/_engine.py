@@ -189,7 +189,7 @@ class Engine:
 
     def _max_in_flight(self) -> int:
         if self.plan.max_in_flight is not None:
-            return self.plan.max_in_flight
+            return self.plan.segment.share(self.plan.max_in_flight)
         return max(self.fd_limits.soft - FD_MARGIN, 1)
 
     async def run_stage(self, stage: int | str | Stage) -> StageSnapshot:
@@ -239,12 +239,12 @@ class Engine:
             steady_s=max(min(ended, ctx.stop_at) - ctx.warmup_end, 0.0),
             started_unix_s=now + self._run.wall_offset_s,
             ended_unix_s=ended + self._run.wall_offset_s,
-            concurrency=spec.concurrency if isinstance(spec, ClosedStage) else None,
-            rate=spec.rate if isinstance(spec, OpenStage) else None,
-            vus=self.plan.vu_split(spec) if isinstance(spec, ClosedStage) else (),
+            concurrency=_concurrency(self.plan, spec),
+            rate=spec.rate / self.plan.segment.count if isinstance(spec, OpenStage) else None,
+            vus=self.plan.segment_vus(spec) if isinstance(spec, ClosedStage) else (),
             stopped_early=ctx.scope.cancelled_caught,
-            ramp_to=spec.ramp_to,
-            requests=spec.requests,
+            ramp_to=_segment_ramp_to(self.plan, spec),
+            requests=None if spec.requests is None else self.plan.segment.share(spec.requests),
             ended_by="stopped" if ctx.scope.cancelled_caught else ctx.ended_by,
         )
         figures = _figures(ctx, snapshot, self._sink.overflow - overflow_before)
@@ -257,9 +257,10 @@ class Engine:
         """Set the stage's request cap: its own `requests`, or what is left
         of the run's `max_requests` when that is less (nothing left: the
         stage's time is up at once)."""
-        ctx.turn_cap = ctx.stage.requests
+        segment = self.plan.segment
+        ctx.turn_cap = None if ctx.stage.requests is None else segment.share(ctx.stage.requests)
         if self.plan.max_requests is not None:
-            left = max(self.plan.max_requests - self._turns_started, 0)
+            left = max(segment.share(self.plan.max_requests) - self._turns_started, 0)
             if ctx.turn_cap is None or left < ctx.turn_cap:
                 ctx.turn_cap, ctx.cap_reason = left, "run-requests"
         if ctx.turn_cap == 0:
@@ -268,10 +269,11 @@ class Engine:
 
     @property
     def requests_left(self) -> int | None:
-        """Turns the run's `max_requests` still allows (None: no cap)."""
+        """Turns the run's `max_requests` (this segment's share) still allows
+        (None: no cap)."""
         if self.plan.max_requests is None:
             return None
-        return max(self.plan.max_requests - self._turns_started, 0)
+        return max(self.plan.segment.share(self.plan.max_requests) - self._turns_started, 0)
 
     def _stage_for(self, stage: int | str | Stage) -> tuple[int, Stage]:
         """The stage number and stage of a `run_stage` argument."""
@@ -398,6 +400,17 @@ def _vu_plan(plan: RunPlan, stage: ClosedStage) -> list[VuSlot]:
     return vu_plan(stage.concurrency, end, stage.duration_s, weights, plan.start_spread_s)
 
 
+def _segment_ramp_to(plan: RunPlan, stage: Stage) -> float | None:
+    """This segment's share of a ramp's end (None: not a ramp): of the
+    rate for an open stage, of the VUs (numbered as one process) for a
+    closed one; a merge sums them back."""
+    if stage.ramp_to is None:
+        return None
+    if isinstance(stage, OpenStage):
+        return stage.ramp_to / plan.segment.count
+    return plan.segment.share(stage.ramp_to)
+
+
 def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> HealthFigures:
     """The generator's figures of one finished stage (its own monitor only:
     a stage stopped before it started has no loop-lag figures). Open loop:
@@ -414,7 +427,9 @@ def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> Healt
         loop_lag_p99_ms=lag_p99,
         loop_lag_max_ms=lag_max,
         peak_in_flight=ctx.peak_in_flight,
-        target_in_flight=stage.peak if isinstance(stage, ClosedStage) else None,
+        target_in_flight=(
+            ctx.run.plan.segment.share(stage.peak) if isinstance(stage, ClosedStage) else None
+        ),
         target_rate=round(ctx.planned_arrivals / window_s, 3) if open_loop else None,
         achieved_rate=(
             round((ctx.started_conversations + ctx.dropped) / window_s, 3) if open_loop else None
@@ -426,15 +441,20 @@ def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> Healt
     )
 
 
+def _concurrency(plan: RunPlan, stage: Stage) -> int | None:
+    """A closed stage's VUs in this process's segment (None: open stage)."""
+    return sum(plan.segment_vus(stage)) if isinstance(stage, ClosedStage) else None
+
+
 def transport_config(plan: RunPlan) -> TransportConfig:
-    """The transport settings of a plan."""
+    """The transport settings of a plan (per-run limits: this segment's share)."""
     return TransportConfig(
         connect_timeout_s=plan.timeouts.connect.seconds,
         read_timeout_s=plan.timeouts.read.seconds,
         keepalive=plan.http.keepalive,
         verify=plan.http.verify,
         ca_bundle=plan.http.ca_bundle,
-        max_connections=plan.http.max_connections,
+        max_connections=plan.segment.limit(plan.http.max_connections, "http.max_connections"),
         max_response_bytes=plan.http.max_response_bytes,
     )
 

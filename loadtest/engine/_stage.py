@@ -310,12 +310,17 @@ async def _turn(
 
 
 async def run_closed_stage(ctx: StageContext, slots: Sequence[VuSlot]) -> None:
-    """Run a closed stage: one task per VU of `slots` (`vu_plan`), until its
-    time is up plus the graceful stop. A checkpoint."""
+    """Run a closed stage: one task per VU of `slots` (`vu_plan`, the whole
+    plan's VUs), until its time is up plus the graceful stop. A checkpoint.
+    A segment runs the VUs it owns, each with its number (seed, start
+    offset) in the whole plan."""
+    segment = ctx.run.plan.segment
     async with trio.open_nursery() as nursery:
         nursery.cancel_scope.deadline = ctx.stop_at + ctx.run.plan.graceful_stop_s
         ctx.grace = nursery.cancel_scope
         for vu, slot in enumerate(slots):
+            if not segment.owns(vu):
+                continue
             stop_at = math.inf if slot.stop_s is None else ctx.started + slot.stop_s
             scenario = ctx.run.scenarios[slot.scenario]
             nursery.start_soon(
@@ -357,12 +362,18 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
         if stage.ramp_to is None
         else ramp_offsets(stage.rate, stage.ramp_to, duration_s, process, rng, burstiness)
     )
+    # A segment draws the whole schedule and runs the arrivals it owns.
+    numbered = enumerate(offsets)
+    owns = plan.segment.owns
     pending: float | None = None  # drawn from the schedule, not handled yet
     try:
         async with trio.open_nursery() as nursery:
             nursery.cancel_scope.deadline = ctx.stop_at + plan.graceful_stop_s
             ctx.grace = nursery.cancel_scope
-            for number, offset in enumerate(offsets):
+            for number, offset in numbered:
+                if not owns(number):
+                    picker.pick(rng)  # another segment's arrival: keep the draws in step
+                    continue
                 pending = offset
                 intended = ctx.started + offset
                 await ctx.sleep_until(intended)
@@ -379,24 +390,33 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
                 nursery.start_soon(_arrival, ctx, scenario, number, intended)
     finally:
         until_s = min(trio.current_time(), ctx.stop_at) - ctx.started
-        missed = _count_missed(offsets, pending, until_s, lambda: picker.pick(rng))
+        missed = _count_missed(numbered, pending, until_s, lambda: picker.pick(rng), owns)
         ctx.planned_arrivals = ctx.arrivals + missed
 
 
 def _count_missed(
-    offsets: Iterator[float], pending: float | None, until_s: float, pick: Callable[[], object]
+    numbered: Iterator[tuple[int, float]],
+    pending: float | None,
+    until_s: float,
+    pick: Callable[[], object],
+    owns: Callable[[int], bool],
 ) -> int:
-    """Arrivals the schedule planned before `until_s` that the scheduler did
-    not reach (it was late, or the stage was stopped): `pending` and the rest
-    of `offsets`, drawing a scenario pick between them as the scheduler does
-    so the schedule is the one it would have run. Costs no more than the
-    arrivals that were due."""
+    """Arrivals of this segment the schedule planned before `until_s` that
+    the scheduler did not reach (it was late, or the stage was stopped):
+    `pending` (one of this segment's) and those of the rest of `numbered`
+    this segment owns, drawing a scenario pick between them as the
+    scheduler does so the schedule is the one it would have run. Costs no
+    more than the arrivals that were due."""
     missed = 0
-    offset = pending
-    while offset is not None and offset < until_s:
-        missed += 1
+    if pending is None or pending >= until_s:
+        return 0
+    missed += 1
+    pick()
+    for number, offset in numbered:
+        if offset >= until_s:
+            break
         pick()
-        offset = next(offsets, None)
+        missed += owns(number)
     return missed
 
 

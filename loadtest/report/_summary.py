@@ -410,10 +410,10 @@ def _is_planned(stage: StageSnapshot, plan: RunPlan) -> bool:
     if not 0 <= stage.index < len(plan.stages):
         return False
     planned = plan.stages[stage.index]
-    load = (
-        ("closed", planned.concurrency, None)
+    load = (  # a segment's share of the stage's load
+        ("closed", sum(plan.segment_vus(planned)), None)
         if isinstance(planned, ClosedStage)
-        else ("open", None, planned.rate)
+        else ("open", None, planned.rate / plan.segment.count)
     )
     return (stage.mode, stage.concurrency, stage.rate, stage.ramp_to, stage.requests) == (
         *load,
@@ -477,5 +477,6 @@ def _document(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> 
         jsonl_lost_lines=info.jsonl_lost_lines,
         generator=dict(info.generator),
         slo=[str(slo) for slo in plan.slo] or None,
+        segment=None if plan.segment.whole else str(plan.segment),
     )
     return SummaryDoc(schema=SCHEMA, run=run, stages=[_stage_doc(stage, names) for stage in stages])

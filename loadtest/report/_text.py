@@ -286,6 +286,16 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
             text = _figures_text(figures, few_lag=few)
             marked = marked or (few and figures.get("schedule_lag_p99_ms") is not None)
             lines += wrap("    " + text, "    ")
+        shards = health.get("shards", [])
+        for label, shard in zip(_shard_labels(run, len(shards)), shards, strict=True):
+            shard_figures = shard.get("figures") or {}
+            if shard_figures:
+                lines += wrap(
+                    f"    {label}: {shard.get('verdict', '?')}, "
+                    f"CPU {shard_figures['cpu_share']:.0%}, loop lag p99 "
+                    f"{fmt_ms(shard_figures['loop_lag_p99_ms'])} ms",
+                    "      ",
+                )
     jsonl = (
         f"  JSONL: {run.get('jsonl_lines', 0):,} lines written, "
         f"{run.get('sink_overflow', 0):,} dropped (buffer full)"
@@ -295,6 +305,16 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
         jsonl += f", {lost:,} lost (the file could not be written)"
     lines.append(jsonl)
     return lines + ([f"  {FEW_LEGEND}"] if marked else [])
+
+
+def _shard_labels(run: Doc, count: int) -> list[str]:
+    """How the report names each shard of a merged stage: by its segment
+    (`segment 0/2`) when every shard ran one, else by its place (`shard 1`)."""
+    facts = (run.get("generator") or {}).get("shards", [])
+    segments = [fact.get("segment") for fact in facts]
+    if len(segments) == count and all(segments):
+        return [f"segment {segment}" for segment in segments]
+    return [f"shard {number}" for number in range(1, count + 1)]
 
 
 def _figures_text(f: Doc, *, few_lag: bool = False) -> str:
@@ -359,6 +379,11 @@ def verdict_lines(summary: Doc) -> list[str]:
     lines = [
         f"verdict: {verdict}" + (" (run stopped early)" if summary["run"]["stopped_early"] else "")
     ]
+    missing = summary["run"].get("missing_segments") or {}
+    if missing:
+        held = len(summary["run"].get("segments", []))
+        lines.append(f"  PARTIAL run: {held} of {held + len(missing)} segments merged")
+        lines += [f"    segment {segment} missing: {why}" for segment, why in missing.items()]
     if nothing_ok:
         lines.append("  no steady turn succeeded in any stage: the gateway was not measured")
     for r in failed:
