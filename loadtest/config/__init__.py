@@ -55,6 +55,7 @@ from loadtest.config._redact import (
 )
 from loadtest.config._resolve import ENV_REF, RunPlan, ScenarioPlan, Target, resolve
 from loadtest.config._schema import profile_schema
+from loadtest.config._segment import Segment, parse_segment
 from loadtest.config._split import split_by_weight
 from loadtest.config._stages import (
     closed_stage,
@@ -87,6 +88,7 @@ __all__ = [
     "Scenario",
     "ScenarioPlan",
     "ScriptedContent",
+    "Segment",
     "SizedContent",
     "Stage",
     "Target",
@@ -113,6 +115,7 @@ __all__ = [
     "parse_duration",
     "parse_header_flag",
     "parse_profile",
+    "parse_segment",
     "parse_stage",
     "parse_stages",
     "profile_converter",

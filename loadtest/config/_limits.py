@@ -29,6 +29,7 @@ __all__ = [
     "MAX_RATE",
     "MAX_RPS",
     "MAX_SEED",
+    "MAX_SEGMENTS",
     "MAX_STAGE_CHARS",
     "MAX_TEMPERATURE",
     "MAX_TEXT_CHARS",
@@ -75,3 +76,6 @@ MAX_TEMPERATURE = 100.0
 #: Latency thresholds, in milliseconds (about 11.6 days).
 MAX_MS = 1_000_000_000.0
 MAX_RPS = 1_000_000_000.0
+
+#: Most shards (execution segments) one plan is split into.
+MAX_SEGMENTS = 10_000

@@ -49,6 +49,7 @@ from loadtest.config._redact import (
     secret_names,
     secret_values,
 )
+from loadtest.config._segment import Segment
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
 from loadtest.protocol import Adapter, get_adapter
@@ -123,6 +124,8 @@ class RunPlan:
     start_spread_s: float = 0.0
     #: Gamma arrivals: the profile's shape of the gaps (1 = poisson).
     burstiness: float = 1.0
+    #: The shard of the plan this process runs (`--segment K/N`; config/_segment.py).
+    segment: Segment = attrs.field(factory=Segment)
 
     def arrival_process(self, stage: OpenStage) -> tuple[Arrival, float]:
         """The stage's arrival process and burstiness (the stage's own, else
@@ -143,8 +146,25 @@ class RunPlan:
         ]
 
     def vu_split(self, stage: ClosedStage) -> tuple[int, ...]:
-        """VUs per scenario for a closed stage (largest remainder)."""
+        """VUs per scenario for a closed stage (largest remainder), of the
+        whole plan: every segment numbers its VUs from this split."""
         return tuple(split_by_weight(stage.concurrency, [s.weight for s in self.scenarios]))
+
+    def segment_vus(self, stage: ClosedStage) -> tuple[int, ...]:
+        """This segment's VUs per scenario of a closed stage: VU `v` of the
+        whole plan's numbering runs in segment `v mod N`."""
+        counts, first = [], 0
+        for count in self.vu_split(stage):
+            counts.append(sum(1 for v in range(first, first + count) if self.segment.owns(v)))
+            first += count
+        return tuple(counts)
+
+    def for_segment(self, segment: Segment) -> RunPlan:
+        """This plan's shard `segment`; ConfigError if a per-run limit
+        (`max_in_flight`, `http.max_connections`) cannot be split that far."""
+        segment.limit(self.max_in_flight, "max_in_flight")
+        segment.limit(self.http.max_connections, "http.max_connections")
+        return attrs.evolve(self, segment=segment)
 
 
 def resolve(

@@ -158,7 +158,7 @@ class Engine:
 
     def _max_in_flight(self) -> int:
         if self.plan.max_in_flight is not None:
-            return self.plan.max_in_flight
+            return self.plan.segment.share(self.plan.max_in_flight)
         return max(self.fd_limits.soft - FD_MARGIN, 1)
 
     async def run_stage(self, stage: int | str | Stage) -> StageSnapshot:
@@ -204,9 +204,9 @@ class Engine:
             steady_s=max(min(ended, ctx.stop_at) - ctx.warmup_end, 0.0),
             started_unix_s=now + self._run.wall_offset_s,
             ended_unix_s=ended + self._run.wall_offset_s,
-            concurrency=spec.concurrency if isinstance(spec, ClosedStage) else None,
-            rate=spec.rate if isinstance(spec, OpenStage) else None,
-            vus=self.plan.vu_split(spec) if isinstance(spec, ClosedStage) else (),
+            concurrency=_concurrency(self.plan, spec),
+            rate=spec.rate / self.plan.segment.count if isinstance(spec, OpenStage) else None,
+            vus=self.plan.segment_vus(spec) if isinstance(spec, ClosedStage) else (),
             stopped_early=ctx.scope.cancelled_caught,
         )
         figures = _figures(ctx, snapshot, self._sink.overflow - overflow_before)
@@ -340,7 +340,7 @@ def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> Healt
         loop_lag_p99_ms=lag_p99,
         loop_lag_max_ms=lag_max,
         peak_in_flight=ctx.peak_in_flight,
-        target_in_flight=stage.concurrency if isinstance(stage, ClosedStage) else None,
+        target_in_flight=snapshot.concurrency,
         target_rate=(round(ctx.planned_arrivals / stage.duration.seconds, 3) if rate else None),
         achieved_rate=(
             round((ctx.started_conversations + ctx.dropped) / stage.duration.seconds, 3)
@@ -354,15 +354,20 @@ def _figures(ctx: StageContext, snapshot: StageSnapshot, overflow: int) -> Healt
     )
 
 
+def _concurrency(plan: RunPlan, stage: Stage) -> int | None:
+    """A closed stage's VUs in this process's segment (None: open stage)."""
+    return sum(plan.segment_vus(stage)) if isinstance(stage, ClosedStage) else None
+
+
 def transport_config(plan: RunPlan) -> TransportConfig:
-    """The transport settings of a plan."""
+    """The transport settings of a plan (per-run limits: this segment's share)."""
     return TransportConfig(
         connect_timeout_s=plan.timeouts.connect.seconds,
         read_timeout_s=plan.timeouts.read.seconds,
         keepalive=plan.http.keepalive,
         verify=plan.http.verify,
         ca_bundle=plan.http.ca_bundle,
-        max_connections=plan.http.max_connections,
+        max_connections=plan.segment.limit(plan.http.max_connections, "http.max_connections"),
         max_response_bytes=plan.http.max_response_bytes,
     )
 

@@ -88,9 +88,11 @@ class FdLimits:
 
 def fds_needed(plan: RunPlan) -> int:
     """Descriptors the plan can use at once: the largest closed stage, or an
-    explicit `max_in_flight` (one connection each), plus a margin."""
-    closed = [s.concurrency for s in plan.stages if isinstance(s, ClosedStage)]
-    return max([*closed, plan.max_in_flight or 0]) + FD_MARGIN
+    explicit `max_in_flight` (one connection each), plus a margin; of this
+    process's segment only."""
+    segment = plan.segment
+    closed = [segment.share(s.concurrency) for s in plan.stages if isinstance(s, ClosedStage)]
+    return max([*closed, segment.share(plan.max_in_flight or 0)]) + FD_MARGIN
 
 
 def _as_int(value: int) -> int:

@@ -251,13 +251,17 @@ async def run_closed_stage(ctx: StageContext, vus_per_scenario: tuple[int, ...])
     plus the graceful stop. A checkpoint."""
     # With `start_spread`, VU i of N starts i/N of it after the stage: VUs
     # that all start together read their streams in synchronised bursts.
+    # `vus_per_scenario` is the whole plan's split: a segment runs the VUs
+    # it owns, each with its number (seed, start offset) in the whole plan.
     step_s = ctx.run.plan.start_spread_s / max(sum(vus_per_scenario), 1)
+    segment = ctx.run.plan.segment
     async with trio.open_nursery() as nursery:
         nursery.cancel_scope.deadline = ctx.stop_at + ctx.run.plan.graceful_stop_s
         vu = 0
         for scenario, count in zip(ctx.run.scenarios, vus_per_scenario, strict=True):
             for _ in range(count):
-                nursery.start_soon(_virtual_user, ctx, scenario, vu, ctx.started + vu * step_s)
+                if segment.owns(vu):
+                    nursery.start_soon(_virtual_user, ctx, scenario, vu, ctx.started + vu * step_s)
                 vu += 1
 
 
@@ -290,11 +294,17 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
     picker = ScenarioPicker([s.plan.weight for s in ctx.run.scenarios])
     process, burstiness = plan.arrival_process(stage)
     offsets = arrival_offsets(stage.rate, stage.duration.seconds, process, rng, burstiness)
+    # A segment draws the whole schedule and runs the arrivals it owns.
+    numbered = enumerate(offsets)
+    owns = plan.segment.owns
     pending: float | None = None  # drawn from the schedule, not handled yet
     try:
         async with trio.open_nursery() as nursery:
             nursery.cancel_scope.deadline = ctx.stop_at + plan.graceful_stop_s
-            for number, offset in enumerate(offsets):
+            for number, offset in numbered:
+                if not owns(number):
+                    picker.pick(rng)  # another segment's arrival: keep the draws in step
+                    continue
                 pending = offset
                 intended = ctx.started + offset
                 await trio.sleep_until(intended)
@@ -309,24 +319,33 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
                 nursery.start_soon(_arrival, ctx, scenario, number, intended)
     finally:
         until_s = min(trio.current_time() - ctx.started, stage.duration.seconds)
-        missed = _count_missed(offsets, pending, until_s, lambda: picker.pick(rng))
+        missed = _count_missed(numbered, pending, until_s, lambda: picker.pick(rng), owns)
         ctx.planned_arrivals = ctx.arrivals + missed
 
 
 def _count_missed(
-    offsets: Iterator[float], pending: float | None, until_s: float, pick: Callable[[], object]
+    numbered: Iterator[tuple[int, float]],
+    pending: float | None,
+    until_s: float,
+    pick: Callable[[], object],
+    owns: Callable[[int], bool],
 ) -> int:
-    """Arrivals the schedule planned before `until_s` that the scheduler did
-    not reach (it was late, or the stage was stopped): `pending` and the rest
-    of `offsets`, drawing a scenario pick between them as the scheduler does
-    so the schedule is the one it would have run. Costs no more than the
-    arrivals that were due."""
+    """Arrivals of this segment the schedule planned before `until_s` that
+    the scheduler did not reach (it was late, or the stage was stopped):
+    `pending` (one of this segment's) and those of the rest of `numbered`
+    this segment owns, drawing a scenario pick between them as the
+    scheduler does so the schedule is the one it would have run. Costs no
+    more than the arrivals that were due."""
     missed = 0
-    offset = pending
-    while offset is not None and offset < until_s:
-        missed += 1
+    if pending is None or pending >= until_s:
+        return 0
+    missed += 1
+    pick()
+    for number, offset in numbered:
+        if offset >= until_s:
+            break
         pick()
-        offset = next(offsets, None)
+        missed += owns(number)
     return missed
 
 

@@ -154,7 +154,9 @@ class LimitsDoc:
 class RunDoc:
     """The summary's `run` object. A field with a default may be absent
     from a summary written before it existed; `run_ids` and `seeds` are
-    written only by `merge` (omitted when None)."""
+    written only by `merge`, `segment` only by a shard, `segments`,
+    `partial` and `missing_segments` only by a merge of segments (each
+    omitted when None)."""
 
     tool: str = "loadtest"
     version: str = ""
@@ -179,6 +181,14 @@ class RunDoc:
     generator: dict[str, Any] = attrs.Factory(dict)
     run_ids: list[Any] | None = None
     seeds: list[Any] | None = None
+    #: A shard's execution segment, "K/N" (0-based K): `run --segment`, a worker.
+    segment: str | None = None
+    #: A merged run of segments: the segments it holds, in order.
+    segments: list[Any] | None = None
+    #: A merged run missing some segments (`merge --partial`, a dead worker).
+    partial: bool | None = None
+    #: Each missing segment ("K/N") and why it is missing.
+    missing_segments: dict[str, str] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -300,6 +310,12 @@ def _list_hook(type_: Any) -> Any:
     return structure
 
 
+def _truth_or_null(value: Any, _type: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise _Expected("true, false or null", value)
+    return value
+
+
 def _mode(value: Any, _type: Any) -> str:
     if value not in ("closed", "open"):
         raise _Expected('"closed" or "open"', value)
@@ -375,7 +391,7 @@ def _text_or_null(value: Any, _type: Any) -> str | None:
 #: Fields omitted from the JSON when None (see the module rules).
 _OMITTED_IF_NONE: dict[type[Any], tuple[str, ...]] = {
     StageDoc: ("vus",),
-    RunDoc: ("run_ids", "seeds"),
+    RunDoc: ("run_ids", "seeds", "segment", "segments", "partial", "missing_segments"),
     SummaryDoc: ("thresholds",),
 }
 
@@ -391,6 +407,7 @@ def _make_converter() -> cattrs.Converter:
         (Number, _number),
         (int | None, _number_or_null),
         (str | None, _text_or_null),
+        (bool | None, _truth_or_null),
         (Number | None, _number_or_null),
         (dict[str, int], _counts),
         (dict[str, str], _encodings),
@@ -410,7 +427,7 @@ def _make_converter() -> cattrs.Converter:
         SummaryDoc,
     )
     conv.register_structure_hook_factory(lambda t: t in documents, _object_hook)
-    optional = tuple(t | None for t in (*documents, list[Any], dict[str, int]))
+    optional = tuple(t | None for t in (*documents, list[Any], dict[str, int], dict[str, str]))
     conv.register_structure_hook_factory(lambda t: t in optional, _optional_object_hook)
     lists = (list[Any], list[StatsDoc], list[StageDoc], list[TargetDoc], list[SecondDoc])
     conv.register_structure_hook_factory(lambda t: t in lists, _list_hook)

@@ -356,10 +356,10 @@ def _is_planned(stage: StageSnapshot, plan: RunPlan) -> bool:
     if not 0 <= stage.index < len(plan.stages):
         return False
     planned = plan.stages[stage.index]
-    load = (
-        ("closed", planned.concurrency, None)
+    load = (  # a segment's share of the stage's load
+        ("closed", sum(plan.segment_vus(planned)), None)
         if isinstance(planned, ClosedStage)
-        else ("open", None, planned.rate)
+        else ("open", None, planned.rate / plan.segment.count)
     )
     return (stage.mode, stage.concurrency, stage.rate) == load and (
         stage.duration_s == planned.duration.seconds
@@ -414,5 +414,6 @@ def _document(plan: RunPlan, stages: Sequence[StageSnapshot], info: RunInfo) -> 
         retries=sum(stage.total.retries for stage in stages),
         jsonl_lost_lines=info.jsonl_lost_lines,
         generator=dict(info.generator),
+        segment=None if plan.segment.whole else str(plan.segment),
     )
     return SummaryDoc(schema=SCHEMA, run=run, stages=[_stage_doc(stage, names) for stage in stages])
