@@ -116,22 +116,33 @@ def _refuse_repeats(paths: list[Path]) -> None:
         seen[key] = path
 
 
+PARTIAL_OPTION: Any = typer.Option(
+    False,
+    "--partial",
+    help="Merge the execution segments given even if some of the run's are missing "
+    "(the merged run is marked partial and names them).",
+)
+
+
 @command
 def merge(
     summaries: list[Path] = SUMMARIES_ARGUMENT,
     output: Path = OUTPUT_OPTION,
+    partial: bool = PARTIAL_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Merge the summaries of the shards of ONE run into one summary, exactly.
 
     Refuses (exit 2, nothing written) a file given twice, the same run twice,
     and summaries of different profiles, stage plans or scenarios, or of runs
-    that did not run at the same time. Thresholds are checked again on the merged run and
-    reported; they do not change the exit code (0).
+    that did not run at the same time; of execution segments (--segment K/N),
+    a segment given twice or missing (unless --partial). Thresholds are
+    checked again on the merged run and reported; they do not change the
+    exit code (0).
     """
     _refuse_repeats(summaries)
     docs = [read_summary(path) for path in summaries]
-    merged = merge_summaries(docs, [str(path) for path in summaries])
+    merged = merge_summaries(docs, [str(path) for path in summaries], partial=partial)
     merged["thresholds"] = evaluate_thresholds(merged)
     write_text(output, orjson.dumps(merged, option=orjson.OPT_INDENT_2).decode() + "\n")
     failed = sum(not result["passed"] for result in merged["thresholds"])
@@ -139,4 +150,10 @@ def merge(
         f"merged {len(docs)} summaries ({merged['run']['shards']} shards, "
         f"{counted(len(merged['stages']), 'stage')}) into {output}"
         + (f"; {counted(failed, 'threshold')} failed in the merged run" if failed else "")
+        + _partial_note(merged)
     )
+
+
+def _partial_note(merged: dict[str, Any]) -> str:
+    missing = merged["run"].get("missing_segments") or {}
+    return f"; PARTIAL: segments {', '.join(missing)} missing" if missing else ""

@@ -38,6 +38,11 @@ Rules:
   health kept under `shards`.
 - Threshold results of the shards are not carried over: evaluate the
   merged document again (`evaluate_thresholds`).
+- Execution segments (`run.segment`, or a merged run's `run.segments`):
+  either every summary is one or more segments of N, or none is. A segment
+  given twice is refused (its turns would count twice), and so is a missing
+  one unless `partial`: the merged run then lists `segments` (those it
+  holds), and is marked `partial` with each `missing_segments` and why.
 
 Pure: summary dicts in, a summary dict out, built as the summary's
 documents (`SummaryDoc`, `RunDoc`, `StageDoc`, `StatsDoc`) and written
@@ -163,6 +168,62 @@ def _check_same(docs: Sequence[Doc], names: Sequence[str]) -> None:
     _check_together(docs, names)
 
 
+def _segments(doc: Doc) -> list[str] | None:
+    """The segments a summary holds ("K/N"), or None (not a segment run)."""
+    run = doc["run"]
+    if "segments" in run:
+        return [str(s) for s in run["segments"]]
+    return [str(run["segment"])] if "segment" in run else None
+
+
+def _segment_key(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    return int(count), int(index)
+
+
+def _check_segments(
+    docs: Sequence[Doc], names: Sequence[str], partial: bool, reasons: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]] | None:
+    """The segments merged and those missing (with why), or None when no
+    summary is a segment run; ConfigError for a mix, a duplicate, another
+    count, or a missing segment without `partial`."""
+    held = [_segments(doc) for doc in docs]
+    if all(segments is None for segments in held):
+        return None
+    seen: dict[str, str] = {}
+    for segments, name in zip(held, names, strict=True):
+        if segments is None:
+            raise ConfigError(
+                f"{name}: not an execution segment (no run.segment), unlike the others; "
+                "only the segments of one run merge"
+            )
+        for segment in segments:
+            if segment in seen:
+                raise ConfigError(
+                    f"{name}: segment {segment} is also in {seen[segment]}; "
+                    "merging it again would count its turns twice"
+                )
+            seen[segment] = name
+    counts = {_segment_key(segment)[0] for segment in seen}
+    if len(counts) > 1:
+        raise ConfigError(
+            f"segments of {' and '.join(map(str, sorted(counts)))} shards: "
+            "only the segments of one plan merge"
+        )
+    (count,) = counts
+    missing = [f"{k}/{count}" for k in range(count) if f"{k}/{count}" not in seen]
+    why: dict[str, str] = {}
+    for doc in docs:  # a partial merged run's reasons are kept
+        why.update(doc["run"].get("missing_segments", {}))
+    why.update(reasons)
+    if missing and not partial:
+        raise ConfigError(
+            f"segment{'s' if len(missing) > 1 else ''} {', '.join(missing)} of {count} "
+            "missing: merge every segment of the run (or --partial to merge without them)"
+        )
+    return sorted(seen, key=_segment_key), {m: why.get(m, "not merged") for m in missing}
+
+
 def _stats(docs: Iterable[Doc], where: str, names: Sequence[str]) -> list[StatsSnapshot]:
     snapshots = []
     for doc, name in zip(docs, names, strict=True):
@@ -185,7 +246,8 @@ def _merged_stats(
 
 def _sum_or_none(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
-    return sum(present) if present else None
+    # Rounded: segments' rates (rate / N) add up to the rate, not 0.1 below.
+    return round(sum(present), 9) if present else None
 
 
 def _vus(stages: Sequence[Doc]) -> dict[str, int]:
@@ -300,20 +362,39 @@ def _merge_run(runs: Sequence[Doc]) -> RunDoc:
     )
 
 
-def merge_summaries(docs: Sequence[Doc], names: Sequence[str] | None = None) -> dict[str, Any]:
+def merge_summaries(
+    docs: Sequence[Doc],
+    names: Sequence[str] | None = None,
+    *,
+    partial: bool = False,
+    missing_reasons: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The summary of the whole run from its shards' summaries (see the
     module rules). `names` (e.g. file names) label the summaries in errors
     and in merged health reasons; default "summary 1", "summary 2"...
+    `partial` merges execution segments with some missing (why each is
+    missing, "K/N" -> text, in `missing_reasons`; default "not merged").
 
     Raises ConfigError if no summary is given or they are not shards of one run."""
     if not docs:
         raise ConfigError("merge: no summaries given")
     labels = list(names) if names is not None else [f"summary {i + 1}" for i in range(len(docs))]
     _check_same(docs, labels)
+    segments = _check_segments(docs, labels, partial, missing_reasons or {})
     stages = [
         _merge_stage([doc["stages"][i] for doc in docs], i, labels)
         for i in range(len(docs[0]["stages"]))
     ]
-    doc = SummaryDoc(schema=SCHEMA, run=_merge_run([doc["run"] for doc in docs]), stages=stages)
+    run = _merge_run([doc["run"] for doc in docs])
+    if segments is not None:
+        held, missing = segments
+        run = attrs.evolve(
+            run,
+            segment=None,
+            segments=held,
+            partial=True if missing else None,
+            missing_segments=missing or None,
+        )
+    doc = SummaryDoc(schema=SCHEMA, run=run, stages=stages)
     merged: dict[str, Any] = summary_converter.unstructure(doc)
     return merged

@@ -240,6 +240,15 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
             text = _figures_text(figures, few_lag=few)
             marked = marked or (few and figures.get("schedule_lag_p99_ms") is not None)
             lines += wrap("    " + text, "    ")
+        for number, shard in enumerate(health.get("shards", []), start=1):
+            shard_figures = shard.get("figures") or {}
+            if shard_figures:
+                lines += wrap(
+                    f"    shard {number}: {shard.get('verdict', '?')}, "
+                    f"CPU {shard_figures['cpu_share']:.0%}, loop lag p99 "
+                    f"{fmt_ms(shard_figures['loop_lag_p99_ms'])} ms",
+                    "      ",
+                )
     jsonl = (
         f"  JSONL: {run.get('jsonl_lines', 0):,} lines written, "
         f"{run.get('sink_overflow', 0):,} dropped (buffer full)"
@@ -313,6 +322,11 @@ def verdict_lines(summary: Doc) -> list[str]:
     lines = [
         f"verdict: {verdict}" + (" (run stopped early)" if summary["run"]["stopped_early"] else "")
     ]
+    missing = summary["run"].get("missing_segments") or {}
+    if missing:
+        held = len(summary["run"].get("segments", []))
+        lines.append(f"  PARTIAL run: {held} of {held + len(missing)} segments merged")
+        lines += [f"    segment {segment} missing: {why}" for segment, why in missing.items()]
     if nothing_ok:
         lines.append("  no steady turn succeeded in any stage: the gateway was not measured")
     for r in failed:

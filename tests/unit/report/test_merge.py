@@ -270,3 +270,62 @@ def test_summaries_without_a_run_id_are_told_apart_by_start() -> None:
     ]
     with pytest.raises(ConfigError, match="the same run"):
         merge_summaries([a, copy.deepcopy(a)])
+
+
+def _segment(doc: dict[str, Any], segment: str) -> dict[str, Any]:
+    shard = another_shard(doc)
+    shard["run"]["run_id"] += segment
+    shard["run"]["segment"] = segment
+    return shard
+
+
+def test_segments_merge_when_complete_and_distinct() -> None:
+    """The segments of one plan merge into a run listing them; a missing one
+    is refused unless partial (then marked, with why, in the summary and
+    the report); a duplicate, a mix and another count are refused."""
+    base = two_stage_summary()
+    a, b, c = (_segment(base, f"{k}/3") for k in range(3))
+    whole = merge_summaries([c, a, b])
+    assert whole["run"]["segments"] == ["0/3", "1/3", "2/3"]
+    assert "partial" not in whole["run"]
+    assert "missing_segments" not in whole["run"]
+    assert "segment" not in whole["run"]
+    check_summary(whole)
+    with pytest.raises(ConfigError, match=r"^segment 2/3 of 3 missing: merge every segment"):
+        merge_summaries([a, b])
+    with pytest.raises(ConfigError, match=r"^segments 1/3, 2/3 of 3 missing"):
+        merge_summaries([a])
+    ab = merge_summaries([a, b], partial=True, missing_reasons={"2/3": "worker 2 died"})
+    assert ab["run"]["partial"] is True
+    assert ab["run"]["missing_segments"] == {"2/3": "worker 2 died"}
+    check_summary(ab)
+    report = render_text(ab)
+    assert "PARTIAL run: 2 of 3 segments merged" in report
+    assert "segment 2/3 missing: worker 2 died" in report
+    assert merge_summaries([ab], partial=True)["run"]["missing_segments"] == {
+        "2/3": "worker 2 died"
+    }
+    assert merge_summaries([a], partial=True)["run"]["missing_segments"] == {
+        "1/3": "not merged",
+        "2/3": "not merged",
+    }
+    again = merge_summaries([ab, c])
+    assert again["run"]["segments"] == ["0/3", "1/3", "2/3"]
+    assert "partial" not in again["run"]
+    twin = _segment(base, "0/3")
+    twin["run"]["run_id"] += "-twin"  # another run given the same segment
+    with pytest.raises(ConfigError, match=r"^b: segment 0/3 is also in a; merging it again"):
+        merge_summaries([a, twin], ["a", "b"])
+    with pytest.raises(ConfigError, match=r"^b: not an execution segment"):
+        merge_summaries([a, another_shard(base)], ["a", "b"])
+    with pytest.raises(ConfigError, match=r"^segments of 2 and 3 shards"):
+        merge_summaries([a, _segment(base, "1/2")], ["a", "b"])
+
+
+def test_the_report_shows_each_shards_cpu_and_loop_lag() -> None:
+    """A merged stage's health lists every shard's verdict, CPU and loop lag."""
+    figures = HealthFigures(0.42, 1.5, 2.0, peak_in_flight=4).to_json()
+    health = {"verdict": "ok", "reasons": [], "figures": figures}
+    docs = [summary([snapshot([turn(0)], health=health)]) for _ in range(2)]
+    report = render_text(merge_summaries(docs))
+    assert "shard 2: ok, CPU 42%, loop lag p99 1.50 ms" in report
