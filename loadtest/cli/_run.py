@@ -29,6 +29,7 @@ import trio
 import typer
 
 from loadtest.cli._app import DEBUG_OPTION, _state, command
+from loadtest.cli._cluster import CLUSTER_OPTION, check_cluster_flags, run_on_cluster
 from loadtest.cli._mock import parse_mock_args
 from loadtest.cli._options import (
     HEADER_OPTION,
@@ -106,6 +107,9 @@ NO_PREFLIGHT_OPTION: Any = typer.Option(
     "load, not counted in the results) that stops the run with exit 1 when a target is "
     "dead or refuses the request.",
 )
+WORKERS_OPTION: Any = typer.Option(
+    None, "--workers", min=1, help="Shards of the run (with --cluster: one per Dask worker)."
+)
 MOCK_ARGS_OPTION: Any = typer.Option(
     "", "--mock-args", help="Flags for the mock with --mock, e.g. '--ttft 200ms --itl 20ms'."
 )
@@ -162,6 +166,8 @@ def run(
     strict_health: bool = STRICT_HEALTH_OPTION,
     watch_stdin: bool = WATCH_STDIN_OPTION,
     no_preflight: bool = NO_PREFLIGHT_OPTION,
+    workers: int | None = WORKERS_OPTION,
+    cluster: str | None = CLUSTER_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
@@ -176,6 +182,7 @@ def run(
     with signals.installed(keep=_state["program"]):
         try:
             mock_flags = _mock_args(mock, mock_args, target)
+            check_cluster_flags(cluster, workers, mock)
 
             def plan_for(effective_target: str | None) -> RunPlan:
                 return plan_from_options(
@@ -195,6 +202,19 @@ def run(
                 raise ConfigError([f"{line} (nothing was sent)" for line in placeholders])
             source = load_profile(profile) if mock else None
             paths = prepare_outputs(out, max(time.time(), start_at or 0.0))
+            if cluster is not None and workers is not None:
+                raise typer.Exit(
+                    run_on_cluster(
+                        cluster,
+                        workers,
+                        plan,
+                        paths,
+                        start_at=start_at,
+                        no_preflight=no_preflight,
+                        strict_health=strict_health,
+                        signals=signals,
+                    )
+                )
             with _upstream(mock_flags) as mock_url:
                 if mock_url is not None:
                     plan = plan_for(mock_url)

@@ -78,8 +78,9 @@ class ClusterOutcome:
 
     #: The results of the shards that returned, by segment index.
     results: dict[int, ShardResult]
-    #: One line per segment that did not return (lost or failed task).
-    lost: tuple[str, ...] = ()
+    #: Why each segment that did not return is missing (a lost or failed
+    #: task), by segment index.
+    lost: dict[int, str] = attrs.Factory(dict)
     #: True when a second stop request cancelled the tasks still running.
     cancelled: bool = False
 
@@ -170,16 +171,16 @@ class DaskCluster:
                     else:
                         error = future.exception()
                         lost[job.index] = (
-                            f"segment {job.segment}: its task failed on "
-                            f"{self.workers[job.index]}: {type(error).__name__}: {error!s:.200}"
+                            f"its task failed on {self.workers[job.index]}: "
+                            f"{type(error).__name__}: {error!s:.200}"
                         )
             if not pending:
                 break
             for job in self._lost(pending):
                 worker = self.workers[job.index]
                 lost[job.index] = (
-                    f"segment {job.segment} was lost: its worker {worker} "
-                    f"({self.hosts.get(worker, '?')}) left the cluster"
+                    f"lost: its Dask worker {worker} ({self.hosts.get(worker, '?')}) "
+                    "left the cluster"
                 )
             for future, job in list(pending.items()):
                 if job.index in lost:
@@ -196,8 +197,7 @@ class DaskCluster:
             time.sleep(POLL_S)
         with contextlib.suppress(Exception):
             stop.clear()
-        ordered = tuple(lost[index] for index in sorted(lost))
-        return ClusterOutcome(results, ordered, cancelled)
+        return ClusterOutcome(results, dict(sorted(lost.items())), cancelled)
 
     def _lost(self, pending: dict[Any, ShardJob]) -> list[ShardJob]:
         """The pending jobs whose worker is no longer in the cluster."""
