@@ -68,7 +68,7 @@ CLUSTER_OPTION: Any = typer.Option(
     "'loadtest-llm[cluster]'; docs/scale.md).",
 )
 #: Seconds from submitting the tasks to the shared start time.
-LEAD_S = 3.0
+LEAD_S = 2.0
 
 
 def check_cluster_flags(address: str | None, workers: int | None, mock: bool) -> None:

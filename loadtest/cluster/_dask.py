@@ -155,9 +155,11 @@ class DaskCluster:
                 pure=False,
             )
             pending[future] = job
+        start_in_s = jobs[0].start_at_unix_s - time.time()
         announce(
-            f"cluster: {len(jobs)} segments submitted to {self.address}: "
+            f"cluster: {len(jobs)} segments submitted to {self.address} ("
             + ", ".join(f"{job.index} on {self.workers[job.index]}" for job in jobs)
+            + f"); shared start in {start_in_s:.1f} s (Unix {jobs[0].start_at_unix_s:.3f})"
         )
         results: dict[int, ShardResult] = {}
         lost: dict[int, str] = {}

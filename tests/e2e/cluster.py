@@ -53,9 +53,13 @@ class LocalCluster:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.workers: list[subprocess.Popen[bytes]] = []
         self.address = ""
+        self._logs: dict[int, Path] = {}
+        #: How many workers the scheduler listed when last asked.
+        self.listed = 0
 
     def _start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.directory / f"{name}.log").open("ab")
+        path = self.directory / f"{name}.log"
+        log = path.open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "dask", *args],
             stdout=log,
@@ -65,6 +69,7 @@ class LocalCluster:
         )
         log.close()
         self.processes.append(process)
+        self._logs[process.pid] = path
         return process
 
     def start_scheduler(self) -> None:
@@ -105,9 +110,12 @@ class LocalCluster:
     def ensure_workers(self, count: int) -> None:
         """Start workers until `count` run, and wait until the scheduler
         lists that many (a killed one is gone from its list too)."""
+        if len(self.live_workers()) == count and self.listed == count:
+            return
         while len(self.live_workers()) < count:
             self.start_worker()
         wait_for(lambda: self.listed_workers() == count, f"{count} Dask workers")
+        self.listed = count
 
     def listed_workers(self) -> int:
         """How many workers the scheduler lists (asked by a `dask` client
@@ -125,6 +133,9 @@ class LocalCluster:
             env=_ENV,
         )
         return int(done.stdout) if done.returncode == 0 else -1
+
+    def log_of(self, process: subprocess.Popen[bytes]) -> str:
+        return self._logs[process.pid].read_text()
 
     def logs(self) -> str:
         return "".join(path.read_text() for path in sorted(self.directory.glob("*.log")))
