@@ -24,11 +24,10 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import typer
 
-from loadtest.cli._outputs import write_outputs
 from loadtest.cli._preflight import preflight
+from loadtest.cli._workers import write_worker_outputs
 from loadtest.cluster import (
     ShardStart,
     check_address,
@@ -36,14 +35,7 @@ from loadtest.cluster import (
     open_cluster,
     skew_report,
 )
-from loadtest.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, ConfigError
-from loadtest.report import (
-    evaluate_thresholds,
-    merge_summaries,
-    render_csv,
-    render_prometheus,
-    render_text,
-)
+from loadtest.errors import EXIT_RUNTIME, ConfigError
 from loadtest.scale import ShardResult, shard_jobs
 
 if TYPE_CHECKING:
@@ -57,7 +49,6 @@ __all__ = [
     "LEAD_S",
     "check_cluster_flags",
     "run_on_cluster",
-    "write_merged",
 ]
 
 CLUSTER_OPTION: Any = typer.Option(
@@ -71,8 +62,11 @@ CLUSTER_OPTION: Any = typer.Option(
 LEAD_S = 2.0
 
 
-def check_cluster_flags(address: str | None, workers: int | None, mock: bool) -> None:
-    """The flag combinations --cluster refuses (ConfigError, exit 2)."""
+def check_cluster_flags(
+    address: str | None, workers: str | None, mock: bool, segment: str | None
+) -> None:
+    """The flag combinations --cluster refuses (ConfigError, exit 2), and a
+    missing `cluster` extra."""
     if address is None:
         return
     if mock:
@@ -81,7 +75,9 @@ def check_cluster_flags(address: str | None, workers: int | None, mock: bool) ->
             "`loadtest mock --host 0.0.0.0` where the workers reach it and pass --target"
         )
     if workers is None:
-        raise ConfigError("--cluster: give the number of shards with --workers N")
+        raise ConfigError("--cluster: give the number of shards with --workers N (or auto)")
+    if segment is not None:
+        raise ConfigError("--segment and --cluster: choose one (the cluster runs every segment)")
     check_address(address)
     import_distributed()
 
@@ -129,24 +125,27 @@ def _starts(cluster: DaskCluster, results: dict[int, ShardResult]) -> list[Shard
 
 def run_on_cluster(
     address: str,
-    count: int,
+    count: int | None,
     plan: RunPlan,
     paths: OutputPaths,
     *,
     start_at: float | None,
     no_preflight: bool,
-    strict_health: bool,
     signals: StopSignals,
-) -> int:
-    """Run `plan` as `count` shards on the cluster at `address`, write the
-    merged outputs; the run's exit code."""
+) -> tuple[dict[str, Any], bool]:
+    """Run `plan` as `count` shards (None: one per worker) on the cluster at
+    `address` and write the merged outputs; the merged summary, and whether
+    the run failed (a segment missing, an output not written)."""
     with open_cluster(address, count) as cluster:
+        count = len(cluster.workers)
         hosts = sorted(set(cluster.hosts.values()))
         print(
             f"cluster: {count} workers on {len(hosts)} host{'s' if len(hosts) > 1 else ''} "
             f"({', '.join(hosts)})",
             file=sys.stderr,
         )
+        for warning in plan.warnings:
+            print(f"loadtest: warning: {warning}", file=sys.stderr)
         if not no_preflight:
             preflight(plan)
         start = max(time.time() + LEAD_S, start_at or 0.0)
@@ -166,76 +165,24 @@ def run_on_cluster(
         )
         signals.phase = "writing"
         lines, warnings = skew_report(_starts(cluster, outcome.results))
+        results = [
+            outcome.results.get(job.index)
+            or ShardResult(
+                job.index,
+                count,
+                cluster.hosts.get(cluster.workers[job.index], "?"),
+                EXIT_RUNTIME,
+                outcome.lost.get(job.index, "it did not return"),
+            )
+            for job in jobs
+        ]
     for line in lines:
         print(f"cluster: {line}", file=sys.stderr)
     for warning in warnings:
         print(f"loadtest: warning: {warning}", file=sys.stderr)
-    missing = {f"{index}/{count}": reason for index, reason in outcome.lost.items()}
-    for index, result in sorted(outcome.results.items()):
-        if result.summary is None:
-            missing[f"{index}/{count}"] = f"failed on {result.host}: {result.error}"
-    returned = {i: r for i, r in outcome.results.items() if r.summary is not None}
-    code = (
-        write_merged(plan, paths, returned, missing, strict_health=strict_health)
-        if returned
-        else EXIT_RUNTIME
-    )
-    for segment, reason in missing.items():
-        print(f"loadtest: error: segment {segment}: {reason}", file=sys.stderr)
-    if missing:
-        return EXIT_RUNTIME
-    if signals.received or outcome.cancelled:
-        return EXIT_INTERRUPTED
-    return code
+    from loadtest.cli._run import _written_profile  # _run imports this module
 
-
-def write_merged(
-    plan: RunPlan,
-    paths: OutputPaths,
-    results: dict[int, ShardResult],
-    missing: dict[str, str],
-    *,
-    strict_health: bool,
-) -> int:
-    """Merge the shards' summaries (partial, naming `missing`), write every
-    output as one run writes them, its JSONL the shards' in segment order;
-    the run's exit code."""
-    from loadtest.cli._run import _written_profile, exit_code
-
-    ordered = [results[index] for index in sorted(results)]
-    merged = merge_summaries(
-        [result.summary for result in ordered if result.summary is not None],
-        [f"segment {result.segment}" for result in ordered],
-        partial=bool(missing),
-        missing_reasons=missing,
-    )
-    merged["thresholds"] = evaluate_thresholds(merged)
-    report = render_text(merged)
-    summary_json = orjson.dumps(merged, option=orjson.OPT_INDENT_2).decode() + "\n"
     profile_name = paths.path("profile", "toml").name
-    files = {
-        paths.jsonl.name: b"".join(result.jsonl or b"" for result in ordered).decode(),
-        paths.path("summary", "json").name: summary_json,
-        paths.path("report", "txt").name: report,
-        paths.path("report", "csv").name: render_csv(merged),
-        paths.path("metrics", "prom").name: render_prometheus(merged),
-        profile_name: _written_profile(plan, profile_name, None),
-    }
-    outcome = write_outputs(paths, files)
-    sys.stdout.write(report)
-    if paths.path("summary", "json").name in outcome.lost:
-        sys.stdout.write(summary_json)
-    print("outputs:", file=sys.stderr)
-    for path in outcome.written:
-        print(f"  {path}", file=sys.stderr)
-    for failure in outcome.failures:
-        print(f"loadtest: error: {failure}", file=sys.stderr)
-    if outcome.fallback is not None:
-        print(
-            f"loadtest: error: what could not be written in {paths.directory} "
-            f"is in {outcome.fallback}",
-            file=sys.stderr,
-        )
-    if outcome.failures:
-        return EXIT_RUNTIME
-    return exit_code(merged, strict_health=strict_health)
+    return write_worker_outputs(
+        results, paths, profile_text=_written_profile(plan, profile_name, None)
+    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import socket
 import sys
 import time
 from pathlib import Path
@@ -46,7 +47,21 @@ from loadtest.cli._outputs import OutputPaths, prepare_outputs, write_outputs
 from loadtest.cli._preflight import preflight
 from loadtest.cli._progress import show_progress
 from loadtest.cli._signals import StopSignals
-from loadtest.config import Profile, dump_profile, load_profile, redact_profile
+from loadtest.cli._workers import (
+    host_warnings,
+    parse_workers,
+    run_workers,
+    start_time,
+    write_worker_outputs,
+)
+from loadtest.config import (
+    Profile,
+    Segment,
+    dump_profile,
+    load_profile,
+    parse_segment,
+    redact_profile,
+)
 from loadtest.engine import JsonlSink, RunResult, open_engine
 from loadtest.errors import (
     EXIT_GENERATOR_HEALTH,
@@ -107,11 +122,22 @@ NO_PREFLIGHT_OPTION: Any = typer.Option(
     "load, not counted in the results) that stops the run with exit 1 when a target is "
     "dead or refuses the request.",
 )
-WORKERS_OPTION: Any = typer.Option(
-    None, "--workers", min=1, help="Shards of the run (with --cluster: one per Dask worker)."
-)
 MOCK_ARGS_OPTION: Any = typer.Option(
     "", "--mock-args", help="Flags for the mock with --mock, e.g. '--ttft 200ms --itl 20ms'."
+)
+SEGMENT_OPTION: Any = typer.Option(
+    None,
+    "--segment",
+    help="Run execution segment K/N of the plan (K 0-based, 0 to N-1): N processes or "
+    "hosts given 0/N to N-1/N and one --start-at run the plan together; `loadtest merge` "
+    "joins their summaries (docs/scale.md).",
+)
+WORKERS_OPTION: Any = typer.Option(
+    None,
+    "--workers",
+    help="Run the plan in N worker processes on this host (auto: one per usable core) "
+    "and write one merged set of outputs (docs/scale.md). Default 1: one process. "
+    "With --cluster: N shards, one per Dask worker (auto: one per worker of the cluster).",
 )
 
 
@@ -166,7 +192,8 @@ def run(
     strict_health: bool = STRICT_HEALTH_OPTION,
     watch_stdin: bool = WATCH_STDIN_OPTION,
     no_preflight: bool = NO_PREFLIGHT_OPTION,
-    workers: int | None = WORKERS_OPTION,
+    segment: str | None = SEGMENT_OPTION,
+    workers: str | None = WORKERS_OPTION,
     cluster: str | None = CLUSTER_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
@@ -182,18 +209,26 @@ def run(
     with signals.installed(keep=_state["program"]):
         try:
             mock_flags = _mock_args(mock, mock_args, target)
-            check_cluster_flags(cluster, workers, mock)
+            shard = parse_segment(segment) if segment is not None else Segment()
+            worker_count = parse_workers(workers)
+            if worker_count > 1 and not shard.whole:
+                raise ConfigError("--segment and --workers: choose one (a worker runs a segment)")
+            check_cluster_flags(cluster, workers, mock, segment)
 
             def plan_for(effective_target: str | None) -> RunPlan:
-                return plan_from_options(
-                    profile,
-                    target=effective_target,
-                    model=model,
-                    vk=vk,
-                    headers=header,
-                    stages=stages,
-                    seed=seed,
-                    warmup=warmup,
+                return _for_segments(
+                    plan_from_options(
+                        profile,
+                        target=effective_target,
+                        model=model,
+                        vk=vk,
+                        headers=header,
+                        stages=stages,
+                        seed=seed,
+                        warmup=warmup,
+                    ),
+                    shard,
+                    worker_count,
                 )
 
             plan = plan_for(_MOCK_PLACEHOLDER if mock else target)
@@ -202,32 +237,54 @@ def run(
                 raise ConfigError([f"{line} (nothing was sent)" for line in placeholders])
             source = load_profile(profile) if mock else None
             paths = prepare_outputs(out, max(time.time(), start_at or 0.0))
-            if cluster is not None and workers is not None:
-                raise typer.Exit(
-                    run_on_cluster(
-                        cluster,
-                        workers,
-                        plan,
-                        paths,
-                        start_at=start_at,
-                        no_preflight=no_preflight,
-                        strict_health=strict_health,
-                        signals=signals,
-                    )
+            if cluster is not None:
+                signals.phase = "starting"
+                summary, failed = run_on_cluster(
+                    cluster,
+                    None if workers == "auto" else worker_count,
+                    plan,
+                    paths,
+                    start_at=start_at,
+                    no_preflight=no_preflight,
+                    signals=signals,
                 )
+                if failed:
+                    raise typer.Exit(EXIT_RUNTIME)
+                if signals.received:
+                    raise typer.Exit(EXIT_INTERRUPTED)
+                raise typer.Exit(exit_code(summary, strict_health=strict_health))
             with _upstream(mock_flags) as mock_url:
                 if mock_url is not None:
                     plan = plan_for(mock_url)
-                for warning in plan.warnings:
+                warnings = [*plan.warnings]
+                warnings += host_warnings(plan, worker_count) if worker_count > 1 else []
+                for warning in warnings:
                     print(f"loadtest: warning: {warning}", file=sys.stderr)
                 if not no_preflight:
                     preflight(plan)
                 options = _RunOptions(quiet=quiet, start_at=start_at, watch_stdin=watch_stdin)
-                signals.phase = "running"
-                result, sink = trio.run(_run_engine, plan, paths, options, signals)
-                signals.phase = "writing"
                 rerun = _Rerun(source, mock_args) if source is not None else None
-                summary, failed = _write_outputs(plan, result, sink, paths, rerun)
+                signals.phase = "running"
+                if worker_count > 1:
+                    first = start_time(worker_count, start_at)
+                    results = run_workers(
+                        plan,
+                        worker_count,
+                        paths,
+                        first,
+                        quiet=quiet,
+                        signals=signals,
+                        watch_stdin=watch_stdin,
+                    )
+                    signals.phase = "writing"
+                    profile_name = paths.path("profile", "toml").name
+                    written = _written_profile(plan, profile_name, rerun)
+                    summary, failed = write_worker_outputs(results, paths, profile_text=written)
+                else:
+                    result, sink, skew_ms = trio.run(_run_engine, plan, paths, options, signals)
+                    signals.phase = "writing"
+                    facts = _generator_facts(plan, skew_ms)
+                    summary, failed = _write_outputs(plan, result, sink, paths, rerun, facts)
         except KeyboardInterrupt:
             name = signals.received[-1] if signals.received else "SIGINT"
             print(f"loadtest: {name}: stopped before any load was sent", file=sys.stderr)
@@ -237,6 +294,25 @@ def run(
     if signals.received:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(exit_code(summary, strict_health=strict_health))
+
+
+def _for_segments(plan: RunPlan, shard: Segment, workers: int) -> RunPlan:
+    """`plan` cut to `--segment`; with `--workers`, its limits checked for
+    that many segments (ConfigError before anything starts)."""
+    for index in range(workers if workers > 1 else 0):
+        plan.for_segment(Segment(index, workers))
+    return plan if shard.whole else plan.for_segment(shard)
+
+
+def _generator_facts(plan: RunPlan, skew_ms: float | None) -> dict[str, Any]:
+    """What a segment's summary records of its generator: host, segment,
+    and how late it started after --start-at."""
+    facts: dict[str, Any] = {}
+    if not plan.segment.whole:
+        facts |= {"host": socket.gethostname(), "segment": str(plan.segment)}
+    if skew_ms is not None:
+        facts["start_skew_ms"] = skew_ms
+    return facts
 
 
 @attrs.frozen
@@ -252,7 +328,7 @@ _LATE_START_S = 0.1
 
 async def _run_engine(
     plan: RunPlan, paths: OutputPaths, options: _RunOptions, signals: StopSignals
-) -> tuple[RunResult, JsonlSink]:
+) -> tuple[RunResult, JsonlSink, float | None]:
     sink = JsonlSink(paths.jsonl, on_failure=_jsonl_failed)
     async with trio.open_nursery() as nursery:
         await nursery.start(sink.serve)
@@ -262,13 +338,15 @@ async def _run_engine(
             nursery.start_soon(signals.watch, engine)
             if options.watch_stdin:
                 nursery.start_soon(_watch_stdin, engine)
+            skew_ms = None
             if options.start_at is not None:
                 await _wait_for_start(options.start_at, engine)
+                skew_ms = round((time.time() - options.start_at) * 1000, 3)
             if not options.quiet:
                 nursery.start_soon(show_progress, engine)
             result = await engine.run()
         nursery.cancel_scope.cancel()
-    return result, sink
+    return result, sink, skew_ms
 
 
 def _jsonl_failed(message: str) -> None:
@@ -352,13 +430,19 @@ def _written_profile(plan: RunPlan, file_name: str, rerun: _Rerun | None) -> str
 
 
 def _write_outputs(
-    plan: RunPlan, result: RunResult, sink: JsonlSink, paths: OutputPaths, rerun: _Rerun | None
+    plan: RunPlan,
+    result: RunResult,
+    sink: JsonlSink,
+    paths: OutputPaths,
+    rerun: _Rerun | None,
+    facts: dict[str, Any],
 ) -> tuple[dict[str, Any], bool]:
     """Write every output (see `write_outputs` for where); the summary, and
     whether anything could not be written in --out."""
     info = run_info(
         result, jsonl_lines=sink.lines, sink_overflow=sink.overflow, jsonl_lost_lines=sink.lost
     )
+    info = attrs.evolve(info, generator={**info.generator, **facts})
     summary = build_summary(plan, result, info)
     report = render_text(summary)
     summary_json = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -26,7 +26,7 @@ import contextlib
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import trio
 
@@ -34,13 +34,18 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import FrameType
 
-    from loadtest.engine import Engine
 
 __all__ = ["StopSignals"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 Phase = Literal["starting", "running", "writing"]
+
+
+class Stoppable(Protocol):
+    """What a signal stops: an engine, or `--workers`' worker processes."""
+
+    def request_stop(self) -> None: ...
 
 
 def _name(signum: int) -> str:
@@ -86,7 +91,7 @@ class StopSignals:
                 os.write(2, message.encode())
         # "running": `watch` acts on it once its receiver is open.
 
-    async def watch(self, engine: Engine) -> None:
+    async def watch(self, engine: Stoppable) -> None:
         """Stop `engine` at the first signal; acknowledge the others."""
         with trio.open_signal_receiver(*_SIGNALS) as signals:
             if self.received:
@@ -105,7 +110,7 @@ class StopSignals:
                 engine.request_stop()  # idempotent: whatever is still waiting ends now
 
     @staticmethod
-    def _stop(engine: Engine, name: str) -> None:
+    def _stop(engine: Stoppable, name: str) -> None:
         print(
             f"\nloadtest: {name}: ending the current stage and writing the outputs",
             file=sys.stderr,

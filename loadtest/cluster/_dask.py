@@ -216,9 +216,9 @@ class DaskCluster:
 
 
 @contextlib.contextmanager
-def open_cluster(address: str, count: int) -> Iterator[DaskCluster]:
-    """A client of the scheduler at `address` with `count` workers chosen
-    and probed; closed on exit."""
+def open_cluster(address: str, count: int | None) -> Iterator[DaskCluster]:
+    """A client of the scheduler at `address` with `count` workers (None:
+    every worker) chosen and probed; closed on exit."""
     check_address(address)
     distributed = import_distributed()
     try:
@@ -230,7 +230,13 @@ def open_cluster(address: str, count: int) -> Iterator[DaskCluster]:
             f"--cluster {address}: cannot reach the Dask scheduler ({exc!s:.200}); nothing was sent"
         ) from None
     try:
-        workers = choose_workers(list(client.nthreads()), count)
+        available = list(client.nthreads())
+        if not available:
+            raise RuntimeFailure(
+                f"--cluster {address}: the cluster has no worker: start `dask worker "
+                f"{address} --nthreads 1` on each generator host"
+            )
+        workers = choose_workers(available, len(available) if count is None else count)
         cluster = DaskCluster(client, address, workers)
         cluster.probe()
         yield cluster

@@ -93,8 +93,8 @@ def loadtest_run(
 
 def summary_and_lines(tmp_path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     (summary,) = (tmp_path / "out").glob("summary-*.json")
-    (jsonl,) = (tmp_path / "out").glob("results-*.jsonl")
-    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    jsonl = sorted((tmp_path / "out").glob("results-*.jsonl"))  # one per segment
+    lines = [json.loads(line) for path in jsonl for line in path.read_text().splitlines()]
     return json.loads(summary.read_text()), lines
 
 
@@ -146,7 +146,10 @@ def test_a_lost_worker_ends_the_run_with_an_error_naming_its_segment(
     submitted = re.search(r"\((.*)\); shared start", err)
     assert submitted is not None
     segment = {w: s for s, w in re.findall(r"(\d) on (tcp://\S+?)(?:,|$)", submitted[1])}[address]
-    assert f"loadtest: error: segment {segment}/2: lost: its Dask worker {address}" in err
+    (line,) = (line for line in err.splitlines() if "lost: its Dask worker" in line)
+    assert line.startswith("loadtest: error: ")
+    assert f"lost: its Dask worker {address}" in line
+    assert f"its segment {segment}/2 is missing from the merged outputs" in line
     summary, _ = summary_and_lines(tmp_path)
     assert summary["run"]["partial"] is True
     assert list(summary["run"]["missing_segments"]) == [f"{segment}/2"]

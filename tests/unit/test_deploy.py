@@ -19,6 +19,7 @@ import typer
 import yaml
 
 from loadtest.cli import app
+from loadtest.config import Segment, parse_segment
 
 ROOT = Path(__file__).parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -82,11 +83,11 @@ def test_the_jobs_command_line_parses_with_the_current_cli(index: int) -> None:
     args, env = pod_args(the_job(), index)
     name, params = parse(args, env)
     assert name == "run"
-    assert params["segment"] == f"{index}/{env['SEGMENTS']}"
+    assert parse_segment(params["segment"]) == Segment(index, int(env["SEGMENTS"]))
     assert params["start_at"] == float(START_AT)
     assert params["vk"] == "secret-from-the-cluster"  # from the Secret, not a flag
     assert "--vk" not in args
-    assert params["out"] == Path(f"/out/run-{START_AT}/segment-{index}")
+    assert str(params["out"]) == f"/out/run-{START_AT}/segment-{index}"
 
 
 def test_a_renamed_option_would_fail_the_check() -> None:

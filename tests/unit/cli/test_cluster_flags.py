@@ -57,6 +57,23 @@ def test_without_dask_cluster_names_the_extra_to_install(
         ),
         (["--target", "http://127.0.0.1:9", "--cluster", ADDRESS], "give the number of shards"),
         (
+            ["--target", "http://127.0.0.1:9", "--cluster", ADDRESS, "--segment", "0/2"],
+            "--cluster: give the number",
+        ),
+        (
+            [
+                "--target",
+                "http://127.0.0.1:9",
+                "--cluster",
+                ADDRESS,
+                "--segment",
+                "0/2",
+                "--workers",
+                "1",
+            ],
+            "--segment and --cluster: choose one",
+        ),
+        (
             ["--target", "http://127.0.0.1:9", "--cluster", "127.0.0.1:8786", "--workers", "2"],
             "--cluster '127.0.0.1:8786': expected a Dask scheduler address, tcp://HOST:PORT",
         ),
