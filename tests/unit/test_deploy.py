@@ -9,7 +9,9 @@ that exist and copies files that exist.
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,28 @@ def test_the_jobs_command_line_parses_with_the_current_cli(index: int) -> None:
     assert params["vk"] == "secret-from-the-cluster"  # from the Secret, not a flag
     assert "--vk" not in args
     assert str(params["out"]) == f"/out/run-{START_AT}/segment-{index}"
+
+
+def test_the_merge_steps_command_line_parses_with_the_current_cli() -> None:
+    """The merge Job runs `loadtest merge` (through a shell, for the glob)
+    on the directories the shards' Job writes."""
+    (job,) = documents("merge-job.yaml")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    env = {
+        var["name"]: var["value"].replace("REPLACE_WITH_START_AT", START_AT)
+        for var in container["env"]
+    }
+    shell, flag, script = (expand(part, env) for part in container["command"])
+    assert (shell, flag) == ("/bin/sh", "-c")
+    exec_, *args = shlex.split(script)
+    assert (exec_, args[0]) == ("exec", "loadtest")
+    name, params = parse(args[1:], env)
+    assert name == "merge"
+    shard_args, _ = pod_args(the_job(), 0)
+    out = shard_args[shard_args.index("--out") + 1]
+    pattern = params["summaries"][0]
+    assert fnmatch.fnmatch(f"{out}/summary-20300101T000000Z.json", pattern)
+    assert str(params["output"]) == f"/out/run-{START_AT}/merged.json"
 
 
 def test_a_renamed_option_would_fail_the_check() -> None:
