@@ -35,7 +35,7 @@ from loadtest.cluster import (
     open_cluster,
     skew_report,
 )
-from loadtest.errors import EXIT_RUNTIME, ConfigError
+from loadtest.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, ConfigError
 from loadtest.scale import ShardResult, shard_jobs
 
 if TYPE_CHECKING:
@@ -88,21 +88,16 @@ def _acknowledge(signals: StopSignals) -> Any:
 
     def requests() -> int:
         count = len(signals.received)
-        if count > told[0]:
-            name = signals.received[-1]
-            if told[0] == 0:
-                print(
-                    f"\nloadtest: {name}: stopping every shard (each ends its stage) and "
-                    "writing the outputs",
-                    file=sys.stderr,
-                )
-            elif count >= 2 > told[0] or told[0] == 1:
-                print(
-                    f"\nloadtest: {name} again: cancelling the shards still running; "
-                    "writing what finished",
-                    file=sys.stderr,
-                )
-            told[0] = count
+        for number in range(told[0], count):
+            name = signals.received[number]
+            if number == 0:
+                what = ": stopping every shard (each ends its stage) and writing the outputs"
+            elif number == 1:
+                what = " again: cancelling the shards still running; writing what finished"
+            else:
+                what = " again: already cancelling; writing what finished"
+            print(f"\nloadtest: {name}{what}", file=sys.stderr)
+        told[0] = count
         return count
 
     return requests
@@ -172,7 +167,7 @@ def run_on_cluster(
                 count,
                 cluster.hosts.get(cluster.workers[job.index], "?"),
                 EXIT_RUNTIME,
-                outcome.lost.get(job.index, "it did not return"),
+                outcome.lost.get(job.index, "cancelled by a second stop request"),
             )
             for job in jobs
         ]
@@ -182,7 +177,22 @@ def run_on_cluster(
         print(f"loadtest: warning: {warning}", file=sys.stderr)
     from loadtest.cli._run import _written_profile  # _run imports this module
 
+    if outcome.cancelled and not any(r.summary is not None for r in results):
+        print(
+            "loadtest: no shard returned before the tasks were cancelled: nothing to write",
+            file=sys.stderr,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+
     profile_name = paths.path("profile", "toml").name
-    return write_worker_outputs(
+    summary, failed = write_worker_outputs(
         results, paths, profile_text=_written_profile(plan, profile_name, None)
     )
+    # Segments cancelled by a second stop request are missing (and named),
+    # not a failure: the run exits 130, as a stopped run does.
+    failed_segments = [
+        r for r in results if r.summary is None and r.index in {*outcome.results, *outcome.lost}
+    ]
+    if outcome.cancelled and not failed_segments:
+        failed = False
+    return summary, failed
