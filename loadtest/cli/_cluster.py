@@ -4,16 +4,19 @@ shards as tasks on an existing Dask cluster, merged on this host.
 Wiring only (`loadtest.cluster` talks to Dask, `loadtest.scale` runs and
 merges shards). Rules:
 - Refused before anything starts: `--mock` (the mock would run on this
-  host only), `--cluster` without `--workers`, a malformed address, and a
-  missing `cluster` extra (exit 2).
+  host only), `--cluster` without `--workers` or with `--segment`, a
+  malformed address, and a missing `cluster` extra (exit 2).
 - Then the cluster is checked (`open_cluster`: the scheduler answers, a
-  worker per shard, the same version everywhere; exit 1 otherwise), then
+  worker per shard (exit 2 if too few), the same version everywhere;
+  exit 1 otherwise), then
   the pre-flight request from this host, then the shared start time is
   chosen here: `LEAD_S` from now, or `--start-at` if later.
-- The outputs are those of `--workers`: every shard's summary merged and
-  every shard's JSONL in one file. A lost or failed segment is an error
-  (exit 1) whose outputs, if any shard returned, are marked partial and
-  name it. Ctrl-C or SIGTERM: exit 130 after writing what was measured.
+- The outputs are those of `--workers` (`write_worker_outputs`): every
+  shard's summary merged, each shard's JSONL in its own file. A lost or
+  failed segment is an error (exit 1) whose outputs, if any shard
+  returned, are marked partial and name it. Ctrl-C or SIGTERM: exit 130
+  after writing what was measured; a second one cancels the tasks still
+  running (they are named as missing) and writes what finished.
 """
 
 from __future__ import annotations
