@@ -30,22 +30,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from loadtest.cli._preflight import preflight
-from loadtest.cli._workers import write_worker_outputs
-from loadtest.cluster import (
-    ShardStart,
-    check_address,
-    import_distributed,
-    open_cluster,
-    skew_report,
-)
 from loadtest.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, ConfigError
-from loadtest.scale import ShardResult, shard_jobs
 
+# loadtest.cluster, loadtest.scale and the --workers code are imported when
+# --cluster is used: loadtest.scale imports loadtest.cli (its output writer).
 if TYPE_CHECKING:
     from loadtest.cli._outputs import OutputPaths
     from loadtest.cli._signals import StopSignals
-    from loadtest.cluster import DaskCluster
+    from loadtest.cluster import DaskCluster, ShardStart
     from loadtest.config import RunPlan
+    from loadtest.scale import ShardResult
 
 __all__ = [
     "CLUSTER_OPTION",
@@ -81,6 +75,8 @@ def check_cluster_flags(
         raise ConfigError("--cluster: give the number of shards with --workers N (or auto)")
     if segment is not None:
         raise ConfigError("--segment and --cluster: choose one (the cluster runs every segment)")
+    from loadtest.cluster import check_address, import_distributed
+
     check_address(address)
     import_distributed()
 
@@ -107,6 +103,8 @@ def _acknowledge(signals: StopSignals) -> Any:
 
 
 def _starts(cluster: DaskCluster, results: dict[int, ShardResult]) -> list[ShardStart]:
+    from loadtest.cluster import ShardStart
+
     starts = []
     for index, result in sorted(results.items()):
         if result.summary is None:
@@ -134,6 +132,10 @@ def run_on_cluster(
     """Run `plan` as `count` shards (None: one per worker) on the cluster at
     `address` and write the merged outputs; the merged summary, and whether
     the run failed (a segment missing, an output not written)."""
+    from loadtest.cli._workers import write_worker_outputs
+    from loadtest.cluster import open_cluster, skew_report
+    from loadtest.scale import ShardResult, shard_jobs
+
     with open_cluster(address, count) as cluster:
         count = len(cluster.workers)
         hosts = sorted(set(cluster.hosts.values()))

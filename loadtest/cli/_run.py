@@ -47,13 +47,6 @@ from loadtest.cli._outputs import OutputPaths, prepare_outputs, write_outputs
 from loadtest.cli._preflight import preflight
 from loadtest.cli._progress import show_progress
 from loadtest.cli._signals import StopSignals
-from loadtest.cli._workers import (
-    host_warnings,
-    parse_workers,
-    run_workers,
-    start_time,
-    write_worker_outputs,
-)
 from loadtest.config import (
     Profile,
     Segment,
@@ -205,6 +198,15 @@ def run(
     --strict-health); 5 no steady turn succeeded (outputs are written); 130
     stopped by Ctrl-C or SIGTERM (what was measured is still written).
     """
+    # Imported here: loadtest.scale imports loadtest.cli (its output writer).
+    from loadtest.cli._workers import (
+        host_warnings,
+        parse_workers,
+        run_workers,
+        start_time,
+        write_worker_outputs,
+    )
+
     signals = StopSignals()
     with signals.installed(keep=_state["program"]):
         try:

@@ -34,7 +34,7 @@ from loadtest.cluster._choose import ClockOffset, choose_workers, clock_offsets
 from loadtest.cluster._extra import import_distributed
 from loadtest.cluster._task import probe_worker, run_cluster_shard
 from loadtest.errors import ConfigError, RuntimeFailure
-from loadtest.scale import ShardJob, ShardResult
+from loadtest.scale._shard import ShardJob, ShardResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence

@@ -26,7 +26,7 @@ import trio
 from loadtest import __version__
 from loadtest.cluster._extra import import_distributed
 from loadtest.errors import EXIT_RUNTIME
-from loadtest.scale import ShardJob, ShardResult, run_shard
+from loadtest.scale._shard import ShardJob, ShardResult, run_shard
 
 if TYPE_CHECKING:
     from loadtest.engine import Engine

@@ -240,11 +240,12 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
             text = _figures_text(figures, few_lag=few)
             marked = marked or (few and figures.get("schedule_lag_p99_ms") is not None)
             lines += wrap("    " + text, "    ")
-        for number, shard in enumerate(health.get("shards", []), start=1):
+        shards = health.get("shards", [])
+        for label, shard in zip(_shard_labels(run, len(shards)), shards, strict=True):
             shard_figures = shard.get("figures") or {}
             if shard_figures:
                 lines += wrap(
-                    f"    shard {number}: {shard.get('verdict', '?')}, "
+                    f"    {label}: {shard.get('verdict', '?')}, "
                     f"CPU {shard_figures['cpu_share']:.0%}, loop lag p99 "
                     f"{fmt_ms(shard_figures['loop_lag_p99_ms'])} ms",
                     "      ",
@@ -258,6 +259,16 @@ def _health_lines(stages: Sequence[Doc], run: Doc) -> list[str]:
         jsonl += f", {lost:,} lost (the file could not be written)"
     lines.append(jsonl)
     return lines + ([f"  {FEW_LEGEND}"] if marked else [])
+
+
+def _shard_labels(run: Doc, count: int) -> list[str]:
+    """How the report names each shard of a merged stage: by its segment
+    (`segment 0/2`) when every shard ran one, else by its place (`shard 1`)."""
+    facts = (run.get("generator") or {}).get("shards", [])
+    segments = [fact.get("segment") for fact in facts]
+    if len(segments) == count and all(segments):
+        return [f"segment {segment}" for segment in segments]
+    return [f"shard {number}" for number in range(1, count + 1)]
 
 
 def _figures_text(f: Doc, *, few_lag: bool = False) -> str:

@@ -9,6 +9,17 @@ them (docs/scale.md); the segment rules are in `loadtest.config.Segment`.
 
 from __future__ import annotations
 
+from loadtest.scale._outputs import MergedOutputs, missing_reason, write_merged_outputs
 from loadtest.scale._shard import ShardJob, ShardResult, ShardTask, job_plan, run_shard, shard_jobs
 
-__all__ = ["ShardJob", "ShardResult", "ShardTask", "job_plan", "run_shard", "shard_jobs"]
+__all__ = [
+    "MergedOutputs",
+    "ShardJob",
+    "ShardResult",
+    "ShardTask",
+    "job_plan",
+    "missing_reason",
+    "run_shard",
+    "shard_jobs",
+    "write_merged_outputs",
+]

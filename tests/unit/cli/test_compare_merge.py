@@ -162,3 +162,22 @@ def test_compare_with_only_n_a_and_few_figures_exits_2(tmp_path: Path) -> None:
     assert "verdict: nothing compared (every figure is n/a or few" in result.stdout
     assert "no regression" not in result.stdout
     assert_clean_error(result, "every figure is n/a (no data) or few", "nothing was compared")
+
+
+def test_merge_refuses_a_missing_segment_unless_partial(tmp_path: Path) -> None:
+    """Segments 0/3 and 2/3: refused (exit 2, nothing written), merged with
+    --partial and said so."""
+    docs = []
+    for k in (0, 2):
+        doc = base()
+        doc["run"]["run_id"] += f"-{k}"
+        doc["run"]["segment"] = f"{k}/3"
+        docs.append(write(tmp_path / f"s{k}.json", doc))
+    out = tmp_path / "merged.json"
+    refused = runner.invoke(app, ["merge", *docs, "-o", str(out)])
+    assert_clean_error(refused, "segment 1/3 of 3 missing", "--partial")
+    assert not out.exists()
+    result = runner.invoke(app, ["merge", *docs, "-o", str(out), "--partial"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("; PARTIAL: segments 1/3 missing\n")
+    assert json.loads(out.read_text())["run"]["missing_segments"] == {"1/3": "not merged"}

@@ -329,3 +329,7 @@ def test_the_report_shows_each_shards_cpu_and_loop_lag() -> None:
     docs = [summary([snapshot([turn(0)], health=health)]) for _ in range(2)]
     report = render_text(merge_summaries(docs))
     assert "shard 2: ok, CPU 42%, loop lag p99 1.50 ms" in report
+    for k, doc in enumerate(docs):
+        doc["run"]["segment"] = doc["run"]["generator"]["segment"] = f"{k}/2"
+    report = render_text(merge_summaries(docs))
+    assert "segment 1/2: ok, CPU 42%, loop lag p99 1.50 ms" in report

@@ -3,16 +3,25 @@ resolved again in the shard, cut to its segment."""
 
 from __future__ import annotations
 
+import json
 import pickle
+import threading
 import time
+from typing import TYPE_CHECKING
 
 import attrs
 import pytest
 
+from loadtest.cli._outputs import OutputPaths
 from loadtest.config import Overrides, Segment, resolve, structure_profile
-from loadtest.errors import ConfigError
+from loadtest.errors import ConfigError, RuntimeFailure
 from loadtest.mock import run_mock_process
-from loadtest.scale import ShardJob, job_plan, run_shard, shard_jobs
+from loadtest.report import evaluate_thresholds, merge_summaries
+from loadtest.scale import ShardJob, ShardResult, job_plan, run_shard, shard_jobs
+from loadtest.scale._outputs import write_merged_outputs
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PROFILE = {
     "stages": ["2:10s", "@4:5s"],
@@ -73,7 +82,7 @@ def test_a_job_whose_profile_does_not_resolve_fails_with_exit_2() -> None:
     assert run_shard(unset).exit_code == 2
 
 
-def test_run_shard_against_the_mock_returns_its_summary_and_jsonl(tmp_path: object) -> None:
+def test_run_shard_against_the_mock_returns_its_summary_and_jsonl() -> None:
     """A real shard (1 s, 127.0.0.1): exit 0, its summary names its segment,
     host and start skew; its JSONL comes back as bytes (no jsonl_dir)."""
     with run_mock_process(["--ttft", "10ms", "--itl", "1ms"]) as url:
@@ -96,3 +105,49 @@ def test_run_shard_against_the_mock_returns_its_summary_and_jsonl(tmp_path: obje
     assert run["generator"]["start_skew_ms"] >= 0
     assert result.summary["stages"][0]["concurrency"] == 1
     assert result.jsonl.count(b"\n") == run["jsonl_lines"] > 0
+
+
+def test_merged_outputs_are_the_merge_of_the_shards(tmp_path: Path) -> None:
+    """Two shards run together (threads, one mock): the summary written is
+    `merge` of theirs (thresholds evaluated again), with every other output
+    and each shard's JSONL file beside it."""
+    with run_mock_process(["--ttft", "5ms"]) as url:
+        plan = _plan(stages=["@10:1s"], defaults={**PROFILE["defaults"], "target": url})
+        jobs = shard_jobs(
+            plan, 2, start_at_unix_s=time.time() + 0.3, run_id="r", stamp="ts", env={"TEAM": "b"}
+        )
+        results: list[ShardResult] = []
+        threads = [threading.Thread(target=lambda j=j: results.append(run_shard(j))) for j in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(r.exit_code for r in results) == [0, 0]
+    paths = OutputPaths(tmp_path, "ts")
+    merged = write_merged_outputs(results, paths, profile_text="# p\n")
+    written = json.loads((tmp_path / "summary-ts.json").read_text())
+    done = sorted(results, key=lambda r: r.index)
+    expected = merge_summaries([r.summary for r in done if r.summary], ["worker 0", "worker 1"])
+    expected["thresholds"] = evaluate_thresholds(expected)
+    for doc in (written, expected):
+        doc["run"].pop("generator")
+    assert written == expected
+    assert merged.jsonl == ("results-ts-w0.jsonl", "results-ts-w1.jsonl")
+    lines = sum(len((tmp_path / name).read_bytes().splitlines()) for name in merged.jsonl)
+    assert lines == written["run"]["jsonl_lines"] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "metrics-ts.prom",
+        "profile-ts.toml",
+        "report-ts.csv",
+        "report-ts.txt",
+        "results-ts-w0.jsonl",
+        "results-ts-w1.jsonl",
+        "summary-ts.json",
+    ]
+
+
+def test_no_summary_at_all_is_a_runtime_failure(tmp_path: Path) -> None:
+    """Every worker died: nothing to merge, one line naming each."""
+    dead = [ShardResult(k, 2, "h", -9, None) for k in range(2)]
+    with pytest.raises(RuntimeFailure, match=r"worker 0 on h: killed by signal 9; worker 1"):
+        write_merged_outputs(dead, OutputPaths(tmp_path, "ts"), profile_text="")
