@@ -227,8 +227,10 @@ def concurrency(runner: Runner, args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             if run["verdict"] != "ok":
-                break
-            best = vus
+                if not args.keep_going:
+                    break
+                continue
+            best = vus if best is None else max(best, vus)
     return {"max_green_vus": best, "idle_rss_mib": idle, "runs": results}
 
 
@@ -248,6 +250,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[1000, 2500, 5000, 7500, 10000],
     )
     parser.add_argument("--concurrency-s", type=int, default=30)
+    parser.add_argument(
+        "--keep-going", action="store_true", help="(3): run every step, green or not"
+    )
     parser.add_argument("--skip", default="", help="comma list of coordination,ceiling,concurrency")
     parser.add_argument("--install", action="store_true", help="apt-get nginx if missing")
     return parser.parse_args(argv)

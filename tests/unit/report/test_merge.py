@@ -333,3 +333,7 @@ def test_the_report_shows_each_shards_cpu_and_loop_lag() -> None:
         doc["run"]["segment"] = doc["run"]["generator"]["segment"] = f"{k}/2"
     report = render_text(merge_summaries(docs))
     assert "segment 1/2: ok, CPU 42%, loop lag p99 1.50 ms" in report
+    docs[0]["stages"][0]["health"] = {"verdict": "ok", "reasons": []}  # no figures: no line
+    report = render_text(merge_summaries(docs))
+    assert "segment 0/2:" not in report
+    assert "segment 1/2: ok" in report

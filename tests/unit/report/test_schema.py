@@ -115,6 +115,14 @@ def test_missing_or_mistyped_top_level() -> None:
             "$.run.stopped_early: expected true or false, got 'yes'",
         ),
         (
+            lambda d: d["run"].update(partial="yes"),
+            "$.run.partial: expected true, false or null, got 'yes'",
+        ),
+        (
+            lambda d: d["run"].update(missing_segments={"1/2": 3}),
+            "$.run.missing_segments: expected an object of HDR encodings",
+        ),
+        (
             lambda d: d["run"].update(stage_plan="4:10s"),
             "$.run.stage_plan: expected a list, got '4:10s'",
         ),
