@@ -52,8 +52,8 @@ CLUSTER_OPTION: Any = typer.Option(
     None,
     "--cluster",
     help="A Dask scheduler (tcp://HOST:8786): run the --workers N shards as tasks on that "
-    "cluster, one per Dask worker, and merge them here (pip install "
-    "'loadtest-llm[cluster]'; docs/scale.md).",
+    "cluster, one per Dask worker, and merge them here (needs the package's cluster "
+    "extra; docs/scale.md).",
 )
 #: Seconds from submitting the tasks to the shared start time.
 LEAD_S = 2.0
