@@ -32,6 +32,7 @@ import trio
 import typer
 
 from loadtest.cli._app import DEBUG_OPTION, _state, command
+from loadtest.cli._cluster import CLUSTER_OPTION, check_cluster_flags, run_on_cluster
 from loadtest.cli._mock import parse_mock_args
 from loadtest.cli._options import (
     HEADER_OPTION,
@@ -147,7 +148,8 @@ WORKERS_OPTION: Any = typer.Option(
     None,
     "--workers",
     help="Run the plan in N worker processes on this host (auto: one per usable core) "
-    "and write one merged set of outputs (docs/scale.md). Default 1: one process.",
+    "and write one merged set of outputs (docs/scale.md). Default 1: one process. "
+    "With --cluster: N shards, one per Dask worker (auto: one per worker of the cluster).",
 )
 
 
@@ -208,6 +210,7 @@ def run(
     metrics_host: str = METRICS_HOST_OPTION,
     segment: str | None = SEGMENT_OPTION,
     workers: str | None = WORKERS_OPTION,
+    cluster: str | None = CLUSTER_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
@@ -235,10 +238,11 @@ def run(
             worker_count = parse_workers(workers)
             if worker_count > 1 and not shard.whole:
                 raise ConfigError("--segment and --workers: choose one (a worker runs a segment)")
-            if worker_count > 1 and metrics_port is not None:
+            check_cluster_flags(cluster, workers, mock, segment)
+            if (worker_count > 1 or cluster is not None) and metrics_port is not None:
                 raise ConfigError(
-                    "--metrics-port and --workers: not together yet (each worker is its "
-                    "own process); serve one segment per process with --segment instead"
+                    "--metrics-port with --workers or --cluster: not together yet (each "
+                    "worker is its own process); serve one segment per process with --segment"
                 )
 
             def plan_for(effective_target: str | None) -> RunPlan:
@@ -265,6 +269,22 @@ def run(
                 raise ConfigError([f"{line} (nothing was sent)" for line in placeholders])
             source = load_profile(profile) if mock else None
             paths = prepare_outputs(out, max(time.time(), start_at or 0.0))
+            if cluster is not None:
+                signals.phase = "starting"
+                summary, failed = run_on_cluster(
+                    cluster,
+                    None if workers == "auto" else worker_count,
+                    plan,
+                    paths,
+                    start_at=start_at,
+                    no_preflight=no_preflight,
+                    signals=signals,
+                )
+                if failed:
+                    raise typer.Exit(EXIT_RUNTIME)
+                if signals.received:
+                    raise typer.Exit(EXIT_INTERRUPTED)
+                raise typer.Exit(exit_code(summary, strict_health=strict_health))
             with (
                 _metrics_socket(metrics_port, metrics_host) as metrics,
                 _upstream(mock_flags) as mock_url,

@@ -32,6 +32,7 @@ PUBLIC_PACKAGES = [
     "loadtest.protocol",
     "loadtest.metrics",
     "loadtest.cli",
+    "loadtest.cluster",
     "loadtest.sweep",
 ]
 
