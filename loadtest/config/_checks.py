@@ -10,7 +10,9 @@ Pure; no I/O.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
 
 from loadtest.config import _limits as limit
 from loadtest.config._headers import (
@@ -31,6 +33,7 @@ __all__ = [
     "FieldError",
     "above",
     "between",
+    "extra_body",
     "has_surrogate",
     "header_names",
     "headers",
@@ -155,6 +158,48 @@ headers.schema = {  # type: ignore[attr-defined]  # read by _schema
     "maxProperties": MAX_HEADERS,
     "propertyNames": {"pattern": f"^{TOKEN}$", "maxLength": MAX_NAME_CHARS},
     "additionalProperties": {"type": "string", "maxLength": MAX_VALUE_CHARS},
+}
+
+
+#: Body keys `extra_body` may not set: the request's measured shape (its
+#: model, conversation, system prompt, streaming and tools) has its own fields.
+RESERVED_BODY_KEYS: Final = (
+    "model",
+    "messages",
+    "input",
+    "system",
+    "instructions",
+    "stream",
+    "tools",
+    "tool_choice",
+)
+
+
+def extra_body(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Pass-through body fields: JSON, at most MAX_EXTRA_BODY_BYTES encoded,
+    and none of `RESERVED_BODY_KEYS`."""
+    if value is None:
+        return
+    for key in value:
+        if key in RESERVED_BODY_KEYS:
+            raise FieldError(
+                f"{attribute.name}.{key}",
+                "is set by loadtest from the scenario (model, content, system, stream, tools); "
+                "extra_body may not override it",
+            )
+    try:
+        size = len(orjson.dumps(value))
+    except TypeError as exc:
+        raise FieldError(attribute.name, f"must be JSON data ({exc})") from None
+    if size > limit.MAX_EXTRA_BODY_BYTES:
+        raise FieldError(
+            attribute.name,
+            f"at most {limit.MAX_EXTRA_BODY_BYTES:,} bytes of JSON, got {size:,}",
+        )
+
+
+extra_body.schema = {  # type: ignore[attr-defined]  # read by _schema
+    "propertyNames": {"not": {"enum": list(RESERVED_BODY_KEYS)}},
 }
 
 

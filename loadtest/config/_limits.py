@@ -18,6 +18,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_DURATION_CHARS",
     "MAX_DURATION_US",
+    "MAX_EXTRA_BODY_BYTES",
     "MAX_FILE_BYTES",
     "MAX_INPUT_TOKENS",
     "MAX_INT",
@@ -50,6 +51,8 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ITEMS = 10_000
 #: Longest text (a prompt, a script line, a system prompt, any string).
 MAX_TEXT_CHARS = 1_000_000
+#: Largest `extra_body` (defaults' or a scenario's), as the JSON sent.
+MAX_EXTRA_BODY_BYTES = 1024 * 1024
 #: Longest name (profile, scenario, model, protocol).
 MAX_NAME_CHARS = 256
 #: Longest target URL.

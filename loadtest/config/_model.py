@@ -285,7 +285,9 @@ class Defaults:
     temperature: float | None = _doc(
         "Sampling temperature.", default=None, validator=check.between(0, limit.MAX_TEMPERATURE)
     )
-    extra_body: dict[str, Any] = _doc("Extra request-body fields, merged last.", factory=dict)
+    extra_body: dict[str, Any] = _doc(
+        "Extra request-body fields, merged last.", factory=dict, validator=check.extra_body
+    )
     turns: Turns = _doc(
         "Turns per conversation: an int or {min, max}.", default=1, validator=_turns
     )
@@ -331,7 +333,7 @@ class Scenario:
         "Sampling temperature.", default=None, validator=check.between(0, limit.MAX_TEMPERATURE)
     )
     extra_body: dict[str, Any] | None = _doc(
-        "Body fields merged over defaults.extra_body.", default=None
+        "Body fields merged over defaults.extra_body.", default=None, validator=check.extra_body
     )
     thresholds: Thresholds | None = _doc("Limits for this scenario, per stage.", default=None)
 

@@ -21,6 +21,7 @@ from loadtest.config import (
     Thresholds,
     Timeouts,
 )
+from loadtest.config._checks import RESERVED_BODY_KEYS
 
 texts = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30
@@ -68,7 +69,7 @@ stages = st.one_of(
 )
 header_maps = st.dictionaries(names, texts, max_size=3)
 extra_bodies = st.dictionaries(
-    names, st.one_of(st.integers(-1000, 1000), st.booleans(), texts), max_size=3
+    names.filter(lambda n: n not in RESERVED_BODY_KEYS), st.one_of(st.integers(-1000, 1000), st.booleans(), texts), max_size=3
 )
 thresholds = st.builds(
     Thresholds,
