@@ -69,7 +69,9 @@ stages = st.one_of(
 )
 header_maps = st.dictionaries(names, texts, max_size=3)
 extra_bodies = st.dictionaries(
-    names.filter(lambda n: n not in RESERVED_BODY_KEYS), st.one_of(st.integers(-1000, 1000), st.booleans(), texts), max_size=3
+    names.filter(lambda n: n not in RESERVED_BODY_KEYS),
+    st.one_of(st.integers(-1000, 1000), st.booleans(), texts),
+    max_size=3,
 )
 thresholds = st.builds(
     Thresholds,
