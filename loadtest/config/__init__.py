@@ -39,6 +39,7 @@ from loadtest.config._model import (
     ThinkTime,
     Thresholds,
     Timeouts,
+    Tool,
     Turns,
 )
 from loadtest.config._overrides import Overrides, apply_overrides, parse_header_flag
@@ -93,6 +94,7 @@ __all__ = [
     "ThinkTime",
     "Thresholds",
     "Timeouts",
+    "Tool",
     "Turns",
     "apply_overrides",
     "check_files",

@@ -10,6 +10,7 @@ Pure; no I/O.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -43,6 +44,8 @@ __all__ = [
     "name",
     "optional_header_name",
     "path",
+    "tool_name",
+    "tools",
     "url",
 ]
 
@@ -201,6 +204,43 @@ def extra_body(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> N
 extra_body.schema = {  # type: ignore[attr-defined]  # read by _schema
     "propertyNames": {"not": {"enum": list(RESERVED_BODY_KEYS)}},
 }
+
+
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def tool_name(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not 1 <= len(value) <= limit.MAX_TOOL_NAME_CHARS or not _TOOL_NAME.fullmatch(value):
+        raise FieldError(
+            attribute.name,
+            f"a tool name is 1 to {limit.MAX_TOOL_NAME_CHARS} letters, digits, _ or -, "
+            f"got {value!r}",
+        )
+
+
+tool_name.schema = {  # type: ignore[attr-defined]  # read by _schema
+    "pattern": f"^[A-Za-z0-9_-]{{1,{limit.MAX_TOOL_NAME_CHARS}}}$",
+    "maxLength": limit.MAX_TOOL_NAME_CHARS,
+}
+
+
+def tools(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """At most MAX_TOOLS tools, with distinct names."""
+    if value is None:
+        return
+    if len(value) > limit.MAX_TOOLS:
+        raise FieldError(attribute.name, f"at most {limit.MAX_TOOLS} tools, got {len(value)}")
+    seen: dict[str, int] = {}
+    for index, tool in enumerate(value):
+        if tool.name in seen:
+            raise FieldError(
+                f"{attribute.name}[{index}].name",
+                f"{tool.name!r} is already the name of {attribute.name}[{seen[tool.name]}]",
+            )
+        seen[tool.name] = index
+
+
+tools.schema = {"maxItems": limit.MAX_TOOLS}  # type: ignore[attr-defined]  # read by _schema
 
 
 def items(max_items: int) -> Callable[[Any, attrs.Attribute[Any], Any], None]:

@@ -33,6 +33,8 @@ __all__ = [
     "MAX_STAGE_CHARS",
     "MAX_TEMPERATURE",
     "MAX_TEXT_CHARS",
+    "MAX_TOOLS",
+    "MAX_TOOL_NAME_CHARS",
     "MAX_TURNS",
     "MAX_URL_CHARS",
     "MAX_VUS",
@@ -53,6 +55,10 @@ MAX_ITEMS = 10_000
 MAX_TEXT_CHARS = 1_000_000
 #: Largest `extra_body` (defaults' or a scenario's), as the JSON sent.
 MAX_EXTRA_BODY_BYTES = 1024 * 1024
+#: Most tools offered by one scenario, and the longest tool name (the
+#: OpenAI and Anthropic APIs' own limits).
+MAX_TOOLS = 128
+MAX_TOOL_NAME_CHARS = 64
 #: Longest name (profile, scenario, model, protocol).
 MAX_NAME_CHARS = 256
 #: Longest target URL.

@@ -23,6 +23,7 @@ from loadtest.config import (
     SizedContent,
     Thresholds,
     Timeouts,
+    Tool,
 )
 
 DOC = (Path(__file__).parents[3] / "docs" / "profiles.md").read_text()
@@ -37,6 +38,7 @@ SECTIONED = [
     Thresholds,
     Timeouts,
     HttpOptions,
+    Tool,
 ]
 
 
