@@ -80,7 +80,8 @@ def test_unknown_name_lists_the_registered_ones() -> None:
     """An unknown name's error lists every registered name."""
     with pytest.raises(
         RegistryError,
-        match="unknown protocol 'nope'; available: anthropic, openai-chat, openai-embeddings, openai-responses",
+        match="unknown protocol 'nope'; available: anthropic, openai-chat, openai-embeddings, "
+        "openai-responses",
     ):
         get_adapter("nope")
 
