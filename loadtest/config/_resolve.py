@@ -313,8 +313,11 @@ def _tools(
         able = ", ".join(n for n in available() if get_adapter(n).supports_tools)
         problems.append(f"{where}.tools: protocol {adapter.name!r} sends no tools ({able} do)")
     names = [tool.name for tool in tools]
+    orphan = scenario.tool_choice is not None or (defaults.tool_choice and not defaults.tools)
     if choice is not None and not tools:
-        problems.append(f"{where}.tool_choice: there are no tools to choose from; set tools")
+        if orphan:  # a choice set where there are no tools; one inherited is dropped
+            problems.append(f"{where}.tool_choice: there are no tools to choose from; set tools")
+        choice = None
     elif choice is not None and choice not in _CHOICES and choice not in names:
         problems.append(
             f"{where}.tool_choice: {choice!r} is none of auto, required, none "

@@ -479,3 +479,12 @@ def test_events_compare_by_value() -> None:
     events: list[Event] = [ToolCallDelta(0, "{", "c", "n"), ToolCallDelta(0, "{", "c", "n")]
     assert events[0] == events[1]
     assert ToolCallDelta(1) != ToolCallDelta(0)
+
+
+def test_anthropic_body_skips_unknown_blocks() -> None:
+    doc = {
+        "content": [{"type": "redacted_thinking", "data": "x"}, {"type": "text", "text": "hi"}],
+        "stop_reason": "end_turn",
+    }
+    events = feed_all(body_parser("anthropic"), [orjson.dumps(doc)])
+    assert events == [ContentDelta("hi"), Finish("end_turn")]
