@@ -70,6 +70,9 @@ def _scenario_lines(plan: RunPlan, scenario: ScenarioPlan) -> list[str]:
     ]
     if scenario.system:
         lines.append(f"    system prompt: {len(scenario.system)} characters")
+    if scenario.tools:
+        choice = f" (tool choice {scenario.tool_choice})" if scenario.tool_choice else ""
+        lines.append(f"    tools: {', '.join(t.name for t in scenario.tools)}{choice}")
     for name, value in scenario.headers:
         lines.append(f"    header {name}: {mask_header(name, value, plan.secret_headers)}")
     return lines
