@@ -282,3 +282,24 @@ def test_openai_embeddings(oai: openai.OpenAI) -> None:
     assert {len(item.embedding) for item in answer.data} == {384}
     assert answer.usage.prompt_tokens == estimate_tokens(QUESTION + "\nsecond input")
     assert answer.model == "emb-x"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_responses_function_call(oai: openai.OpenAI, stream: bool) -> None:
+    """Responses: one function_call output item with the call's name and
+    JSON arguments, streamed (the SDK's stream helper) or not."""
+    request: dict[str, Any] = {
+        "model": "gpt-x",
+        "input": QUESTION,
+        "max_output_tokens": 5,
+        "tools": [{"type": "function", "name": "get_weather", "parameters": WEATHER_PARAMETERS}],
+    }
+    if stream:
+        with oai.responses.stream(**request) as events:
+            response = events.get_final_response()
+    else:
+        response = oai.responses.create(**request)
+    (call,) = response.output
+    assert call.type == "function_call"
+    assert call.name == "get_weather"
+    assert _arguments_words(call.arguments) == 5

@@ -66,7 +66,7 @@ WEATHER = {
 }
 
 
-@pytest.mark.parametrize("protocol", ["openai-chat", "anthropic"])
+@pytest.mark.parametrize("protocol", ["openai-chat", "anthropic", "openai-responses"])
 async def test_a_streamed_tool_call_is_timed_as_output(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, protocol: str
 ) -> None:
@@ -79,7 +79,7 @@ async def test_a_streamed_tool_call_is_timed_as_output(
     )
     gateway, sink = await run(nursery, plan)
     body = orjson.loads(gateway.received[0].body)
-    assert body["tool_choice"] == ("required" if protocol == "openai-chat" else {"type": "any"})
+    assert body["tool_choice"] == ({"type": "any"} if protocol == "anthropic" else "required")
     record = sink.records[0]
     assert record.outcome == "ok"
     assert record.ttft_us == 250_000

@@ -85,9 +85,9 @@ def test_tools_survive_a_toml_round_trip() -> None:
             "$.scenarios[0].tools[0].params: unknown key",
         ),
         (
-            profile(protocol="openai-responses", tools=[WEATHER]),
-            "$.scenarios[0].tools: protocol 'openai-responses' sends no tools "
-            "(anthropic, openai-chat do)",
+            profile(protocol="openai-embeddings", tools=[WEATHER]),
+            "$.scenarios[0].tools: protocol 'openai-embeddings' sends no tools "
+            "(anthropic, openai-chat, openai-responses do)",
         ),
         (
             profile(tool_choice="auto"),

@@ -14,8 +14,11 @@ from anthropic.types import Message as SDKMessage
 from anthropic.types import RawMessageStreamEvent
 from hypothesis import given
 from hypothesis import strategies as st
+from openai import omit
 from openai.lib.streaming.chat import ChatCompletionStreamState
+from openai.lib.streaming.responses._responses import ResponseStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from loadtest import taxonomy
@@ -29,6 +32,7 @@ from loadtest.protocol import (
     Reply,
     ResponseError,
     ServerCodec,
+    StreamRenderer,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -117,28 +121,32 @@ def test_openai_chat_request_offers_tools_and_sends_the_history() -> None:
 
 
 @pytest.mark.parametrize(
-    ("choice", "openai", "anthropic"),
+    ("choice", "openai", "anthropic", "responses"),
     [
-        (None, None, None),
-        ("auto", "auto", {"type": "auto"}),
-        ("required", "required", {"type": "any"}),
-        ("none", "none", {"type": "none"}),
+        (None, None, None, None),
+        ("auto", "auto", {"type": "auto"}, "auto"),
+        ("required", "required", {"type": "any"}, "required"),
+        ("none", "none", {"type": "none"}, "none"),
         (
             "noop",
             {"type": "function", "function": {"name": "noop"}},
             {"type": "tool", "name": "noop"},
+            {"type": "function", "name": "noop"},
         ),
     ],
 )
-def test_tool_choice_in_each_protocol(choice: str | None, openai: Any, anthropic: Any) -> None:
+def test_tool_choice_in_each_protocol(
+    choice: str | None, openai: Any, anthropic: Any, responses: Any
+) -> None:
     conversation = Conversation("m", (Message("user", "x"),), tools=(BARE,), tool_choice=choice)
     assert body_of("openai-chat", conversation).get("tool_choice") == openai
     assert body_of("anthropic", conversation).get("tool_choice") == anthropic
+    assert body_of("openai-responses", conversation).get("tool_choice") == responses
 
 
 def test_no_tools_no_tool_fields() -> None:
     conversation = Conversation("m", (Message("user", "x"),), tool_choice="auto")
-    for protocol in ("openai-chat", "anthropic"):
+    for protocol in ("openai-chat", "anthropic", "openai-responses"):
         body = body_of(protocol, conversation)
         assert "tools" not in body
         assert "tool_choice" not in body
@@ -209,10 +217,52 @@ def test_anthropic_request_offers_tools_and_sends_the_history() -> None:
     ]
 
 
+def test_openai_responses_request_offers_tools_and_sends_the_history() -> None:
+    history = (
+        Message("user", "weather?"),
+        Message("assistant", "Looking.", (CALL,)),
+        Message("tool", '{"ok": true}', tool_call_id="call_1"),
+        Message("user", "thanks"),
+    )
+    body = body_of("openai-responses", Conversation("m", history, tools=(WEATHER, BARE)))
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather in a city",
+            "parameters": WEATHER.parameters,
+        },
+        {"type": "function", "name": "noop", "parameters": BARE.parameters},
+    ]
+    assert body["input"] == [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": "Looking."},
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"city": "Paris"}',
+        },
+        {"type": "function_call_output", "call_id": "call_1", "output": '{"ok": true}'},
+        {"role": "user", "content": "thanks"},
+    ]
+    bare = body_of("openai-responses", Conversation("m", HISTORY))
+    assert bare["input"][1] == {
+        "type": "function_call",
+        "call_id": "call_1",
+        "name": "get_weather",
+        "arguments": '{"city": "Paris"}',
+    }
+
+
 # --- streamed tool calls, read back ------------------------------------------------
 
 
-@pytest.mark.parametrize("protocol", ["openai-chat", "anthropic"])
+FINISH = {"openai-chat": "tool_calls", "anthropic": "tool_use", "openai-responses": "completed"}
+TOOL_PROTOCOLS = tuple(FINISH)
+
+
+@pytest.mark.parametrize("protocol", TOOL_PROTOCOLS)
 def test_tool_stream_round_trip_at_every_split(protocol: str) -> None:
     """The mock's tool-call stream gives the call's start (id and name), each
     arguments fragment, the usage and the tool finish reason, however split."""
@@ -223,10 +273,10 @@ def test_tool_stream_round_trip_at_every_split(protocol: str) -> None:
         *(ToolCallDelta(0, fragment) for fragment in FRAGMENTS),
     ]
     assert not [e for e in events if isinstance(e, ContentDelta)]
-    assert events[-1] == Finish("tool_calls" if protocol == "openai-chat" else "tool_use")
+    assert events[-1] == Finish(FINISH[protocol])
 
 
-@given(st.sampled_from(["openai-chat", "anthropic"]), st.lists(st.integers(0, 2000), max_size=12))
+@given(st.sampled_from(TOOL_PROTOCOLS), st.lists(st.integers(0, 4000), max_size=12))
 def test_tool_stream_at_chosen_splits(protocol: str, offsets: list[int]) -> None:
     data = render_tool_stream(protocol)
     whole = feed_all(stream_parser(protocol), [data])
@@ -251,6 +301,22 @@ def test_openai_chat_tool_stream_satisfies_the_sdk() -> None:
     assert orjson.loads(call.function.arguments) == {"city": "Paris"}
 
 
+def test_openai_responses_tool_stream_satisfies_the_sdk() -> None:
+    """Every event validates as the SDK's; its stream state accepts them; the
+    final response holds the whole call."""
+    adapter: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
+    state: ResponseStreamState[None] = ResponseStreamState(input_tools=omit, text_format=omit)
+    events = payloads(render_tool_stream("openai-responses"))
+    assert [doc["sequence_number"] for _, doc in events] == list(range(len(events)))
+    for _, doc in events:
+        state.handle_event(adapter.validate_python(doc, strict=False))
+    final = Response.model_validate(events[-1][1]["response"], strict=False)
+    (call,) = final.output
+    assert call.type == "function_call"
+    assert (call.call_id, call.name) == ("call_1", "get_weather")
+    assert orjson.loads(call.arguments) == {"city": "Paris"}
+
+
 def test_anthropic_tool_stream_satisfies_the_sdk() -> None:
     adapter: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
     snapshot = None
@@ -267,7 +333,8 @@ def test_anthropic_tool_stream_satisfies_the_sdk() -> None:
 
 
 @pytest.mark.parametrize(
-    ("protocol", "model"), [("openai-chat", ChatCompletion), ("anthropic", SDKMessage)]
+    ("protocol", "model"),
+    [("openai-chat", ChatCompletion), ("anthropic", SDKMessage), ("openai-responses", Response)],
 )
 def test_tool_call_body_round_trip_and_sdk(protocol: str, model: Any) -> None:
     reply = Reply("r1", "m-1", 1_700_000_000, "", "tool_calls", USAGE, tool_call=CALL)
@@ -279,9 +346,13 @@ def test_tool_call_body_round_trip_and_sdk(protocol: str, model: Any) -> None:
         call = parsed.choices[0].message.tool_calls[0]
         assert (call.id, call.function.name) == ("call_1", "get_weather")
         assert parsed.choices[0].finish_reason == "tool_calls"
-    else:
+    elif protocol == "anthropic":
         assert parsed.content[0].input == {"city": "Paris"}
         assert parsed.stop_reason == "tool_use"
+    else:
+        call = parsed.output[0]
+        assert (call.type, call.call_id, call.name) == ("function_call", "call_1", "get_weather")
+        assert parsed.status == "completed"
     assert [e for e in events if isinstance(e, ToolCallDelta)] == [
         ToolCallDelta(
             index,
@@ -447,6 +518,89 @@ def test_anthropic_codec_reads_the_offered_tools(
     assert (served.tools, served.tool_required) == (tools, required)
 
 
+def responses_request(**fields: Any) -> bytes:
+    return orjson.dumps({"model": "m", "input": "x", **fields})
+
+
+RESPONSES_TOOLS = [
+    {"type": "function", "name": "a"},
+    {"type": "web_search"},
+    {"type": "function", "name": "b"},
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "tools", "required"),
+    [
+        ({}, (), False),
+        ({"tools": RESPONSES_TOOLS}, ("a", "b"), False),
+        ({"tools": RESPONSES_TOOLS, "tool_choice": "required"}, ("a", "b"), True),
+        ({"tools": RESPONSES_TOOLS, "tool_choice": "none"}, (), False),
+        (
+            {"tools": RESPONSES_TOOLS, "tool_choice": {"type": "function", "name": "b"}},
+            ("b",),
+            True,
+        ),
+    ],
+)
+def test_openai_responses_codec_reads_the_offered_tools(
+    fields: dict[str, Any], tools: tuple[str, ...], required: bool
+) -> None:
+    served = codec("openai-responses").parse_request(responses_request(**fields))
+    assert (served.tools, served.tool_required) == (tools, required)
+
+
+def test_openai_responses_codec_rejects_malformed_tools() -> None:
+    with pytest.raises(ValueError, match=re.escape('expected "tools[0]" to be an object')):
+        codec("openai-responses").parse_request(responses_request(tools=[1]))
+    with pytest.raises(ValueError, match=re.escape('expected "tools[0].name" to be a string')):
+        codec("openai-responses").parse_request(responses_request(tools=[{"type": "function"}]))
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {"type": "function_call", "name": "x"},
+            },
+            'expected "item.call_id" to be a string',
+        ),
+        (
+            {"type": "response.function_call_arguments.delta", "delta": "{"},
+            'expected "output_index" to be an integer',
+        ),
+        (
+            {"type": "response.output_item.added", "output_index": 0},
+            'expected "item" to be an object',
+        ),
+    ],
+)
+def test_malformed_openai_responses_tool_events_are_bad_responses(
+    doc: dict[str, Any], message: str
+) -> None:
+    (event,) = feed_all(stream_parser("openai-responses"), [anthropic_event(doc)])
+    assert isinstance(event, ResponseError)
+    assert event.error_class == taxonomy.BAD_RESPONSE
+    assert message in event.message
+
+
+def test_openai_responses_other_items_and_empty_fragments_are_no_tool_calls() -> None:
+    message_item = {
+        "type": "response.output_item.added",
+        "output_index": 0,
+        "item": {"type": "message"},
+    }
+    empty = {"type": "response.function_call_arguments.delta", "output_index": 1, "delta": ""}
+    events = feed_all(
+        stream_parser("openai-responses"),
+        [anthropic_event(message_item), anthropic_event(empty)],
+    )
+    assert events[0].error_class == taxonomy.STREAM_TRUNCATED  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -465,10 +619,24 @@ def test_codecs_reject_malformed_tools(body: bytes, message: str) -> None:
         codec(protocol).parse_request(body)
 
 
+class _TextOnly(StreamRenderer):
+    def head(self) -> bytes:
+        return b""
+
+    def delta(self, text: str) -> bytes:
+        return text.encode()
+
+    def tail(self, finish_reason: str, usage: Usage | None) -> bytes:
+        return b""
+
+    def error(self, error_type: str, message: str) -> bytes:
+        return b""
+
+
 def test_a_renderer_without_tool_calls_says_so() -> None:
-    """The base class's tool methods: a codec that never offers tools (the
-    Responses codec) is never asked, and says so if it is."""
-    renderer = codec("openai-responses").open_stream("r", "m", 0, None)
+    """The base class's tool methods: a codec that never offers tools is
+    never asked, and says so if it is."""
+    renderer = _TextOnly()
     with pytest.raises(NotImplementedError, match="renders no tool calls"):
         renderer.tool_head("c", "n")
     with pytest.raises(NotImplementedError, match="renders no tool calls"):
