@@ -310,7 +310,9 @@ class Defaults:
         "Extra request-body fields, merged last.", factory=dict, validator=check.extra_body
     )
     tools: tuple[Tool, ...] = _doc(
-        "Functions the model may call (openai-chat, anthropic, openai-responses).", default=(), validator=check.tools
+        "Functions the model may call (openai-chat, anthropic, openai-responses).",
+        default=(),
+        validator=check.tools,
     )
     tool_choice: str | None = _doc(
         "auto, required, none, or the name of a tool to call (default: the API's).",
