@@ -26,6 +26,7 @@ from loadtest.config._redact import mask_header, mask_url
 from loadtest.config._stages import format_stage
 from loadtest.config._units import Duration, DurationRange, IntRange
 from loadtest.config._words import counted
+from loadtest.protocol import get_adapter
 
 if TYPE_CHECKING:
     from loadtest.config._resolve import RunPlan, ScenarioPlan
@@ -57,14 +58,19 @@ def _content_text(content: Content) -> str:
     return f"sized, ~{content.approx_input_tokens} tokens per turn"
 
 
+def _answer_text(scenario: ScenarioPlan) -> str:
+    if not get_adapter(scenario.protocol).streams:
+        return "answers never streamed, no output tokens"
+    return f"max_tokens {scenario.max_tokens}, {'stream' if scenario.stream else 'no stream'}"
+
+
 def _scenario_lines(plan: RunPlan, scenario: ScenarioPlan) -> list[str]:
     total_weight = sum(s.weight for s in plan.scenarios) or 1.0
     share = 100 * scenario.weight / total_weight
     lines = [
         f"  {scenario.name}  (weight {scenario.weight:g}, {share:.0f}%)",
         f"    {scenario.protocol}  POST {mask_url(scenario.target.url)}",
-        f"    model {scenario.model}, max_tokens {scenario.max_tokens}, "
-        f"{'stream' if scenario.stream else 'no stream'}",
+        f"    model {scenario.model}, {_answer_text(scenario)}",
         f"    turns {_turns_text(scenario.turns)}, think time "
         f"{_think_text(scenario.think_time)}, {_content_text(scenario.content)}",
     ]

@@ -47,6 +47,8 @@ def test_validate_shows_each_scenarios_tools() -> None:
     assert "    tools: get_weather (tool choice required)" in result.stdout
     assert "    tools: get_weather (tool choice get_weather)" in result.stdout
     assert "openai-embeddings  POST http://localhost:4000/v1/embeddings" in result.stdout
+    assert "model text-embedding-3-small, answers never streamed, no output tokens" in result.stdout
+    assert "model gpt-4o-mini, max_tokens 64, stream" in result.stdout
 
 
 def test_overrides_apply_and_secrets_stay_hidden() -> None:
