@@ -130,6 +130,15 @@ _QUEUE: Any = typer.Option(
     "--queue",
     help="With --slots: answer 429 when M requests already wait. Default: unbounded.",
 )
+_TOOL_CALL_RATE: Any = typer.Option(
+    1.0,
+    "--tool-call-rate",
+    help="Probability that an answer to a request offering tools (tool choice auto) is a "
+    "call of its first tool; a required or named tool choice always gets one, 'none' never.",
+)
+_EMBEDDING_DIM: Any = typer.Option(
+    384, "--embedding-dim", help="Numbers per vector of /v1/embeddings answers."
+)
 _WATCH_STDIN: Any = typer.Option(
     False,
     "--watch-stdin",
@@ -164,13 +173,16 @@ def mock(
     model: list[str] | None = _MODEL,
     slots: int | None = _SLOTS,
     queue: int | None = _QUEUE,
+    tool_call_rate: float = _TOOL_CALL_RATE,
+    embedding_dim: int = _EMBEDDING_DIM,
     watch_stdin: bool = _WATCH_STDIN,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Run the mock upstream: an OpenAI- and Anthropic-compatible server.
 
     Serves POST /v1/chat/completions, /v1/messages and /v1/responses (streamed
-    or not, with usage), GET /v1/models and GET /health. The first line on
+    or not, with usage; tool calls when a request offers tools),
+    /v1/embeddings, GET /v1/models and GET /health. The first line on
     stdout is the base URL (e.g. http://127.0.0.1:8000); a summary follows on
     stderr. SIGINT / SIGTERM stop it (exit 0).
 
@@ -209,6 +221,8 @@ def mock(
         model=model,
         slots=slots,
         queue=queue,
+        tool_call_rate=tool_call_rate,
+        embedding_dim=embedding_dim,
     )
     run_mock(config, watch_stdin=watch_stdin)
 

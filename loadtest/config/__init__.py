@@ -57,6 +57,7 @@ from loadtest.config._model import (
     ThinkTime,
     Thresholds,
     Timeouts,
+    Tool,
     Turns,
 )
 from loadtest.config._overrides import Overrides, apply_overrides, parse_header_flag
@@ -126,6 +127,7 @@ __all__ = [
     "Timeouts",
     "TokenCount",
     "TokenDist",
+    "Tool",
     "Turns",
     "UniformDist",
     "apply_overrides",

@@ -10,7 +10,10 @@ Pure; no I/O.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
 
 from loadtest.config import _limits as limit
 from loadtest.config._headers import (
@@ -31,6 +34,7 @@ __all__ = [
     "FieldError",
     "above",
     "between",
+    "extra_body",
     "has_surrogate",
     "header_names",
     "headers",
@@ -40,6 +44,8 @@ __all__ = [
     "name",
     "optional_header_name",
     "path",
+    "tool_name",
+    "tools",
     "url",
 ]
 
@@ -156,6 +162,85 @@ headers.schema = {  # type: ignore[attr-defined]  # read by _schema
     "propertyNames": {"pattern": f"^{TOKEN}$", "maxLength": MAX_NAME_CHARS},
     "additionalProperties": {"type": "string", "maxLength": MAX_VALUE_CHARS},
 }
+
+
+#: Body keys `extra_body` may not set: the request's measured shape (its
+#: model, conversation, system prompt, streaming and tools) has its own fields.
+RESERVED_BODY_KEYS: Final = (
+    "model",
+    "messages",
+    "input",
+    "system",
+    "instructions",
+    "stream",
+    "tools",
+    "tool_choice",
+)
+
+
+def extra_body(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Pass-through body fields: JSON, at most MAX_EXTRA_BODY_BYTES encoded,
+    and none of `RESERVED_BODY_KEYS`."""
+    if value is None:
+        return
+    for key in value:
+        if key in RESERVED_BODY_KEYS:
+            raise FieldError(
+                f"{attribute.name}.{key}",
+                "is set by loadtest from the scenario (model, content, system, stream, tools); "
+                "extra_body may not override it",
+            )
+    try:
+        size = len(orjson.dumps(value))
+    except TypeError as exc:
+        raise FieldError(attribute.name, f"must be JSON data ({exc})") from None
+    if size > limit.MAX_EXTRA_BODY_BYTES:
+        raise FieldError(
+            attribute.name,
+            f"at most {limit.MAX_EXTRA_BODY_BYTES:,} bytes of JSON, got {size:,}",
+        )
+
+
+extra_body.schema = {  # type: ignore[attr-defined]  # read by _schema
+    "propertyNames": {"not": {"enum": list(RESERVED_BODY_KEYS)}},
+}
+
+
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def tool_name(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not 1 <= len(value) <= limit.MAX_TOOL_NAME_CHARS or not _TOOL_NAME.fullmatch(value):
+        raise FieldError(
+            attribute.name,
+            f"a tool name is 1 to {limit.MAX_TOOL_NAME_CHARS} letters, digits, _ or -, "
+            f"got {value!r}",
+        )
+
+
+tool_name.schema = {  # type: ignore[attr-defined]  # read by _schema
+    "pattern": f"^[A-Za-z0-9_-]{{1,{limit.MAX_TOOL_NAME_CHARS}}}$",
+    "maxLength": limit.MAX_TOOL_NAME_CHARS,
+}
+
+
+def tools(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """At most MAX_TOOLS tools, with distinct names."""
+    if value is None:
+        return
+    if len(value) > limit.MAX_TOOLS:
+        raise FieldError(attribute.name, f"at most {limit.MAX_TOOLS} tools, got {len(value)}")
+    seen: dict[str, int] = {}
+    for index, tool in enumerate(value):
+        if tool.name in seen:
+            raise FieldError(
+                f"{attribute.name}[{index}].name",
+                f"{tool.name!r} is already the name of {attribute.name}[{seen[tool.name]}]",
+            )
+        seen[tool.name] = index
+
+
+tools.schema = {"maxItems": limit.MAX_TOOLS}  # type: ignore[attr-defined]  # read by _schema
 
 
 def items(max_items: int) -> Callable[[Any, attrs.Attribute[Any], Any], None]:

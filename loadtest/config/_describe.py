@@ -34,6 +34,7 @@ from loadtest.config._redact import mask_header, mask_url
 from loadtest.config._stages import format_stage
 from loadtest.config._units import Duration, DurationRange, IntRange
 from loadtest.config._words import counted
+from loadtest.protocol import get_adapter
 
 if TYPE_CHECKING:
     from loadtest.config._resolve import RunPlan, ScenarioPlan
@@ -103,20 +104,28 @@ def _turns_line(scenario: ScenarioPlan) -> str:
     return f"turns {_turns_text(scenario.turns)}"
 
 
+def _answer_text(scenario: ScenarioPlan) -> str:
+    if not get_adapter(scenario.protocol).streams:
+        return "answers never streamed, no output tokens"
+    max_tokens = count_text(scenario.max_tokens, scenario.output_lengths)
+    return f"max_tokens {max_tokens}, {'stream' if scenario.stream else 'no stream'}"
+
+
 def _scenario_lines(plan: RunPlan, scenario: ScenarioPlan) -> list[str]:
     total_weight = sum(s.weight for s in plan.scenarios) or 1.0
     share = 100 * scenario.weight / total_weight
     lines = [
         f"  {scenario.name}  (weight {scenario.weight:g}, {share:.0f}%)",
         f"    {scenario.protocol}  POST {mask_url(scenario.target.url)}",
-        f"    model {scenario.model}, "
-        f"max_tokens {count_text(scenario.max_tokens, scenario.output_lengths)}, "
-        f"{'stream' if scenario.stream else 'no stream'}",
+        f"    model {scenario.model}, {_answer_text(scenario)}",
         f"    {_turns_line(scenario)}, think time "
         f"{_think_text(scenario.think_time)}, {_content_text(scenario)}",
     ]
     if scenario.system:
         lines.append(f"    system prompt: {len(scenario.system)} characters")
+    if scenario.tools:
+        choice = f" (tool choice {scenario.tool_choice})" if scenario.tool_choice else ""
+        lines.append(f"    tools: {', '.join(t.name for t in scenario.tools)}{choice}")
     for name, value in scenario.headers:
         lines.append(f"    header {name}: {mask_header(name, value, plan.secret_headers)}")
     return lines

@@ -18,6 +18,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_DURATION_CHARS",
     "MAX_DURATION_US",
+    "MAX_EXTRA_BODY_BYTES",
     "MAX_FILE_BYTES",
     "MAX_INPUT_TOKENS",
     "MAX_INT",
@@ -34,6 +35,8 @@ __all__ = [
     "MAX_STAGE_CHARS",
     "MAX_TEMPERATURE",
     "MAX_TEXT_CHARS",
+    "MAX_TOOLS",
+    "MAX_TOOL_NAME_CHARS",
     "MAX_TURNS",
     "MAX_URL_CHARS",
     "MAX_VUS",
@@ -52,6 +55,12 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ITEMS = 10_000
 #: Longest text (a prompt, a script line, a system prompt, any string).
 MAX_TEXT_CHARS = 1_000_000
+#: Largest `extra_body` (defaults' or a scenario's), as the JSON sent.
+MAX_EXTRA_BODY_BYTES = 1024 * 1024
+#: Most tools offered by one scenario, and the longest tool name (the
+#: OpenAI and Anthropic APIs' own limits).
+MAX_TOOLS = 128
+MAX_TOOL_NAME_CHARS = 64
 #: Longest name (profile, scenario, model, protocol).
 MAX_NAME_CHARS = 256
 #: Longest target URL.

@@ -51,6 +51,7 @@ __all__ = [
     "ThinkTime",
     "Thresholds",
     "Timeouts",
+    "Tool",
     "Turns",
 ]
 
@@ -160,6 +161,26 @@ CONTENT_MODES: dict[str, type[PoolContent | ScriptedContent | SizedContent | Dat
     "sized": SizedContent,
     "dataset": DatasetContent,
 }
+
+
+# --- tools -------------------------------------------------------------------
+
+
+def _no_parameters() -> dict[str, Any]:
+    return {"type": "object", "properties": {}}
+
+
+@attrs.frozen
+class Tool:
+    """A function the model may call: the fields of an OpenAI function tool."""
+
+    name: str = _doc("Function name: letters, digits, _ or -.", validator=check.tool_name)
+    description: str | None = _doc(
+        "What the function does.", default=None, validator=check.long_text
+    )
+    parameters: dict[str, Any] = _doc(
+        "JSON Schema of the function's arguments.", factory=_no_parameters
+    )
 
 
 # --- stages ------------------------------------------------------------------
@@ -392,7 +413,19 @@ class Defaults:
     temperature: float | None = _doc(
         "Sampling temperature.", default=None, validator=check.between(0, limit.MAX_TEMPERATURE)
     )
-    extra_body: dict[str, Any] = _doc("Extra request-body fields, merged last.", factory=dict)
+    extra_body: dict[str, Any] = _doc(
+        "Extra request-body fields, merged last.", factory=dict, validator=check.extra_body
+    )
+    tools: tuple[Tool, ...] = _doc(
+        "Functions the model may call (openai-chat, anthropic, openai-responses).",
+        default=(),
+        validator=check.tools,
+    )
+    tool_choice: str | None = _doc(
+        "auto, required, none, or the name of a tool to call (default: the API's).",
+        default=None,
+        validator=check.name,
+    )
     turns: Turns = _doc(
         "Turns per conversation: an int or {min, max}.", default=1, validator=_turns
     )
@@ -438,7 +471,17 @@ class Scenario:
         "Sampling temperature.", default=None, validator=check.between(0, limit.MAX_TEMPERATURE)
     )
     extra_body: dict[str, Any] | None = _doc(
-        "Body fields merged over defaults.extra_body.", default=None
+        "Body fields merged over defaults.extra_body.", default=None, validator=check.extra_body
+    )
+    tools: tuple[Tool, ...] | None = _doc(
+        "Functions the model may call (replaces defaults.tools; [] for none).",
+        default=None,
+        validator=check.tools,
+    )
+    tool_choice: str | None = _doc(
+        "auto, required, none, or a tool name (see defaults.tool_choice).",
+        default=None,
+        validator=check.name,
     )
     thresholds: Thresholds | None = _doc("Limits for this scenario, per stage.", default=None)
 

@@ -55,7 +55,7 @@ from loadtest.config._segment import Segment
 from loadtest.config._slo import Slo, parse_slos
 from loadtest.config._split import split_by_weight
 from loadtest.errors import ConfigError, RegistryError
-from loadtest.protocol import Adapter, get_adapter
+from loadtest.protocol import Adapter, FunctionTool, available, get_adapter
 
 __all__ = ["ENV_REF", "RunPlan", "ScenarioPlan", "Target", "resolve"]
 
@@ -106,6 +106,9 @@ class ScenarioPlan:
     #: of `approx_input_tokens`, and of `max_tokens`.
     input_lengths: tuple[int, ...] = ()
     output_lengths: tuple[int, ...] = ()
+    #: Functions offered to the model, and the tool choice (None: the API's default).
+    tools: tuple[FunctionTool, ...] = ()
+    tool_choice: str | None = None
 
 
 @attrs.frozen
@@ -303,6 +306,17 @@ def _resolve_scenario(
     assert adapter is not None  # an unknown protocol is a problem, returned above
     names = {name.lower() for name in headers}
     warnings += [f"scenario {scenario.name!r}: {w}" for w in adapter.header_warnings(names)]
+    tools, tool_choice = _tools(scenario, defaults, adapter, where, problems)
+    stream = _pick(scenario.stream, defaults.stream)
+    if not adapter.streams:
+        if scenario.stream:
+            problems.append(
+                f"{where}.stream: protocol {protocol!r} has no streamed answers; "
+                "leave stream out or set it to false"
+            )
+        stream = False
+    if len(problems) > count:
+        return None
     system = _pick(scenario.system, defaults.system)
     content = _pick(scenario.content, defaults.content)
     turns = _pick(scenario.turns, defaults.turns)
@@ -319,7 +333,7 @@ def _resolve_scenario(
         headers=expanded_headers,
         model=model,
         max_tokens=_pick(scenario.max_tokens, defaults.max_tokens),
-        stream=_pick(scenario.stream, defaults.stream),
+        stream=stream,
         system=system or None,
         temperature=_pick(scenario.temperature, defaults.temperature),
         extra_body={**defaults.extra_body, **(scenario.extra_body or {})},
@@ -327,7 +341,36 @@ def _resolve_scenario(
         turns=turns,
         think_time=_pick(scenario.think_time, profile.think_time),
         thresholds=scenario.thresholds,
+        tools=tools,
+        tool_choice=tool_choice,
     )
+
+
+_CHOICES = ("auto", "required", "none")
+
+
+def _tools(
+    scenario: Scenario, defaults: Any, adapter: type[Adapter], where: str, problems: list[str]
+) -> tuple[tuple[FunctionTool, ...], str | None]:
+    """The scenario's tools and tool choice, checked against its protocol."""
+    tools = defaults.tools if scenario.tools is None else scenario.tools
+    choice = _pick(scenario.tool_choice, defaults.tool_choice)
+    if tools and not adapter.supports_tools:
+        able = ", ".join(n for n in available() if get_adapter(n).supports_tools)
+        problems.append(f"{where}.tools: protocol {adapter.name!r} sends no tools ({able} do)")
+    names = [tool.name for tool in tools]
+    orphan = scenario.tool_choice is not None or (defaults.tool_choice and not defaults.tools)
+    if choice is not None and not tools:
+        if orphan:  # a choice set where there are no tools; one inherited is dropped
+            problems.append(f"{where}.tool_choice: there are no tools to choose from; set tools")
+        choice = None
+    elif choice is not None and choice not in _CHOICES and choice not in names:
+        problems.append(
+            f"{where}.tool_choice: {choice!r} is none of auto, required, none "
+            f"or a tool's name ({', '.join(names)})"
+        )
+    wire = tuple(FunctionTool(t.name, t.description, t.parameters) for t in tools)
+    return wire, choice
 
 
 def _expand(text: str, env: Mapping[str, str], where: str, problems: list[str]) -> str:

@@ -20,8 +20,11 @@ Rules:
   started: its spec carries the stage index and warm-up flag, and it records
   into its stage's recorder.
 - A conversation ends at its first failed turn (its history would be
-  wrong); a VU that cannot even connect waits `_CONNECT_BACKOFF_S` before
-  its next conversation instead of spinning on the CPU.
+  wrong). After an answer that called tools, the history holds the
+  assistant's message with its calls and one result per call
+  (`TOOL_RESULT`), then the next user message. A VU that cannot even
+  connect waits `_CONNECT_BACKOFF_S` before its next conversation instead
+  of spinning on the CPU.
 - Open loop: the schedule never waits for the server. An arrival that finds
   `max_in_flight` conversations running is dropped and counted, never
   delayed. The first turn's schedule lag is its actual start minus its
@@ -196,6 +199,11 @@ class StageContext:
         )
 
 
+#: The result the history gives every tool call an answer made (the engine
+#: runs no tools), before the next user message (docs/metrics.md).
+TOOL_RESULT = '{"ok": true}'
+
+
 async def run_conversation(
     ctx: StageContext,
     scenario: ScenarioRuntime,
@@ -225,7 +233,8 @@ async def run_conversation(
         result = await _turn(ctx, scenario, conversation, conversation_id, turn_index, intended)
         if not result.ok:
             return result.record.error_class
-        messages.append(Message("assistant", result.reply))
+        messages.append(Message("assistant", result.reply, result.tool_calls))
+        messages.extend(Message("tool", TOOL_RESULT, tool_call_id=c.id) for c in result.tool_calls)
         wake = trio.current_time() + draw_think_s(plan.think_time, rng)
         if intended is not None:
             intended = wake  # open loop: the next turn is planned for now + think time
@@ -272,6 +281,8 @@ def new_conversation(
         stream=plan.stream,
         temperature=plan.temperature,
         extra_body=plan.extra_body,
+        tools=plan.tools,
+        tool_choice=plan.tool_choice,
     )
 
 

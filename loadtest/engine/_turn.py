@@ -14,10 +14,15 @@ Rules (docs/metrics.md defines each measure):
 - A chunk carrying k tokens adds its gap once and k-1 zero gaps. When the
   protocol does not say per chunk, the zero gaps total completion_tokens
   minus content chunks (from the server's usage).
+- A tool-call piece carrying the call's name or a fragment of its arguments
+  is content-bearing, timed as above (its first one can be TTFT); the
+  arguments count as output text. An embeddings answer has no content
+  events: it is measured by its latency only.
 - Outcome: a transport failure's class; else a non-2xx status or an error
   event's class; else `empty_completion` when a 2xx answer carried no
-  content; else ok. A turn cut off by its stage's end is `interrupted`; one
-  cut off by `timeouts.total` fails with `timeout_total`.
+  content (no text, no tool call, no embedding); else ok. A turn cut off
+  by its stage's end is `interrupted`; one cut off by `timeouts.total`
+  fails with `timeout_total`.
 - Token counts are the server's; when it reports none, `estimate_tokens`
   of the prompt or answer text, and the turn is flagged `tokens_estimated`.
 """
@@ -37,7 +42,10 @@ from loadtest.protocol import (
     Adapter,
     ContentDelta,
     Conversation,
+    Embeddings,
     ResponseError,
+    ToolCall,
+    ToolCallDelta,
     Usage,
 )
 from loadtest.tokens import estimate_tokens
@@ -74,7 +82,9 @@ class _Listener:
         "stream",
         "text_chars",
         "token_extra",
+        "tool_calls",
         "ttft_at",
+        "vectors",
     )
 
     def __init__(self, adapter: Adapter, stream: bool) -> None:
@@ -94,6 +104,8 @@ class _Listener:
         self.completion: int | None = None
         self.cached: int | None = None
         self.error: ResponseError | None = None
+        self.tool_calls: dict[int, list[str]] = {}
+        self.vectors = 0
 
     def on_head(self, head: ResponseHead, now: float) -> None:
         self.status = head.status
@@ -123,25 +135,54 @@ class _Listener:
                 event.completion_tokens if event.completion_tokens is not None else self.completion
             )
             self.cached = event.cached_tokens if event.cached_tokens is not None else self.cached
+        elif kind is ToolCallDelta:
+            assert isinstance(event, ToolCallDelta)
+            self._tool_call(event, now)
+        elif kind is Embeddings:
+            assert isinstance(event, Embeddings)
+            self.vectors += event.count
         elif kind is ResponseError and self.error is None:
             assert isinstance(event, ResponseError)
             self.error = event
 
+    def _tool_call(self, delta: ToolCallDelta, now: float) -> None:
+        call = self.tool_calls.setdefault(delta.index, ["", "", ""])  # id, name, arguments
+        if delta.id:
+            call[0] = delta.id
+        if delta.name:
+            call[1] += delta.name
+        if delta.arguments:
+            call[2] += delta.arguments
+        if delta.name or delta.arguments:
+            self._output(now, len(delta.arguments), None)
+
+    def calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls the answer made, in their order."""
+        return tuple(
+            ToolCall(call_id or f"call_{index}", name, arguments)
+            for index, (call_id, name, arguments) in sorted(self.tool_calls.items())
+        )
+
     def _content(self, delta: ContentDelta, now: float) -> None:
         if not delta.text:
             return
+        self._output(now, len(delta.text), delta.tokens)
+        (self.reasoning if delta.reasoning else self.reply).append(delta.text)
+
+    def _output(self, now: float, chars: int, tokens: int | None) -> None:
+        """Time one content-bearing event of `chars` characters, carrying
+        `tokens` tokens when the protocol says."""
         if self.ttft_at is None:
             self.ttft_at = now
         else:
             self.gaps_us.append(round((now - self.last_content) * 1e6))
         self.last_content = now
         self.chunks += 1
-        self.text_chars += len(delta.text)
-        if delta.tokens is None or self.token_extra is None:
+        self.text_chars += chars
+        if tokens is None or self.token_extra is None:
             self.token_extra = None
         else:
-            self.token_extra += max(delta.tokens - 1, 0)
-        (self.reasoning if delta.reasoning else self.reply).append(delta.text)
+            self.token_extra += max(tokens - 1, 0)
 
 
 @attrs.frozen
@@ -159,10 +200,12 @@ class TurnSpec:
 
 @attrs.frozen
 class TurnResult:
-    """A finished turn: its record, and the assistant's reply for the history."""
+    """A finished turn: its record, and the assistant's reply for the
+    history (its text, and the tool calls it made)."""
 
     record: TurnRecord
     reply: str
+    tool_calls: tuple[ToolCall, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -200,7 +243,7 @@ async def run_turn(
     if failure is None:
         listener.end(ended)
     record = _record(scenario, conversation, spec, request_id, listener, exchange, ended, failure)
-    return TurnResult(record, "".join(listener.reply))
+    return TurnResult(record, "".join(listener.reply), listener.calls())
 
 
 def _interrupted(
@@ -240,7 +283,7 @@ def _decide(listener: _Listener, failure: TransportFailure | None) -> tuple[str 
     )
     if status_class is not None:
         return status_class, f"HTTP {status}"
-    if not listener.chunks:
+    if not listener.chunks and not listener.vectors:
         return taxonomy.EMPTY_COMPLETION, f"HTTP {status} with no content"
     return None, None
 
@@ -343,5 +386,8 @@ def _tokens(
         parts = [conversation.system or "", *(m.content for m in conversation.messages)]
         prompt = estimate_tokens("\n".join(parts))
     if completion is None:
-        completion = estimate_tokens("".join(listener.reasoning) + "".join(listener.reply))
+        arguments = "".join(call[2] for call in listener.tool_calls.values())
+        completion = estimate_tokens(
+            "".join(listener.reasoning) + "".join(listener.reply) + arguments
+        )
     return prompt, completion, True

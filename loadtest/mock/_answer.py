@@ -23,6 +23,15 @@ Rules:
   its `cache_skip_chars`-th character on (prompt tokens count it whole).
 - A streamed answer's `done_delay_s` (sampled from `--done-delay`) holds its
   closing events after the last content event.
+- Tool calls: a request that lets the answer call a tool (`served.tools`)
+  gets one call of its first such tool when it requires one, else with
+  probability `--tool-call-rate`, unless the answer has no tokens. The
+  call's arguments are the JSON object `{"text": "<the answer's words>"}`,
+  streamed in fragments: the first opens it, each carries the words a
+  content event would, the last closes it.
+- Embeddings requests get no tokens and one vector of `--embedding-dim`
+  numbers per input, drawn once per process from a pool of 16; their
+  latency is the TTFT.
 
 Pure and sync: no I/O, no clock.
 """
@@ -37,7 +46,7 @@ import attrs
 
 from loadtest.mock._cache import PrefixCache
 from loadtest.mock._config import DEFAULT_OUTPUT_TOKENS, Fixed
-from loadtest.protocol import Usage
+from loadtest.protocol import ToolCall, Usage
 from loadtest.tokens import WORDS, estimate_tokens
 
 if TYPE_CHECKING:
@@ -46,10 +55,35 @@ if TYPE_CHECKING:
     from loadtest.mock._config import MockConfig
     from loadtest.protocol import ServedRequest
 
-__all__ = ["AnswerPlan", "Fault", "Planner", "WordPool", "output_length"]
+__all__ = [
+    "TOOL_ARGUMENTS_CLOSE",
+    "TOOL_ARGUMENTS_OPEN",
+    "AnswerPlan",
+    "Fault",
+    "Planner",
+    "WordPool",
+    "output_length",
+    "tool_arguments",
+]
 
 #: Words in the pregenerated pool that answers are sliced from.
 POOL_WORDS = 16_384
+#: Distinct embedding vectors a process answers with.
+POOL_VECTORS = 16
+#: How a tool call's arguments open and close around the answer's words.
+TOOL_ARGUMENTS_OPEN = '{"text": "'
+TOOL_ARGUMENTS_CLOSE = '"}'
+
+
+def tool_arguments(pieces: list[str]) -> list[str]:
+    """The argument fragments of a tool call whose text is `pieces` (the
+    content events' texts, at least one): the JSON object
+    `{"text": "<pieces>"}` cut at the same places. The words need no JSON
+    escaping."""
+    fragments = list(pieces)
+    fragments[0] = TOOL_ARGUMENTS_OPEN + fragments[0]
+    fragments[-1] += TOOL_ARGUMENTS_CLOSE
+    return fragments
 
 
 class Fault(enum.Enum):
@@ -139,6 +173,8 @@ class AnswerPlan:
     stall_s: float = 0.0
     cut_mid_body: bool = False
     done_delay_s: float = 0.0
+    #: The tool the answer calls, None for a text answer.
+    tool: str | None = None
 
 
 class Planner:
@@ -152,11 +188,15 @@ class Planner:
         self.cache = (
             PrefixCache(config.cache_block_chars, config.cache_entries) if config.cache else None
         )
+        self._vectors: list[tuple[float, ...]] = []
 
     def plan(self, served: ServedRequest) -> AnswerPlan:
         """Decide the answer to `served` (drawing from the RNG, touching the cache)."""
         cfg, rng = self.config, self.rng
-        tokens, finish = output_length(served.max_tokens, cfg.output_tokens, served.ignore_eos)
+        if served.embeddings is None:
+            tokens, finish = output_length(served.max_tokens, cfg.output_tokens, served.ignore_eos)
+        else:
+            tokens, finish = 0, "stop"
         events = -(-tokens // cfg.tokens_per_chunk)
         if cfg.error_rate and rng.random() < cfg.error_rate:
             return AnswerPlan(Fault.ERROR, tokens, finish, events, 0, 0.0)
@@ -165,6 +205,7 @@ class Planner:
         if cfg.stall_rate and rng.random() < cfg.stall_rate:
             stall_at = rng.randint(1, events) if events else 0
         prompt_tokens, cached_tokens = self._prompt_tokens(served.prompt_text)
+        tool = self._tool(served, tokens)
         return AnswerPlan(
             fault,
             tokens,
@@ -179,7 +220,17 @@ class Planner:
             stall_s=cfg.stall.sample(rng) if stall_at is not None else 0.0,
             cut_mid_body=cut_mid_body,
             done_delay_s=cfg.done_delay.sample(rng) if served.stream else 0.0,
+            tool=tool,
         )
+
+    def _tool(self, served: ServedRequest, tokens: int) -> str | None:
+        """The tool the answer calls (see the module rules)."""
+        if not served.tools or not tokens:
+            return None
+        rate = self.config.tool_call_rate
+        if served.tool_required or rate >= 1 or (rate and self.rng.random() < rate):
+            return served.tools[0]
+        return None
 
     def _terminal_fault(self, stream: bool, events: int) -> tuple[Fault, int, bool]:
         cfg, rng = self.config, self.rng
@@ -220,8 +271,30 @@ class Planner:
         return self.words.chunks(plan.word_offset, plan.tokens, self.config.tokens_per_chunk)
 
     def text(self, plan: AnswerPlan) -> str:
-        """The whole answer text of `plan`."""
-        return self.words.span(plan.word_offset, plan.tokens) if plan.tokens else ""
+        """The whole answer text of `plan` (empty for a tool call)."""
+        return (
+            self.words.span(plan.word_offset, plan.tokens) if plan.tokens and not plan.tool else ""
+        )
+
+    def tool_call(self, plan: AnswerPlan, reply_id: str) -> ToolCall | None:
+        """The whole tool call of `plan`, None for a text answer."""
+        if plan.tool is None:
+            return None
+        text = self.words.span(plan.word_offset, plan.tokens)
+        return ToolCall(f"call_{reply_id}", plan.tool, "".join(tool_arguments([text])))
+
+    def vectors(self, served: ServedRequest) -> tuple[tuple[float, ...], ...]:
+        """One embedding per input of an embeddings request (none otherwise)."""
+        if served.embeddings is None:
+            return ()
+        if not self._vectors:
+            dim = self.config.embedding_dim
+            self._vectors = [
+                tuple(round(self.rng.uniform(-1, 1), 6) for _ in range(dim))
+                for _ in range(POOL_VECTORS)
+            ]
+        pool = self._vectors
+        return tuple(pool[int(self.rng.random() * len(pool))] for _ in range(served.embeddings))
 
     def usage(self, plan: AnswerPlan, include: bool) -> Usage | None:
         """The usage to report (None when usage is off or not asked for)."""

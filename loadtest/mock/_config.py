@@ -229,11 +229,11 @@ def _check(flag: str, ok: bool, expected: str, value: object) -> None:
         raise ConfigError(f"{flag}: expected {expected}, got {value!r}")
 
 
-def _rate(flag: str) -> Any:
+def _rate(flag: str, default: float = 0.0) -> Any:
     def validate(_inst: object, _attr: object, value: float) -> None:
         _check(flag, 0.0 <= value <= 1.0, "a probability between 0 and 1", value)
 
-    return attrs.field(default=0.0, validator=validate)
+    return attrs.field(default=default, validator=validate)
 
 
 def _at_least(flag: str, low: int, default: int | None) -> Any:
@@ -291,6 +291,8 @@ class MockConfig:
     )
     slots: int | None = _at_least("slots", 1, None)
     queue: int | None = _at_least("queue", 0, None)
+    tool_call_rate: float = _rate("tool_call_rate", default=1.0)
+    embedding_dim: int = _at_least("embedding_dim", 1, 384)
 
     def __attrs_post_init__(self) -> None:
         if self.queue is not None and self.slots is None:
@@ -330,6 +332,8 @@ class MockConfig:
             f"usage {'on' if self.usage else 'off'}",
             f"faults: {faults}; seed {'random' if self.seed is None else self.seed}",
             f"prefix cache {cache}; echo header {self.echo_header or '(none)'}",
+            f"tool calls {self.tool_call_rate:g} of requests with tools; "
+            f"embeddings of {self.embedding_dim} numbers",
             f"capacity: {self._capacity()}",
         ]
 

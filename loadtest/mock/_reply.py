@@ -11,6 +11,9 @@ Rules:
   answer leaves in one write (flushed every `FLUSH_BYTES` on long answers).
 - Every SSE event is its own HTTP chunk, even when a renderer returns several
   events at once (`head()`, `tail()`).
+- A tool-call answer sends its head, which starts the call (its name), at
+  the first content event's deadline, then its argument fragments as
+  content events.
 - A disconnect flushes what is due and closes the connection without the
   chunked terminator (streamed) or before / in the middle of the body
   (not streamed); an in-stream error ends the stream properly after its event.
@@ -21,13 +24,23 @@ The writers return whether the connection may serve another request.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
-from loadtest.mock._answer import AnswerPlan, Fault, Planner
+from loadtest.mock._answer import (
+    TOOL_ARGUMENTS_CLOSE,
+    TOOL_ARGUMENTS_OPEN,
+    AnswerPlan,
+    Fault,
+    Planner,
+)
 from loadtest.mock._http import LAST_CHUNK, ServerConnection, response, stream_head
 from loadtest.protocol import Reply, ServedRequest, ServerCodec
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["FLUSH_BYTES", "MockExchange", "Outbox", "error_type", "write_stream", "write_whole"]
 
@@ -137,9 +150,18 @@ async def write_stream(ex: MockExchange) -> bool:
     )
     out = Outbox(ex.conn, ex.chunked)
     out.raw(stream_head(ex.extra, ex.chunked))
-    out.events(renderer.head())
+    tool = plan.tool
     stop_at = plan.fault_at if plan.fault in (Fault.DISCONNECT, Fault.STREAM_ERROR) else -1
     deadline_s = ex.start_s + plan.ttft_s
+    render: Callable[[str], bytes]
+    if tool is None:
+        out.events(renderer.head())
+        render = renderer.delta
+    else:  # the call's start (its name) is output: due with the first fragment
+        await out.wait_until(deadline_s)
+        out.events(renderer.tool_head(f"call_{ex.reply_id}", tool))
+        render = renderer.tool_delta
+    last = plan.events - 1
     for index, text in enumerate(planner.chunks(plan)):
         if index == stop_at:
             break
@@ -148,7 +170,10 @@ async def write_stream(ex: MockExchange) -> bool:
         if index == plan.stall_at:
             deadline_s += plan.stall_s
         await out.wait_until(deadline_s)
-        out.event(renderer.delta(text))
+        if tool is not None:  # the arguments: {"text": "<the words>"}, in fragments
+            text = (TOOL_ARGUMENTS_OPEN if index == 0 else "") + text
+            text += TOOL_ARGUMENTS_CLOSE if index == last else ""
+        out.event(render(text))
     if plan.fault is Fault.DISCONNECT:
         await out.flush()
         return False
@@ -160,7 +185,8 @@ async def write_stream(ex: MockExchange) -> bool:
             await out.wait_until(deadline_s + plan.stall_s)
         if plan.done_delay_s:  # held after the last content event, however late it went
             await out.wait_until(max(deadline_s, trio.current_time()) + plan.done_delay_s)
-        out.events(renderer.tail(plan.finish_reason, planner.usage(plan, served.include_usage)))
+        finish = plan.finish_reason if tool is None else "tool_calls"
+        out.events(renderer.tail(finish, planner.usage(plan, served.include_usage)))
     if ex.chunked:
         out.raw(LAST_CHUNK)
     await out.flush()
@@ -178,8 +204,10 @@ async def write_whole(ex: MockExchange) -> bool:
         model=ex.served.model,
         created_s=ex.created_s,
         text=planner.text(plan),
-        finish_reason=plan.finish_reason,
+        finish_reason=plan.finish_reason if plan.tool is None else "tool_calls",
         usage=planner.usage(plan, ex.served.include_usage),
+        tool_call=planner.tool_call(plan, ex.reply_id),
+        embeddings=planner.vectors(ex.served),
     )
     body = ex.codec.render_body(reply)
     data = response(200, body, ex.extra)

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 # The built-in adapters: importing each module registers it (F401: imported
 # for that side effect).
-from loadtest.protocol import anthropic, openai_chat, openai_responses  # noqa: F401
+from loadtest.protocol import (  # noqa: F401
+    anthropic,
+    openai_chat,
+    openai_embeddings,
+    openai_responses,
+)
 from loadtest.protocol._base import (
     Adapter,
     ContentDelta,
     Conversation,
+    Embeddings,
     Event,
     Finish,
+    FunctionTool,
     Message,
     Reply,
     Request,
@@ -25,6 +32,8 @@ from loadtest.protocol._base import (
     ServedRequest,
     ServerCodec,
     StreamRenderer,
+    ToolCall,
+    ToolCallDelta,
     Usage,
 )
 from loadtest.protocol._registry import ENTRY_POINT_GROUP, available, get_adapter, register
@@ -34,8 +43,10 @@ __all__ = [
     "Adapter",
     "ContentDelta",
     "Conversation",
+    "Embeddings",
     "Event",
     "Finish",
+    "FunctionTool",
     "Message",
     "Reply",
     "Request",
@@ -44,6 +55,8 @@ __all__ = [
     "ServedRequest",
     "ServerCodec",
     "StreamRenderer",
+    "ToolCall",
+    "ToolCallDelta",
     "Usage",
     "available",
     "get_adapter",

@@ -14,6 +14,10 @@ Rules every adapter follows:
   (`bad_response`, `stream_truncated`, or the HTTP-equivalent class of an
   in-stream error event), after which the parser yields nothing more.
 - Role-only and empty deltas are not content and yield no `ContentDelta`.
+- A tool call the answer makes is output too: each piece of it that carries
+  its name or a fragment of its JSON arguments is a `ToolCallDelta`, timed
+  like content. An embeddings answer yields `Embeddings` (its vectors are
+  not kept).
 
 The server side (`ServerCodec`) is the same wire format seen from the other
 end; the mock upstream uses it, so each protocol's format lives in one module.
@@ -31,8 +35,10 @@ __all__ = [
     "Adapter",
     "ContentDelta",
     "Conversation",
+    "Embeddings",
     "Event",
     "Finish",
+    "FunctionTool",
     "Message",
     "Reply",
     "Request",
@@ -41,6 +47,8 @@ __all__ = [
     "ServedRequest",
     "ServerCodec",
     "StreamRenderer",
+    "ToolCall",
+    "ToolCallDelta",
     "Usage",
 ]
 
@@ -49,11 +57,41 @@ __all__ = [
 
 
 @attrs.frozen
+class ToolCall:
+    """A call of a tool, as an answer made it: `arguments` is its JSON text
+    (as received; it may not parse)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@attrs.frozen
 class Message:
-    """One turn of a conversation: `role` is "user" or "assistant"."""
+    """One turn of a conversation: `role` is "user", "assistant" or "tool".
+
+    An assistant message may carry the `tool_calls` its answer made (its
+    `content` is then the answer's text, often empty); a "tool" message is
+    the result of the call `tool_call_id`, in `content`. Each adapter writes
+    these its protocol's way."""
 
     role: str
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+
+@attrs.frozen
+class FunctionTool:
+    """A function the model may call: its name, description and JSON Schema
+    `parameters` (the fields of an OpenAI function tool); each adapter writes
+    it its protocol's way."""
+
+    name: str
+    description: str | None = None
+    parameters: Mapping[str, Any] = attrs.field(
+        factory=lambda: {"type": "object", "properties": {}}
+    )
 
 
 @attrs.frozen
@@ -62,6 +100,9 @@ class Conversation:
 
     `extra_body` holds pass-through body fields; they are merged into the
     request body last, so they can also override what the adapter wrote.
+    `tools` are offered to the model (adapters with `supports_tools`);
+    `tool_choice` is None (the protocol's default), "auto", "required",
+    "none", or the name of one of `tools` that must be called.
     """
 
     model: str
@@ -71,6 +112,8 @@ class Conversation:
     stream: bool = False
     temperature: float | None = None
     extra_body: Mapping[str, Any] = attrs.field(factory=dict)
+    tools: tuple[FunctionTool, ...] = ()
+    tool_choice: str | None = None
 
 
 @attrs.frozen
@@ -125,6 +168,27 @@ class ContentDelta:
 
 
 @attrs.frozen(slots=True)
+class ToolCallDelta:
+    """A piece of tool call number `index` of the answer: its `id` and
+    `name` when this piece starts the call, and a fragment of its JSON
+    `arguments` (the fragments concatenate to the whole). A piece with a
+    name or a non-empty fragment is output, timed like content."""
+
+    index: int
+    arguments: str = ""
+    id: str | None = None
+    name: str | None = None
+
+
+@attrs.frozen(slots=True)
+class Embeddings:
+    """An embeddings answer: `count` vectors of `dimensions` numbers each."""
+
+    count: int
+    dimensions: int
+
+
+@attrs.frozen(slots=True)
 class Usage:
     """Token counts as the server reported them; None where it did not.
 
@@ -155,7 +219,7 @@ class ResponseError:
     error_type: str | None = None
 
 
-Event = ContentDelta | Usage | Finish | ResponseError
+Event = ContentDelta | ToolCallDelta | Embeddings | Usage | Finish | ResponseError
 
 
 class ResponseParser(abc.ABC):
@@ -206,6 +270,12 @@ class Adapter(abc.ABC):
     name: ClassVar[str] = ""
     #: The protocol's default request path, e.g. "/v1/chat/completions".
     path: ClassVar[str] = ""
+    #: Whether `build_request` sends `Conversation.tools` and the parsers
+    #: read tool calls; a profile that gives tools to another protocol is refused.
+    supports_tools: ClassVar[bool] = False
+    #: Whether the protocol can stream its answers; one that cannot (embeddings)
+    #: is always sent `stream=False`.
+    streams: ClassVar[bool] = True
 
     @abc.abstractmethod
     def build_request(self, conversation: Conversation) -> Request:
@@ -259,6 +329,10 @@ class ServedRequest:
     `prompt_text` is the system prompt and every message's text, joined by
     newlines, in order: the input of token estimates and the prefix cache.
     `ignore_eos` is vLLM's request flag: answer exactly `max_tokens` tokens.
+    `tools` names the tools the answer may call (none when the request
+    offered none or its tool choice is "none"; the one it names when it
+    names one); `tool_required` says it must call one. `embeddings` is the
+    number of inputs of an embeddings request (None: a generation request).
     """
 
     model: str
@@ -267,15 +341,20 @@ class ServedRequest:
     stream: bool
     include_usage: bool = True
     ignore_eos: bool = False
+    tools: tuple[str, ...] = ()
+    tool_required: bool = False
+    embeddings: int | None = None
 
 
 @attrs.frozen
 class Reply:
     """One complete answer, in protocol-neutral terms.
 
-    `finish_reason` is "stop" (the answer ended) or "length" (max_tokens
-    reached); codecs spell it the protocol's way. `usage` is None when the
-    server is told not to report usage.
+    `finish_reason` is "stop" (the answer ended), "length" (max_tokens
+    reached) or "tool_calls" (the answer is `tool_call`, and `text` is
+    empty); codecs spell it the protocol's way. `usage` is None when the
+    server is told not to report usage. `embeddings` holds the vectors of
+    an embeddings answer.
     """
 
     id: str
@@ -284,6 +363,8 @@ class Reply:
     text: str
     finish_reason: str
     usage: Usage | None
+    tool_call: ToolCall | None = None
+    embeddings: tuple[tuple[float, ...], ...] = ()
 
 
 class StreamRenderer(abc.ABC):
@@ -304,6 +385,17 @@ class StreamRenderer(abc.ABC):
     @abc.abstractmethod
     def error(self, error_type: str, message: str) -> bytes:
         """An in-stream error event, after which the stream ends."""
+
+    def tool_head(self, call_id: str, name: str) -> bytes:
+        """For an answer that is one tool call: what `head()` sends otherwise,
+        with the call (its id and name) started. Then `tool_delta` for each
+        arguments fragment, and `tail("tool_calls", ...)`. Codecs whose
+        `parse_request` offers no tools never get this call."""
+        raise NotImplementedError(f"{type(self).__name__} renders no tool calls")
+
+    def tool_delta(self, arguments: str) -> bytes:
+        """One fragment of the tool call's JSON arguments."""
+        raise NotImplementedError(f"{type(self).__name__} renders no tool calls")
 
 
 class ServerCodec(abc.ABC):

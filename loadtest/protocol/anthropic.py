@@ -2,9 +2,15 @@
 
 Client (`AnthropicAdapter`): the request body is `model`, `max_tokens` (the
 API requires it: the conversation's, else 1024), `messages`, `system` (a
-string), `stream` (only when streaming) and `temperature`, then `extra_body`
-merged on top. `anthropic-version` is not added here: it comes from the
-profile's headers.
+string), `stream` (only when streaming), `temperature`, `tools` (`name`,
+`description`, `input_schema`: the tool's parameters) and `tool_choice`
+(auto -> `{"type": "auto"}`, required -> `any`, none -> `none`, a name ->
+`{"type": "tool", "name": ...}`), then `extra_body` merged on top.
+`anthropic-version` is not added here: it comes from the profile's headers.
+An assistant message with tool calls is sent as content blocks (its text,
+then a `tool_use` block per call, `input` parsed from the call's arguments,
+`{}` when they do not parse as an object); tool results become
+`tool_result` blocks leading the next user message, as the API requires.
 
 Streamed answers are named SSE events; each event's JSON `type` field names
 it too and is what is read (the `event:` line is the fallback):
@@ -12,8 +18,11 @@ it too and is what is read (the `event:` line is the fallback):
   input_tokens + cache_read_input_tokens + cache_creation_input_tokens and
   cached_tokens = cache_read_input_tokens.
 - `content_block_delta`: a `text_delta` is a `ContentDelta`, a
-  `thinking_delta` is reasoning; other delta types (`input_json_delta`,
-  `signature_delta`) are not text.
+  `thinking_delta` is reasoning, an `input_json_delta` is a `ToolCallDelta`
+  (its `partial_json`) of the block's index; other delta types
+  (`signature_delta`) are not output.
+- `content_block_start` of a `tool_use` block -> `ToolCallDelta` with its id
+  and name (the block's index is the call's).
 - `message_delta`: `delta.stop_reason` is remembered; `usage.output_tokens`
   -> `Usage(completion_tokens=...)` (and the prompt side when the event
   repeats it).
@@ -22,14 +31,18 @@ it too and is what is read (the `event:` line is the fallback):
   are http_5xx, rate_limit_error http_429, invalid_request_error,
   authentication_error, permission_error, not_found_error and
   request_too_large http_4xx (`_common.error_class_for`).
-- `ping`, `content_block_start`, `content_block_stop` and unknown event
+- `ping`, other `content_block_start`s, `content_block_stop` and unknown event
   types are ignored (the API may add events). A body that ends before
   `message_stop` is `stream_truncated`.
+
+Non-streamed answers: `text`, `thinking` and `tool_use` blocks (the latter
+a `ToolCallDelta` with its input as JSON text).
 
 Server (`AnthropicCodec`, for the mock upstream): `message_start` with the
 full message skeleton, `content_block_start`, a `ping`, text deltas,
 `content_block_stop`, `message_delta`, `message_stop`, as the API sends
-them. Without usage (`--no-usage`) the `usage` objects are left out: raw
+them (a tool-call answer: a `tool_use` block, `input_json_delta`s, stop
+reason `tool_use`). Without usage (`--no-usage`) the `usage` objects are left out: raw
 streams still parse with the anthropic SDK, but its `messages.stream()`
 helper needs `message_delta.usage` (the real API always sends it).
 
@@ -48,12 +61,14 @@ from loadtest.protocol._base import (
     Conversation,
     Event,
     Finish,
+    FunctionTool,
     Reply,
     Request,
     ResponseParser,
     ServedRequest,
     ServerCodec,
     StreamRenderer,
+    ToolCallDelta,
     Usage,
 )
 from loadtest.protocol._common import (
@@ -74,7 +89,9 @@ from loadtest.protocol._registry import register
 from loadtest.protocol._sse import SSEStreamParser
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Collection, Iterable, Mapping
+
+    from loadtest.protocol._base import Message
 
 __all__ = ["AnthropicAdapter", "AnthropicCodec"]
 
@@ -91,6 +108,7 @@ class AnthropicAdapter(Adapter):
     """Client side of `/v1/messages`; see the module docstring."""
 
     path = "/v1/messages"
+    supports_tools = True
 
     @classmethod
     def header_warnings(cls, header_names: Collection[str]) -> list[str]:
@@ -108,7 +126,7 @@ class AnthropicAdapter(Adapter):
         body: dict[str, Any] = {
             "model": conversation.model,
             "max_tokens": DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens,
-            "messages": [{"role": m.role, "content": m.content} for m in conversation.messages],
+            "messages": _messages(conversation.messages),
         }
         if conversation.system is not None:
             body["system"] = conversation.system
@@ -116,6 +134,10 @@ class AnthropicAdapter(Adapter):
             body["stream"] = True
         if conversation.temperature is not None:
             body["temperature"] = conversation.temperature
+        if conversation.tools:
+            body["tools"] = [_tool(tool) for tool in conversation.tools]
+            if conversation.tool_choice is not None:
+                body["tool_choice"] = _tool_choice(conversation.tool_choice)
         body.update(conversation.extra_body)
         headers = request_headers(conversation.stream)
         return Request(headers, orjson.dumps(body))
@@ -131,6 +153,61 @@ class AnthropicAdapter(Adapter):
 
     def server_codec(self) -> ServerCodec:
         return AnthropicCodec()
+
+
+def _messages(messages: Iterable[Message]) -> list[dict[str, Any]]:
+    """The Messages API's messages: tool calls as `tool_use` blocks, tool
+    results as `tool_result` blocks leading the next user message."""
+    out: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for m in messages:
+        if m.tool_call_id is not None:
+            results.append(
+                {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content}
+            )
+        elif m.tool_calls:
+            blocks: list[dict[str, Any]] = (
+                [{"type": "text", "text": m.content}] if m.content else []
+            )
+            blocks += [
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": _input(c.arguments)}
+                for c in m.tool_calls
+            ]
+            out.append({"role": m.role, "content": blocks})
+        elif results:
+            content = [*results, {"type": "text", "text": m.content}]
+            out.append({"role": m.role, "content": content})
+            results = []
+        else:
+            out.append({"role": m.role, "content": m.content})
+    if results:
+        out.append({"role": "user", "content": results})
+    return out
+
+
+def _input(arguments: str) -> Any:
+    """A tool call's arguments as the object `tool_use.input` holds."""
+    try:
+        value = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _tool(tool: FunctionTool) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": tool.name}
+    if tool.description is not None:
+        out["description"] = tool.description
+    out["input_schema"] = tool.parameters
+    return out
+
+
+_CHOICE_TYPES: Final[Mapping[str, str]] = {"auto": "auto", "required": "any", "none": "none"}
+
+
+def _tool_choice(choice: str) -> dict[str, Any]:
+    kind = _CHOICE_TYPES.get(choice)
+    return {"type": "tool", "name": choice} if kind is None else {"type": kind}
 
 
 def _usage(usage: Mapping[str, Any], where: str, path: str) -> Usage:
@@ -172,6 +249,8 @@ class _StreamParser(SSEStreamParser):
                 out.append(Usage(prompt.prompt_tokens, None, prompt.cached_tokens))
         elif kind == "message_delta":
             self._on_message_delta(doc, out)
+        elif kind == "content_block_start":
+            self._on_block_start(doc, out)
         elif kind == "message_stop":
             out.append(Finish(self._stop_reason))
             self._close()
@@ -193,6 +272,23 @@ class _StreamParser(SSEStreamParser):
             thinking = require(delta, "thinking", str, self._where(), "delta.")
             if thinking:
                 out.append(ContentDelta(thinking, reasoning=True))
+        elif delta_type == "input_json_delta":
+            partial = require(delta, "partial_json", str, self._where(), "delta.")
+            if partial:
+                out.append(ToolCallDelta(require(doc, "index", int, self._where()), partial))
+
+    def _on_block_start(self, doc: dict[str, Any], out: list[Event]) -> None:
+        block = require(doc, "content_block", dict, self._where())
+        if block.get("type") == "tool_use":
+            where = self._where()
+            out.append(
+                ToolCallDelta(
+                    require(doc, "index", int, where),
+                    "",
+                    require(block, "id", str, where, "content_block."),
+                    require(block, "name", str, where, "content_block."),
+                )
+            )
 
     def _on_message_delta(self, doc: dict[str, Any], out: list[Event]) -> None:
         where = self._where()
@@ -216,6 +312,7 @@ def _body_events(doc: dict[str, Any], where: str) -> list[Event]:
         return [reported_error(where, *error_details(doc))]
     texts: list[str] = []
     thoughts: list[str] = []
+    calls: list[Event] = []
     for index, block in enumerate(require(doc, "content", list, where)):
         if not isinstance(block, dict):
             got = describe(block)
@@ -225,6 +322,14 @@ def _body_events(doc: dict[str, Any], where: str) -> list[Event]:
             texts.append(require(block, "text", str, where, f"content[{index}]."))
         elif block_type == "thinking":
             thoughts.append(require(block, "thinking", str, where, f"content[{index}]."))
+        elif block_type == "tool_use":
+            at = f"content[{index}]."
+            call_input = block.get("input", {})
+            arguments = orjson.dumps(call_input).decode()
+            call_id = require(block, "id", str, where, at)
+            calls.append(
+                ToolCallDelta(index, arguments, call_id, require(block, "name", str, where, at))
+            )
     usage_doc = expect(doc, "usage", dict, where)
     usage = None if usage_doc is None else _usage(usage_doc, where, "usage.")
     events: list[Event] = []
@@ -233,6 +338,7 @@ def _body_events(doc: dict[str, Any], where: str) -> list[Event]:
     text = "".join(texts)
     if text:
         events.append(ContentDelta(text, None if usage is None else usage.completion_tokens))
+    events.extend(calls)
     if usage is not None:
         events.append(usage)
     events.append(Finish(expect(doc, "stop_reason", str, where)))
@@ -245,7 +351,11 @@ def _body_parser() -> ResponseParser:
 
 # --- server ------------------------------------------------------------------
 
-_STOP_REASONS: Final[Mapping[str, str]] = {"stop": "end_turn", "length": "max_tokens"}
+_STOP_REASONS: Final[Mapping[str, str]] = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+}
 _ERROR_TYPES: Final[Mapping[int, str]] = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -275,6 +385,29 @@ def _usage_json(usage: Usage, output_tokens: int | None = None) -> dict[str, Any
     }
 
 
+def _offered_tools(doc: Mapping[str, Any], where: str) -> tuple[tuple[str, ...], bool]:
+    """The names of the tools a request lets the answer call, and whether it
+    must call one (`ServedRequest.tools`, `.tool_required`)."""
+    tools = expect(doc, "tools", list, where) or []
+    names = []
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            got = describe(tool)
+            raise MalformedError(f'{where}: expected "tools[{index}]" to be an object, got {got}')
+        names.append(require(tool, "name", str, where, f"tools[{index}]."))
+    choice = expect(doc, "tool_choice", dict, where) or {}
+    kind = choice.get("type")
+    if not names or kind == "none":
+        return (), False
+    if kind == "tool":
+        return (require(choice, "name", str, where, "tool_choice."),), True
+    return tuple(names), kind == "any"
+
+
+def _tool_use(call_id: str, name: str, call_input: Any) -> dict[str, Any]:
+    return {"type": "tool_use", "id": call_id, "name": name, "input": call_input}
+
+
 class AnthropicCodec(ServerCodec):
     """Server side of `/v1/messages`, for the mock upstream."""
 
@@ -299,17 +432,29 @@ class AnthropicCodec(ServerCodec):
             texts.append(content_text(message.get("content"), f"{where}: messages[{index}]"))
         stream = expect(doc, "stream", bool, where) or False
         ignore_eos = bool(expect(doc, "ignore_eos", bool, where))  # vLLM's extension
+        tools, required = _offered_tools(doc, where)
         return ServedRequest(
-            model, "\n".join(texts), max_tokens, stream, include_usage=True, ignore_eos=ignore_eos
+            model,
+            "\n".join(texts),
+            max_tokens,
+            stream,
+            include_usage=True,
+            ignore_eos=ignore_eos,
+            tools=tools,
+            tool_required=required,
         )
 
     def render_body(self, reply: Reply) -> bytes:
+        content: list[dict[str, Any]] = [{"type": "text", "text": reply.text}]
+        call = reply.tool_call
+        if call is not None:
+            content = [_tool_use(call.id, call.name, _input(call.arguments))]
         doc: dict[str, Any] = {
             "id": reply.id,
             "type": "message",
             "role": "assistant",
             "model": reply.model,
-            "content": [{"type": "text", "text": reply.text}],
+            "content": content,
             "stop_reason": _stop_reason(reply.finish_reason),
             "stop_sequence": None,
         }
@@ -333,6 +478,11 @@ _DELTA_PREFIX: Final = (
     b"event: content_block_delta\n"
     b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":'
 )
+_TOOL_DELTA_PREFIX: Final = (
+    b"event: content_block_delta\n"
+    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta",'
+    b'"partial_json":'
+)
 _BLOCK_START: Final = sse_frame(
     "content_block_start",
     {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
@@ -352,7 +502,7 @@ class _MessagesStreamRenderer(StreamRenderer):
         self._model = model
         self._prompt_usage = prompt_usage
 
-    def head(self) -> bytes:
+    def _message_start(self) -> bytes:
         message: dict[str, Any] = {
             "id": self._reply_id,
             "type": "message",
@@ -364,11 +514,24 @@ class _MessagesStreamRenderer(StreamRenderer):
         }
         if self._prompt_usage is not None:
             message["usage"] = _usage_json(self._prompt_usage, output_tokens=1)
-        start = sse_frame("message_start", {"type": "message_start", "message": message})
-        return start + _BLOCK_START + _PING
+        return sse_frame("message_start", {"type": "message_start", "message": message})
+
+    def head(self) -> bytes:
+        return self._message_start() + _BLOCK_START + _PING
 
     def delta(self, text: str) -> bytes:
         return _DELTA_PREFIX + orjson.dumps(text) + b"}}\n\n"
+
+    def tool_head(self, call_id: str, name: str) -> bytes:
+        block = {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": _tool_use(call_id, name, {}),
+        }
+        return self._message_start() + sse_frame("content_block_start", block) + _PING
+
+    def tool_delta(self, arguments: str) -> bytes:
+        return _TOOL_DELTA_PREFIX + orjson.dumps(arguments) + b"}}\n\n"
 
     def tail(self, finish_reason: str, usage: Usage | None) -> bytes:
         delta = {"stop_reason": _stop_reason(finish_reason), "stop_sequence": None}

@@ -3,13 +3,21 @@
 Client (`OpenAIChatAdapter`): the request body is `model`, `messages` (the
 system prompt first, as a "system" message), `max_tokens`, `stream`,
 `stream_options.include_usage` (streaming only: it makes the server send a
-final usage chunk) and `temperature`, then `extra_body` merged on top.
+final usage chunk), `temperature`, `tools` (function tools) and
+`tool_choice` ("auto", "required", "none", or `{"type": "function",
+"function": {"name": ...}}` for a named tool), then `extra_body` merged on
+top. An assistant message with tool calls is sent with its `tool_calls`
+(content null when it has no text); a tool result as a "tool" message with
+its `tool_call_id`.
 
 Streamed answers, one JSON chunk per SSE `data:` line (requests ask for one
 choice, so `choices[0]` is the answer):
 - `choices[0].delta.content` that is non-empty is a `ContentDelta`; role-only
   and empty deltas are not content. `delta.reasoning_content` or
   `delta.reasoning` (vLLM, DeepSeek; strings only) is reasoning output.
+- `choices[0].delta.tool_calls[i]` -> `ToolCallDelta`: its `index`, and the
+  `id` and `function.name` (first piece of a call) and `function.arguments`
+  fragment it carries.
 - A chunk with no choices (`[]`, null or absent) and a `usage` object is the
   usage chunk -> `Usage`. Chunks with choices that also carry `usage` (vLLM's
   `continuous_usage_stats`) give each `ContentDelta` its token count from the
@@ -22,10 +30,15 @@ choice, so `choices[0]` is the answer):
 - `{"error": {...}}` in the stream -> `ResponseError`, classed by
   `_common.error_class_for` from its code and type.
 
+Non-streamed answers: `choices[0].message.content` and each of its
+`tool_calls` (`ToolCallDelta` with the whole arguments).
+
 Server (`OpenAIChatCodec`, for the mock upstream): the same format as the
 API sends it, down to ids, `object`, `created`, `index` and a first chunk
-carrying `delta: {"role": "assistant", "content": ""}`; the chunk prefix of
-a stream is built once.
+carrying `delta: {"role": "assistant", "content": ""}` (a tool-call answer:
+`content: null` and the call's id, type and name, then its arguments in
+fragments, finish reason "tool_calls"); the chunk prefix of a stream is
+built once.
 
 Pure and sync; no I/O.
 """
@@ -42,12 +55,14 @@ from loadtest.protocol._base import (
     Conversation,
     Event,
     Finish,
+    FunctionTool,
     Reply,
     Request,
     ResponseParser,
     ServedRequest,
     ServerCodec,
     StreamRenderer,
+    ToolCallDelta,
     Usage,
 )
 from loadtest.protocol._common import (
@@ -71,6 +86,8 @@ from loadtest.protocol._sse import SSEStreamParser
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from loadtest.protocol._base import Message
+
 __all__ = ["OpenAIChatAdapter", "OpenAIChatCodec"]
 
 PROTOCOL: Final = "openai-chat"
@@ -85,9 +102,15 @@ class OpenAIChatAdapter(Adapter):
     """Client side of `/v1/chat/completions`; see the module docstring."""
 
     path = "/v1/chat/completions"
+    supports_tools = True
 
     def build_request(self, conversation: Conversation) -> Request:
-        messages = [{"role": m.role, "content": m.content} for m in conversation.messages]
+        messages = [
+            {"role": m.role, "content": m.content}
+            if not m.tool_calls and m.tool_call_id is None
+            else _tool_message(m)
+            for m in conversation.messages
+        ]
         if conversation.system is not None:
             messages.insert(0, {"role": "system", "content": conversation.system})
         body: dict[str, Any] = {"model": conversation.model, "messages": messages}
@@ -98,6 +121,10 @@ class OpenAIChatAdapter(Adapter):
             body["stream_options"] = {"include_usage": True}
         if conversation.temperature is not None:
             body["temperature"] = conversation.temperature
+        if conversation.tools:
+            body["tools"] = [_function_tool(tool) for tool in conversation.tools]
+            if conversation.tool_choice is not None:
+                body["tool_choice"] = _tool_choice(conversation.tool_choice)
         body.update(conversation.extra_body)
         headers = request_headers(conversation.stream)
         return Request(headers, orjson.dumps(body))
@@ -113,6 +140,53 @@ class OpenAIChatAdapter(Adapter):
 
     def server_codec(self) -> ServerCodec:
         return OpenAIChatCodec()
+
+
+def _tool_message(message: Message) -> dict[str, Any]:
+    """An assistant message with tool calls, or a tool result."""
+    if message.tool_call_id is not None:
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    calls = [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }
+        for call in message.tool_calls
+    ]
+    return {"role": message.role, "content": message.content or None, "tool_calls": calls}
+
+
+def _function_tool(tool: FunctionTool) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name}
+    if tool.description is not None:
+        function["description"] = tool.description
+    function["parameters"] = tool.parameters
+    return {"type": "function", "function": function}
+
+
+def _tool_choice(choice: str) -> str | dict[str, Any]:
+    if choice in ("auto", "required", "none"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def _tool_call_deltas(calls: object, where: str, path: str, out: list[Event]) -> None:
+    """`ToolCallDelta`s of a `tool_calls` list (streamed pieces or whole calls)."""
+    if type(calls) is not list:
+        raise MalformedError(f'{where}: expected "{path}" to be a list, got {describe(calls)}')
+    for position, call in enumerate(calls):
+        at = f"{path}[{position}]."
+        if type(call) is not dict:
+            raise MalformedError(
+                f'{where}: expected "{at[:-1]}" to be an object, got {describe(call)}'
+            )
+        index = expect(call, "index", int, where, at)
+        function = expect(call, "function", dict, where, at) or {}
+        name = expect(function, "name", str, where, f"{at}function.")
+        arguments = expect(function, "arguments", str, where, f"{at}function.") or ""
+        call_id = expect(call, "id", str, where, at)
+        out.append(ToolCallDelta(position if index is None else index, arguments, call_id, name))
 
 
 def _usage(usage: object, where: str) -> Usage:
@@ -176,6 +250,9 @@ class _StreamParser(SSEStreamParser):
                 out.append(ContentDelta(reasoning, None if content else tokens, True))
             if content:
                 out.append(ContentDelta(content, tokens))
+            calls = delta.get("tool_calls")
+            if calls is not None:
+                _tool_call_deltas(calls, self._where(), "choices[0].delta.tool_calls", out)
         finish_reason = choice.get("finish_reason")
         if finish_reason is not None:
             self._finish_reason = require(
@@ -231,6 +308,9 @@ def _body_events(doc: dict[str, Any], where: str) -> list[Event]:
         events.append(ContentDelta(reasoning, reasoning=True))
     if content:
         events.append(ContentDelta(content, None if usage is None else usage.completion_tokens))
+    calls = message.get("tool_calls")
+    if calls is not None:
+        _tool_call_deltas(calls, where, "choices[0].message.tool_calls", events)
     if usage is not None:
         events.append(usage)
     events.append(Finish(expect(choice, "finish_reason", str, where, "choices[0].")))
@@ -267,6 +347,27 @@ def _usage_json(usage: Usage) -> dict[str, Any]:
     }
 
 
+def _offered_tools(doc: Mapping[str, Any], where: str) -> tuple[tuple[str, ...], bool]:
+    """The names of the tools a request lets the answer call, and whether it
+    must call one (`ServedRequest.tools`, `.tool_required`)."""
+    tools = expect(doc, "tools", list, where) or []
+    names = []
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            raise MalformedError(
+                f'{where}: expected "tools[{index}]" to be an object, got {describe(tool)}'
+            )
+        function = require(tool, "function", dict, where, f"tools[{index}].")
+        names.append(require(function, "name", str, where, f"tools[{index}].function."))
+    choice = doc.get("tool_choice")
+    if not names or choice == "none":
+        return (), False
+    if isinstance(choice, dict):
+        function = require(choice, "function", dict, where, "tool_choice.")
+        return (require(function, "name", str, where, "tool_choice.function."),), True
+    return tuple(names), choice == "required"
+
+
 class OpenAIChatCodec(ServerCodec):
     """Server side of `/v1/chat/completions`, for the mock upstream."""
 
@@ -295,7 +396,17 @@ class OpenAIChatCodec(ServerCodec):
             options = expect(doc, "stream_options", dict, where) or {}
             include_usage = bool(expect(options, "include_usage", bool, where, "stream_options."))
         ignore_eos = bool(expect(doc, "ignore_eos", bool, where))  # vLLM's extension
-        return ServedRequest(model, "\n".join(texts), max_tokens, stream, include_usage, ignore_eos)
+        tools, required = _offered_tools(doc, where)
+        return ServedRequest(
+            model,
+            "\n".join(texts),
+            max_tokens,
+            stream,
+            include_usage,
+            ignore_eos,
+            tools=tools,
+            tool_required=required,
+        )
 
     def render_body(self, reply: Reply) -> bytes:
         message: dict[str, Any] = {
@@ -304,6 +415,16 @@ class OpenAIChatCodec(ServerCodec):
             "refusal": None,
             "annotations": [],
         }
+        call = reply.tool_call
+        if call is not None:
+            message["content"] = None
+            message["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+            ]
         choice = {
             "index": 0,
             "message": message,
@@ -358,6 +479,26 @@ class _ChatStreamRenderer(StreamRenderer):
 
     def delta(self, text: str) -> bytes:
         return self._content_prefix + orjson.dumps(text) + b"}" + _CHOICE_END
+
+    def tool_head(self, call_id: str, name: str) -> bytes:
+        call = {
+            "index": 0,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }
+        delta = {"role": "assistant", "content": None, "tool_calls": [call]}
+        choice = b'[{"index":0,"delta":' + orjson.dumps(delta)
+        return self._chunk_prefix + choice + _CHOICE_END
+
+    def tool_delta(self, arguments: str) -> bytes:
+        return (
+            self._chunk_prefix
+            + b'[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":'
+            + orjson.dumps(arguments)
+            + b"}}]}"
+            + _CHOICE_END
+        )
 
     def tail(self, finish_reason: str, usage: Usage | None) -> bytes:
         reason = orjson.dumps(_finish_reason(finish_reason))

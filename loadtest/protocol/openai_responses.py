@@ -2,14 +2,21 @@
 
 Client (`OpenAIResponsesAdapter`): the request body is `model`, `input` (the
 conversation as `{"role", "content"}` items), `instructions` (the system
-prompt), `max_output_tokens`, `stream` and `temperature`, then `extra_body`
-merged on top.
+prompt), `max_output_tokens`, `stream`, `temperature`, `tools` (`{"type":
+"function", "name", "description", "parameters"}`) and `tool_choice`
+("auto", "required", "none", or `{"type": "function", "name": ...}`), then
+`extra_body` merged on top. An assistant message with tool calls becomes its
+text item (when it has text) and a `function_call` item per call; a tool
+result a `function_call_output` item.
 
 Streamed answers are named SSE events whose JSON `type` field is read (the
 `event:` line is the fallback); every event carries a `sequence_number`:
 - `response.output_text.delta` -> `ContentDelta(delta)`;
   `response.reasoning_text.delta` and `response.reasoning_summary_text.delta`
   -> reasoning.
+- `response.output_item.added` of a `function_call` item -> `ToolCallDelta`
+  (its `call_id`, `name` and any `arguments`) of its `output_index`;
+  `response.function_call_arguments.delta` -> `ToolCallDelta(delta)`.
 - `response.completed` and `response.incomplete` are terminal: `Usage` from
   `response.usage` (input_tokens, output_tokens,
   input_tokens_details.cached_tokens), then `Finish` with the status, or for
@@ -19,13 +26,16 @@ Streamed answers are named SSE events whose JSON `type` field is read (the
 - Every other event is ignored; a body that ends before a terminal event is
   `stream_truncated`.
 Non-streamed answers join the `output_text` parts of the `message` items of
-`output[]`, then report usage and `Finish` the same way.
+`output[]` (and yield a `ToolCallDelta` per `function_call` item), then
+report usage and `Finish` the same way.
 
 Server (`OpenAIResponsesCodec`, for the mock upstream): `response.created`
 and `response.in_progress` with the full response object, the output item
 and content part events, text deltas, the `.done` events and
 `response.completed` (or `response.incomplete` when max_output_tokens was
-reached), numbered by `sequence_number`.
+reached), numbered by `sequence_number`; a tool-call answer has one
+`function_call` output item, `response.function_call_arguments.delta`s and
+`.done`.
 
 Pure and sync; no I/O.
 """
@@ -42,6 +52,7 @@ from loadtest.protocol._base import (
     Conversation,
     Event,
     Finish,
+    FunctionTool,
     Reply,
     Request,
     ResponseError,
@@ -49,6 +60,7 @@ from loadtest.protocol._base import (
     ServedRequest,
     ServerCodec,
     StreamRenderer,
+    ToolCallDelta,
     Usage,
 )
 from loadtest.protocol._common import (
@@ -71,6 +83,8 @@ from loadtest.protocol._sse import SSEStreamParser
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from loadtest.protocol._base import Message
+
 __all__ = ["OpenAIResponsesAdapter", "OpenAIResponsesCodec"]
 
 PROTOCOL: Final = "openai-responses"
@@ -87,12 +101,16 @@ class OpenAIResponsesAdapter(Adapter):
     """Client side of `/v1/responses`; see the module docstring."""
 
     path = "/v1/responses"
+    supports_tools = True
 
     def build_request(self, conversation: Conversation) -> Request:
-        body: dict[str, Any] = {
-            "model": conversation.model,
-            "input": [{"role": m.role, "content": m.content} for m in conversation.messages],
-        }
+        items: list[dict[str, Any]] = []
+        for m in conversation.messages:
+            if not m.tool_calls and m.tool_call_id is None:
+                items.append({"role": m.role, "content": m.content})
+            else:
+                items += _tool_items(m)
+        body: dict[str, Any] = {"model": conversation.model, "input": items}
         if conversation.system is not None:
             body["instructions"] = conversation.system
         if conversation.max_tokens is not None:
@@ -100,6 +118,10 @@ class OpenAIResponsesAdapter(Adapter):
         body["stream"] = conversation.stream
         if conversation.temperature is not None:
             body["temperature"] = conversation.temperature
+        if conversation.tools:
+            body["tools"] = [_function_tool(tool) for tool in conversation.tools]
+            if conversation.tool_choice is not None:
+                body["tool_choice"] = _tool_choice(conversation.tool_choice)
         body.update(conversation.extra_body)
         headers = request_headers(conversation.stream)
         return Request(headers, orjson.dumps(body))
@@ -115,6 +137,47 @@ class OpenAIResponsesAdapter(Adapter):
 
     def server_codec(self) -> ServerCodec:
         return OpenAIResponsesCodec()
+
+
+def _tool_items(message: Message) -> list[dict[str, Any]]:
+    """The input items of an assistant message with tool calls, or of a tool result."""
+    if message.tool_call_id is not None:
+        return [
+            {
+                "type": "function_call_output",
+                "call_id": message.tool_call_id,
+                "output": message.content,
+            }
+        ]
+    items: list[dict[str, Any]] = []
+    if message.content:
+        items.append({"role": message.role, "content": message.content})
+    items += [
+        {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": c.arguments}
+        for c in message.tool_calls
+    ]
+    return items
+
+
+def _function_tool(tool: FunctionTool) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "function", "name": tool.name}
+    if tool.description is not None:
+        out["description"] = tool.description
+    out["parameters"] = tool.parameters
+    return out
+
+
+def _tool_choice(choice: str) -> str | dict[str, Any]:
+    if choice in ("auto", "required", "none"):
+        return choice
+    return {"type": "function", "name": choice}
+
+
+def _call_delta(item: Mapping[str, Any], index: int, where: str, path: str) -> ToolCallDelta:
+    """A `function_call` item as the start of a call (with any arguments)."""
+    arguments = expect(item, "arguments", str, where, path) or ""
+    call_id = require(item, "call_id", str, where, path)
+    return ToolCallDelta(index, arguments, call_id, require(item, "name", str, where, path))
 
 
 def _reported_error(source: Mapping[str, Any], where: str) -> ResponseError:
@@ -173,6 +236,16 @@ class _StreamParser(SSEStreamParser):
             text = require(doc, "delta", str, self._where())
             if text:
                 out.append(ContentDelta(text, reasoning=True))
+        elif kind == "response.function_call_arguments.delta":
+            fragment = require(doc, "delta", str, self._where())
+            if fragment:
+                index = require(doc, "output_index", int, self._where())
+                out.append(ToolCallDelta(index, fragment))
+        elif kind == "response.output_item.added":
+            item = require(doc, "item", dict, self._where())
+            if item.get("type") == "function_call":
+                index = require(doc, "output_index", int, self._where())
+                out.append(_call_delta(item, index, self._where(), "item."))
         elif kind in ("response.completed", "response.incomplete"):
             response = require(doc, "response", dict, self._where())
             out.extend(_outcome(response, self._where(), "response.", kind.rpartition(".")[2]))
@@ -191,13 +264,15 @@ class _StreamParser(SSEStreamParser):
         return self._truncated("response.completed, response.incomplete or response.failed")
 
 
-def _output_text(output: list[Any], where: str) -> str:
+def _output_text(output: list[Any], where: str, calls: list[Event]) -> str:
     texts: list[str] = []
     for index, item in enumerate(output):
         if not isinstance(item, dict):
             raise MalformedError(
                 f'{where}: expected "output[{index}]" to be an object, got {describe(item)}'
             )
+        if item.get("type") == "function_call":
+            calls.append(_call_delta(item, index, where, f"output[{index}]."))
         if item.get("type") != "message":
             continue
         for part_index, part in enumerate(
@@ -217,12 +292,14 @@ def _body_events(doc: dict[str, Any], where: str) -> list[Event]:
     error = doc.get("error")
     if isinstance(error, dict) and (doc.get("status") == "failed" or "output" not in doc):
         return [_reported_error(error, where)]
-    text = _output_text(require(doc, "output", list, where), where)
+    calls: list[Event] = []
+    text = _output_text(require(doc, "output", list, where), where, calls)
     outcome = _outcome(doc, where, "", "completed")
     events: list[Event] = []
     if text:
         usage = outcome[0] if isinstance(outcome[0], Usage) else None
         events.append(ContentDelta(text, None if usage is None else usage.completion_tokens))
+    events.extend(calls)
     events.extend(outcome)
     return events
 
@@ -269,6 +346,19 @@ def _message_item(item_id: str, status: str, content: list[Any]) -> dict[str, An
     }
 
 
+def _call_item(
+    item_id: str, call_id: str, name: str, arguments: str, status: str
+) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "status": status,
+        "arguments": arguments,
+        "call_id": call_id,
+        "name": name,
+    }
+
+
 def _response_doc(
     reply_id: str, model: str, created_s: int, status: str, output: list[Any], usage: Usage | None
 ) -> dict[str, Any]:
@@ -302,6 +392,25 @@ def _response_doc(
     }
 
 
+def _offered_tools(doc: Mapping[str, Any], where: str) -> tuple[tuple[str, ...], bool]:
+    """The names of the function tools a request lets the answer call, and
+    whether it must call one (`ServedRequest.tools`, `.tool_required`)."""
+    tools = expect(doc, "tools", list, where) or []
+    names = []
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            got = describe(tool)
+            raise MalformedError(f'{where}: expected "tools[{index}]" to be an object, got {got}')
+        if tool.get("type") == "function":
+            names.append(require(tool, "name", str, where, f"tools[{index}]."))
+    choice = doc.get("tool_choice")
+    if not names or choice == "none":
+        return (), False
+    if isinstance(choice, dict):
+        return (require(choice, "name", str, where, "tool_choice."),), True
+    return tuple(names), choice == "required"
+
+
 class OpenAIResponsesCodec(ServerCodec):
     """Server side of `/v1/responses`, for the mock upstream."""
 
@@ -333,13 +442,24 @@ class OpenAIResponsesCodec(ServerCodec):
         max_tokens = expect(doc, "max_output_tokens", int, where)
         stream = expect(doc, "stream", bool, where) or False
         ignore_eos = bool(expect(doc, "ignore_eos", bool, where))  # vLLM's extension
+        tools, required = _offered_tools(doc, where)
         return ServedRequest(
-            model, "\n".join(texts), max_tokens, stream, include_usage=True, ignore_eos=ignore_eos
+            model,
+            "\n".join(texts),
+            max_tokens,
+            stream,
+            include_usage=True,
+            ignore_eos=ignore_eos,
+            tools=tools,
+            tool_required=required,
         )
 
     def render_body(self, reply: Reply) -> bytes:
         status = _status_of(reply.finish_reason)
         item = _message_item(f"msg_{reply.id}", status, [_text_part(reply.text)])
+        call = reply.tool_call
+        if call is not None:
+            item = _call_item(f"fc_{reply.id}", call.id, call.name, call.arguments, "completed")
         return orjson.dumps(
             _response_doc(reply.id, reply.model, reply.created_s, status, [item], reply.usage)
         )
@@ -356,13 +476,14 @@ class OpenAIResponsesCodec(ServerCodec):
 class _ResponsesStreamRenderer(StreamRenderer):
     """One streamed response; keeps the text for the closing `.done` events."""
 
-    __slots__ = ("_delta_prefix", "_doc_args", "_item_id", "_sequence", "_texts")
+    __slots__ = ("_call", "_delta_prefix", "_doc_args", "_item_id", "_sequence", "_texts")
 
     def __init__(self, reply_id: str, model: str, created_s: int) -> None:
         self._doc_args = (reply_id, model, created_s)
         self._item_id = f"msg_{reply_id}"
         self._sequence = 0
         self._texts: list[str] = []
+        self._call: tuple[str, str] | None = None  # a tool-call answer's call id and name
         self._delta_prefix = (
             b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",'
             b'"item_id":' + orjson.dumps(self._item_id) + b',"output_index":0,"content_index":0,'
@@ -394,6 +515,51 @@ class _ResponsesStreamRenderer(StreamRenderer):
             ]
         )
 
+    def tool_head(self, call_id: str, name: str) -> bytes:
+        self._call = (call_id, name)
+        self._item_id = f"fc_{self._doc_args[0]}"
+        response = self._response("in_progress", [], None)
+        item = _call_item(self._item_id, call_id, name, "", "in_progress")
+        return b"".join(
+            [
+                self._frame({"type": "response.created", "response": response}),
+                self._frame({"type": "response.in_progress", "response": response}),
+                self._frame(
+                    {"type": "response.output_item.added", "output_index": 0, "item": item}
+                ),
+            ]
+        )
+
+    def tool_delta(self, arguments: str) -> bytes:
+        self._texts.append(arguments)
+        return self._frame(
+            {
+                "type": "response.function_call_arguments.delta",
+                "item_id": self._item_id,
+                "output_index": 0,
+                "delta": arguments,
+            }
+        )
+
+    def _tool_tail(self, call: tuple[str, str], usage: Usage | None) -> bytes:
+        arguments = "".join(self._texts)
+        item = _call_item(self._item_id, *call, arguments, "completed")
+        at = {"item_id": self._item_id, "output_index": 0}
+        return b"".join(
+            [
+                self._frame(
+                    {"type": "response.function_call_arguments.done", **at, "arguments": arguments}
+                ),
+                self._frame({"type": "response.output_item.done", "output_index": 0, "item": item}),
+                self._frame(
+                    {
+                        "type": "response.completed",
+                        "response": self._response("completed", [item], usage),
+                    }
+                ),
+            ]
+        )
+
     def delta(self, text: str) -> bytes:
         self._texts.append(text)
         sequence = self._sequence
@@ -407,6 +573,8 @@ class _ResponsesStreamRenderer(StreamRenderer):
         )
 
     def tail(self, finish_reason: str, usage: Usage | None) -> bytes:
+        if self._call is not None:
+            return self._tool_tail(self._call, usage)
         text = "".join(self._texts)
         status = _status_of(finish_reason)
         part = _text_part(text)

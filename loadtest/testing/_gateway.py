@@ -4,8 +4,9 @@ backend, so engine tests open no sockets and run on trio's mock clock.
 `FakeGateway` answers every protocol registered with a `ServerCodec`
 (openai-chat, anthropic, openai-responses, and third-party ones) in its real
 wire format. What it answers is a `Script`: time to first token, gap between
-tokens, output length, status, faults; a function of the request may choose
-a script per request. Times are trio time, so under `MockClock` they are exact.
+tokens, output length, status, faults, tool calls; a function of the request
+may choose a script per request. Embeddings requests get one 4-number vector
+per input after the TTFT. Times are trio time, so under `MockClock` they are exact.
 
 `MemoryBackend(nursery, gateway.serve)` is the `httpcore.AsyncNetworkBackend`
 to hand to `open_engine(..., backend=...)`: each connection is a
@@ -23,7 +24,16 @@ import httpcore
 import trio
 import trio.testing
 
-from loadtest.protocol import Reply, ServedRequest, ServerCodec, Usage, available, get_adapter
+from loadtest.mock._answer import tool_arguments
+from loadtest.protocol import (
+    Reply,
+    ServedRequest,
+    ServerCodec,
+    ToolCall,
+    Usage,
+    available,
+    get_adapter,
+)
 from loadtest.tokens import WORDS, estimate_tokens
 
 if TYPE_CHECKING:
@@ -66,6 +76,9 @@ class Script:
     end_body: bool = True
     #: The error message of a non-200 answer.
     error_message: str = "scripted failure"
+    #: Answer a request that offers tools with a call of its first one (its
+    #: arguments `{"text": "<the words>"}`, as the mock's), when it has tokens.
+    tool_calls: bool = True
 
 
 @attrs.frozen
@@ -183,6 +196,8 @@ class FakeGateway:
         count = (
             script.output_tokens if script.output_tokens is not None else (served.max_tokens or 16)
         )
+        if served.embeddings is not None:
+            count = 0
         words = [WORDS[i % len(WORDS)] for i in range(count)]
         per = script.tokens_per_chunk
         pieces = [" " + " ".join(words[i : i + per]) for i in range(0, count, per)]
@@ -190,13 +205,20 @@ class FakeGateway:
         cached = min(script.cached_tokens, prompt)
         usage = Usage(prompt, count, cached) if script.usage else None
         reply_id = f"fake-{next(self._ids)}"
+        tool = served.tools[0] if served.tools and pieces and script.tool_calls else None
+        if tool is not None:
+            pieces = tool_arguments(pieces)
         if not served.stream:
-            await trio.sleep_until(started + script.ttft_s + script.itl_s * (len(pieces) - 1))
-            reply = Reply(reply_id, served.model, 0, "".join(pieces), "length", usage)
+            await trio.sleep_until(started + script.ttft_s + script.itl_s * max(len(pieces) - 1, 0))
+            call = None if tool is None else ToolCall(f"call_{reply_id}", tool, "".join(pieces))
+            vectors = ((0.5, -0.5, 0.25, 0.0),) * (served.embeddings or 0)
+            text = "" if tool is not None else "".join(pieces)
+            finish = "length" if tool is None else "tool_calls"
+            reply = Reply(reply_id, served.model, 0, text, finish, usage, call, vectors)
             await self._send(conn, stream, 200, codec.render_body(reply), "application/json")
             return True
         return await self._stream(
-            conn, stream, codec, served, script, started, pieces, usage, reply_id
+            conn, stream, codec, served, script, started, pieces, usage, reply_id, tool
         )
 
     async def _stream(
@@ -210,6 +232,7 @@ class FakeGateway:
         pieces: list[str],
         usage: Usage | None,
         reply_id: str,
+        tool: str | None = None,
     ) -> bool:
         head = h11.Response(
             status_code=200,
@@ -217,11 +240,19 @@ class FakeGateway:
         )
         prompt_usage = Usage(usage.prompt_tokens, None, usage.cached_tokens) if usage else None
         renderer = codec.open_stream(reply_id, served.model, 0, prompt_usage)
-        await stream.send_all(conn.send(head) + conn.send(h11.Data(data=renderer.head())))
         deadline = started + script.ttft_s
+        render: Callable[[str], bytes]
+        if tool is None:
+            await stream.send_all(conn.send(head) + conn.send(h11.Data(data=renderer.head())))
+            render = renderer.delta
+        else:  # the call's start is output: sent with its first fragment
+            await trio.sleep_until(deadline)
+            start = renderer.tool_head(f"call_{reply_id}", tool)
+            await stream.send_all(conn.send(head) + conn.send(h11.Data(data=start)))
+            render = renderer.tool_delta
         for number, piece in enumerate(pieces, start=1):
             await trio.sleep_until(deadline)
-            await stream.send_all(conn.send(h11.Data(data=renderer.delta(piece))))
+            await stream.send_all(conn.send(h11.Data(data=render(piece))))
             if script.disconnect_after is not None and number >= script.disconnect_after:
                 return False
             deadline = max(deadline, trio.current_time()) + script.itl_s
@@ -234,7 +265,7 @@ class FakeGateway:
         if script.stream_error is not None:
             last = renderer.error(script.stream_error, "scripted in-stream failure")
         else:
-            last = renderer.tail("length", usage)
+            last = renderer.tail("length" if tool is None else "tool_calls", usage)
         if not script.end_body:
             await stream.send_all(conn.send(h11.Data(data=last)))
             await stream.receive_some(1)  # until the client closes the connection

@@ -4,7 +4,8 @@ error statuses. The mock runs as `loadtest mock` in a subprocess."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 import openai
@@ -203,3 +204,102 @@ def test_sdks_see_natural_stops() -> None:
                 model="m", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
             )
             assert message.stop_reason == "end_turn"
+
+
+# --- tool calls and embeddings ----------------------------------------------------
+
+WEATHER_PARAMETERS = {"type": "object", "properties": {"text": {"type": "string"}}}
+OPENAI_TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_PARAMETERS}}
+]
+ANTHROPIC_TOOLS = [{"name": "get_weather", "input_schema": WEATHER_PARAMETERS}]
+
+
+def _arguments_words(arguments: str | object) -> int:
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return estimate_tokens(json.loads(text)["text"])
+
+
+def test_openai_chat_tool_call(oai: openai.OpenAI) -> None:
+    """A request offering a tool gets a call of it: name, and JSON arguments
+    of max_tokens words; finish reason tool_calls."""
+    answer = oai.chat.completions.create(
+        model="gpt-x",
+        messages=_chat_messages(),  # type: ignore[arg-type]
+        max_tokens=7,
+        tools=OPENAI_TOOLS,  # type: ignore[arg-type]
+    )
+    (call,) = answer.choices[0].message.tool_calls or []
+    assert call.function.name == "get_weather"  # type: ignore[union-attr]
+    assert _arguments_words(call.function.arguments) == 7  # type: ignore[union-attr]
+    assert answer.choices[0].finish_reason == "tool_calls"
+
+
+def test_openai_chat_tool_call_stream(oai: openai.OpenAI) -> None:
+    """The SDK's stream helper rebuilds the streamed call from its pieces."""
+    with oai.chat.completions.stream(
+        model="gpt-x",
+        messages=_chat_messages(),  # type: ignore[arg-type]
+        max_tokens=8,
+        tools=OPENAI_TOOLS,  # type: ignore[arg-type]
+        tool_choice="required",
+    ) as stream:
+        final = stream.get_final_completion()
+    (call,) = final.choices[0].message.tool_calls or []
+    assert call.function.name == "get_weather"
+    assert call.id.startswith("call_")
+    assert _arguments_words(call.function.arguments) == 8
+    assert final.choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_tool_use(claude: anthropic.Anthropic, stream: bool) -> None:
+    """A tool_use block with the input as an object, stop reason tool_use,
+    streamed (the SDK's accumulator parses the input_json_delta pieces) or not."""
+    request: dict[str, Any] = {
+        "model": "claude-x",
+        "max_tokens": 6,
+        "messages": [{"role": "user", "content": QUESTION}],
+        "tools": ANTHROPIC_TOOLS,
+        "tool_choice": {"type": "tool", "name": "get_weather"},
+    }
+    if stream:
+        with claude.messages.stream(**request) as events:
+            message = events.get_final_message()
+    else:
+        message = claude.messages.create(**request)
+    (block,) = message.content
+    assert block.type == "tool_use"
+    assert block.name == "get_weather"
+    assert _arguments_words(block.input) == 6
+    assert message.stop_reason == "tool_use"
+
+
+def test_openai_embeddings(oai: openai.OpenAI) -> None:
+    """One vector per input, of the mock's default dimension; prompt tokens."""
+    answer = oai.embeddings.create(model="emb-x", input=[QUESTION, "second input"])
+    assert [item.index for item in answer.data] == [0, 1]
+    assert {len(item.embedding) for item in answer.data} == {384}
+    assert answer.usage.prompt_tokens == estimate_tokens(QUESTION + "\nsecond input")
+    assert answer.model == "emb-x"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_responses_function_call(oai: openai.OpenAI, stream: bool) -> None:
+    """Responses: one function_call output item with the call's name and
+    JSON arguments, streamed (the SDK's stream helper) or not."""
+    request: dict[str, Any] = {
+        "model": "gpt-x",
+        "input": QUESTION,
+        "max_output_tokens": 5,
+        "tools": [{"type": "function", "name": "get_weather", "parameters": WEATHER_PARAMETERS}],
+    }
+    if stream:
+        with oai.responses.stream(**request) as events:
+            response = events.get_final_response()
+    else:
+        response = oai.responses.create(**request)
+    (call,) = response.output
+    assert call.type == "function_call"
+    assert call.name == "get_weather"
+    assert _arguments_words(call.arguments) == 5

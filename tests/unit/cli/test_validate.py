@@ -42,6 +42,15 @@ def test_validate_realistic_shows_the_vu_split() -> None:
     assert "VUs: simple 1, medium 0, complex 0" in result.stdout
 
 
+def test_validate_shows_each_scenarios_tools() -> None:
+    result = runner.invoke(app, ["validate", str(PROFILES / "tools-and-embeddings.json")])
+    assert "    tools: get_weather (tool choice required)" in result.stdout
+    assert "    tools: get_weather (tool choice get_weather)" in result.stdout
+    assert "openai-embeddings  POST http://localhost:4000/v1/embeddings" in result.stdout
+    assert "model text-embedding-3-small, answers never streamed, no output tokens" in result.stdout
+    assert "model gpt-4o-mini, max_tokens 64, stream" in result.stdout
+
+
 def test_overrides_apply_and_secrets_stay_hidden() -> None:
     """--stages/--target/--model/--vk/--header change the plan; the key is never printed."""
     result = runner.invoke(

@@ -20,7 +20,9 @@ from loadtest.config import (
     SizedContent,
     Thresholds,
     Timeouts,
+    Tool,
 )
+from loadtest.config._checks import RESERVED_BODY_KEYS
 
 texts = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30
@@ -68,8 +70,20 @@ stages = st.one_of(
 )
 header_maps = st.dictionaries(names, texts, max_size=3)
 extra_bodies = st.dictionaries(
-    names, st.one_of(st.integers(-1000, 1000), st.booleans(), texts), max_size=3
+    names.filter(lambda n: n not in RESERVED_BODY_KEYS),
+    st.one_of(st.integers(-1000, 1000), st.booleans(), texts),
+    max_size=3,
 )
+tools = st.lists(
+    st.builds(
+        Tool,
+        name=st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True),
+        description=st.none() | texts,
+        parameters=extra_bodies,
+    ),
+    max_size=3,
+    unique_by=lambda tool: tool.name,
+).map(tuple)
 thresholds = st.builds(
     Thresholds,
     st.none() | small_floats,
@@ -90,6 +104,8 @@ defaults = st.builds(
     system=st.none() | texts,
     temperature=st.none() | st.floats(0, 2),
     extra_body=extra_bodies,
+    tools=tools,
+    tool_choice=st.none() | names,
     turns=turns,
     content=contents,
 )
@@ -117,6 +133,8 @@ def scenario_lists(draw: st.DrawFn) -> tuple[Scenario, ...] | None:
                 model=draw(st.none() | names),
                 headers=draw(st.none() | header_maps),
                 extra_body=draw(st.none() | extra_bodies),
+                tools=draw(st.none() | tools),
+                tool_choice=draw(st.none() | names),
                 thresholds=draw(st.none() | thresholds),
             )
         )

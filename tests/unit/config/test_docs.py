@@ -28,6 +28,7 @@ from loadtest.config import (
     SizedContent,
     Thresholds,
     Timeouts,
+    Tool,
     UniformDist,
 )
 
@@ -45,6 +46,7 @@ SECTIONED = [
     Thresholds,
     Timeouts,
     HttpOptions,
+    Tool,
 ]
 
 

@@ -176,7 +176,7 @@ def test_every_resolution_problem_is_reported() -> None:
     problems = info.value.problems
     assert (
         "$.scenarios[0].protocol: unknown protocol 'grpc'; "
-        "available: anthropic, openai-chat, openai-responses" in problems
+        "available: anthropic, openai-chat, openai-embeddings, openai-responses" in problems
     )
     assert "$.scenarios[0].target: no target; set one in the profile or pass --target" in problems
     assert (

@@ -17,6 +17,7 @@ from loadtest.protocol import (
     Finish,
     Message,
     ResponseError,
+    ToolCallDelta,
     Usage,
     get_adapter,
 )
@@ -139,11 +140,11 @@ def test_recorded_stream_at_chosen_splits(offsets: list[int]) -> None:
 
 
 def test_unknown_events_and_delta_types_are_ignored() -> None:
-    """Unknown event types and delta types (input_json_delta) are skipped."""
-    json_delta = {"type": "input_json_delta", "partial_json": '{"a'}
+    """Unknown event types and delta types (signature_delta) are skipped."""
+    other_delta = {"type": "brand_new_delta", "partial_json": '{"a'}
     events = stream_events(
         event({"type": "brand_new_event", "x": 1}),
-        event({"type": "content_block_delta", "index": 1, "delta": json_delta}),
+        event({"type": "content_block_delta", "index": 1, "delta": other_delta}),
         event({"type": "message_start", "message": {"id": "m", "content": []}}),
         text("ok"),
         STOP,
@@ -278,12 +279,14 @@ def test_empty_thinking_delta_is_not_content() -> None:
 
 
 def test_recorded_body() -> None:
-    """The recorded message: thinking as reasoning, text blocks joined (tool
-    use skipped), usage with cache reads counted in the prompt, stop reason."""
+    """The recorded message: thinking as reasoning, text blocks joined, the
+    tool use block a whole tool call, usage with cache reads counted in the
+    prompt, stop reason."""
     data = recording("anthropic_body.json")
     assert assert_split_invariant(lambda: body_parser(PROTOCOL), data) == [
         ContentDelta("A greeting; answer warmly.", reasoning=True),
         ContentDelta("Hi! How can I help — today? ☕", tokens=503),
+        ToolCallDelta(2, "{}", "toolu_01A09q90qw90lq917835lq9", "get_time"),
         Usage(prompt_tokens=295 + 1800, completion_tokens=503, cached_tokens=1800),
         Finish("end_turn"),
     ]

@@ -13,14 +13,15 @@ from loadtest.protocol import Event, Finish, ResponseError
 from loadtest.testing import feed_all
 from tests.unit.protocol.recorded import body_parser, cut, stream_parser
 
-PROTOCOLS = st.sampled_from(["openai-chat", "anthropic", "openai-responses"])
+PROTOCOLS = st.sampled_from(["openai-chat", "anthropic", "openai-responses", "openai-embeddings"])
 KEYS = st.sampled_from(
     [
         "type", "choices", "delta", "content", "text", "usage", "message", "error", "code",
         "finish_reason", "reasoning_content", "response", "output", "status", "input_tokens",
         "output_tokens", "prompt_tokens", "completion_tokens", "stop_reason", "thinking",
         "incomplete_details", "reason", "prompt_tokens_details", "cached_tokens",
-        "input_tokens_details", "cache_read_input_tokens", "index",
+        "input_tokens_details", "cache_read_input_tokens", "index", "tool_calls", "function",
+        "name", "arguments", "id", "partial_json", "content_block", "data", "embedding",
     ]
 )  # fmt: skip
 TYPES = st.sampled_from(
@@ -28,7 +29,7 @@ TYPES = st.sampled_from(
         "message_start", "content_block_delta", "message_delta", "message_stop", "error",
         "text_delta", "thinking_delta", "response.output_text.delta", "response.completed",
         "response.incomplete", "response.failed", "response.reasoning_text.delta", "message",
-        "output_text", "text", "thinking",
+        "output_text", "text", "thinking", "tool_use", "input_json_delta", "content_block_start",
     ]
 )  # fmt: skip
 SCALARS = (

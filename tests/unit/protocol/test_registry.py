@@ -50,8 +50,8 @@ def fake_entry_points(monkeypatch: pytest.MonkeyPatch, *eps: EntryPoint) -> list
 
 
 def test_built_ins_are_registered() -> None:
-    """Importing loadtest.protocol registers the three built-in adapters."""
-    assert available() == ["anthropic", "openai-chat", "openai-responses"]
+    """Importing loadtest.protocol registers the four built-in adapters."""
+    assert available() == ["anthropic", "openai-chat", "openai-embeddings", "openai-responses"]
     for name in available():
         adapter = get_adapter(name)
         assert adapter.name == name
@@ -80,7 +80,8 @@ def test_unknown_name_lists_the_registered_ones() -> None:
     """An unknown name's error lists every registered name."""
     with pytest.raises(
         RegistryError,
-        match="unknown protocol 'nope'; available: anthropic, openai-chat, openai-responses",
+        match="unknown protocol 'nope'; available: anthropic, openai-chat, openai-embeddings, "
+        "openai-responses",
     ):
         get_adapter("nope")
 
