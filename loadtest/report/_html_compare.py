@@ -59,6 +59,13 @@ def _second_values(stages: Sequence[Doc], key: str, origin_s: float) -> dict[int
     return values
 
 
+def _first_s(stages: Sequence[Doc]) -> float:
+    """When the first of `stages` started (or its first turn, if earlier)."""
+    starts = [stage_start_s(s) for s in stages]
+    starts += [b["t"] for s in stages for b in (s.get("timeseries") or ())[:1]]
+    return min(starts, default=0.0)
+
+
 def overlay_charts(
     runs: Sequence[tuple[str, Sequence[Doc]]],
     *,
@@ -68,7 +75,7 @@ def overlay_charts(
 ) -> tuple[Chart, ...]:
     """Distributions and time series of `runs` ((label, stages)), one
     colour each. The time axis starts at `origin_s` (Unix seconds), or at
-    each run's own first stage start."""
+    each run's own start (its first stage's, or its first turn's if earlier)."""
     charts = []
     for metric, title in _DISTRIBUTIONS:
         curves = [(label, _merged(stages, metric)) for label, stages in runs]
@@ -84,11 +91,7 @@ def overlay_charts(
                 )
             )
     per_run = [
-        (
-            label,
-            stages,
-            origin_s if origin_s is not None else min(map(stage_start_s, stages), default=0.0),
-        )
+        (label, stages, origin_s if origin_s is not None else _first_s(stages))
         for label, stages in runs
     ]
     for key, title, unit in (

@@ -170,7 +170,7 @@
           width: 2,
           dash: s.dash ? [6, 4] : undefined,
           points: {show: few || s.values.filter(function (v) { return v !== null; }).length < 3, size: 5},
-          value: function (u, v) { return fmt(v); },
+          value: function (u, v) { return v === null || v === undefined ? "" : fmt(v); },
         };
       })),
       hooks: {draw: [decorate(item)]},
