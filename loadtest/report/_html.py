@@ -34,18 +34,21 @@ if TYPE_CHECKING:
 __all__ = ["render_html", "render_page", "script_json"]
 
 #: Characters escaped in the page's JSON (see the module rules).
-_ESCAPES = {
-    ord("<"): "\\u003c",
-    ord(">"): "\\u003e",
-    ord("&"): "\\u0026",
-    0x2028: "\\u2028",
-    0x2029: "\\u2029",
-}
+_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
+)
 
 
 def script_json(data: object) -> str:
     """`data` as JSON that is safe inside a `<script>` element."""
-    return orjson.dumps(data).decode().translate(_ESCAPES)
+    text = orjson.dumps(data).decode()
+    for char, escaped in _ESCAPES:
+        text = text.replace(char, escaped)
+    return text
 
 
 @functools.cache

@@ -127,9 +127,19 @@ class Page:
     sections: tuple[Section, ...]
 
 
+def _plain(value: Any) -> Any:
+    """attrs instances as dicts; tuples of them as lists; anything else (numbers,
+    texts, tuples of them) as it is, for orjson (fast on long series)."""
+    if attrs.has(type(value)):
+        return {name: _plain(v) for name, v in attrs.asdict(value, recurse=False).items()}
+    if isinstance(value, tuple) and value and attrs.has(type(value[0])):
+        return [_plain(v) for v in value]
+    return value
+
+
 def page_json(page: Page) -> dict[str, Any]:
     """The page as the script reads it (plain data)."""
-    data: dict[str, Any] = attrs.asdict(page)
+    data: dict[str, Any] = _plain(page)
     return data
 
 
