@@ -7,6 +7,9 @@ Rules:
   `loadtest compare` prints it, the saturation view of both runs over the
   stage numbers, then per matched stage their latency and TTFT
   distributions and their time series, each from the stage's own start.
+- Time series charts shade the warm-up and mark the start of the first
+  run's stages (the baseline's; on a round's shared clock, every
+  gateway's): ok turns are steady turns, none in warm-up.
 - `gateways_page` (multi-service): the comparison's text, then per round
   each gateway's latency and TTFT distributions (every stage of its run
   merged exactly) and its time series on the round's shared clock: seconds
@@ -34,7 +37,7 @@ from loadtest.report._html_model import (
     percentile_chart,
 )
 from loadtest.report._html_run import load_text
-from loadtest.report._html_series import stage_start_s
+from loadtest.report._html_series import stage_bands, stage_start_s
 from loadtest.report._summary import stats_from_json
 
 __all__ = ["GatewayRun", "compare_page", "gateways_page", "overlay_charts"]
@@ -94,8 +97,12 @@ def overlay_charts(
         (label, stages, origin_s if origin_s is not None else _first_s(stages))
         for label, stages in runs
     ]
+    # The stages and warm-ups of the first run (the baseline; on a shared
+    # clock, every gateway's).
+    _, first_stages, first_origin = per_run[0] if per_run else ("", (), 0.0)
+    bands, marks = stage_bands(first_stages, first_origin)
     for key, title, unit in (
-        ("ok", "OK turns per second", "turns per second"),
+        ("ok", "OK turns per second (steady)", "turns per second"),
         ("ttft", "TTFT p50 per second", "ms"),
         ("latency", "Latency p50 per second", "ms"),
     ):
@@ -112,6 +119,8 @@ def overlay_charts(
             charts.append(
                 Chart(
                     id=f"{id_prefix}-ts-{key}",
+                    bands=bands,
+                    marks=marks,
                     title=f"{title}{title_suffix}",
                     x_kind="seconds",
                     x_label="seconds since the start"

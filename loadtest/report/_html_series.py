@@ -31,7 +31,7 @@ from loadtest.report._html_model import (
     percentile_chart,
 )
 
-__all__ = ["distribution_charts", "stage_start_s", "timeseries_charts"]
+__all__ = ["distribution_charts", "stage_bands", "stage_start_s", "timeseries_charts"]
 
 Doc = Mapping[str, Any]
 
@@ -80,6 +80,26 @@ def _errors(buckets: Sequence[Doc] | None) -> float | None:
     return float(sum(sum(b["errors"].values()) for b in buckets))
 
 
+def stage_bands(
+    stages: Sequence[Doc], origin_s: float
+) -> tuple[tuple[Band, ...], tuple[Mark, ...]]:
+    """Each stage's warm-up as a band and its start as a mark, in seconds
+    since `origin_s`."""
+    bands = tuple(
+        Band(
+            start=stage_start_s(s) - origin_s,
+            end=stage_start_s(s) - origin_s + s["warmup_s"],
+            label=f"stage {s['index'] + 1} warm-up",
+        )
+        for s in stages
+        if s["warmup_s"] > 0
+    )
+    marks = tuple(
+        Mark(x=stage_start_s(s) - origin_s, label=f"stage {s['index'] + 1}") for s in stages
+    )
+    return bands, marks
+
+
 def timeseries_charts(stages: Sequence[Doc]) -> tuple[Chart, ...]:
     """Throughput and errors, latency, TTFT, ITL and in flight per second
     (a chart with no value at all is left out); empty without buckets."""
@@ -89,16 +109,7 @@ def timeseries_charts(stages: Sequence[Doc]) -> tuple[Chart, ...]:
     first, last = min(seconds), max(seconds)
     slots = [seconds.get(t) for t in range(first, last + 1)]
     xs = tuple(float(t - first) for t in range(first, last + 1))
-    bands = tuple(
-        Band(
-            start=stage_start_s(s) - first,
-            end=stage_start_s(s) - first + s["warmup_s"],
-            label=f"stage {s['index'] + 1} warm-up",
-        )
-        for s in stages
-        if s["warmup_s"] > 0
-    )
-    marks = tuple(Mark(x=stage_start_s(s) - first, label=f"stage {s['index'] + 1}") for s in stages)
+    bands, marks = stage_bands(stages, first)
     common: dict[str, Any] = {
         "x_kind": "seconds",
         "x_label": "time since the first turn (s)",

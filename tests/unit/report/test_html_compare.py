@@ -75,6 +75,7 @@ def _round(doc: dict[str, Any], start_s: float) -> tuple[int, float, str, list[A
 
 def test_gateways_share_the_rounds_clock() -> None:
     doc = golden()
+    doc["stages"][1]["warmup_s"] = 1.5
     start_s = doc["run"]["started_unix_s"] - 2
     page = gateways_page([_round(doc, start_s)], "summary table\n", profile="p.json")
     assert page.title == "loadtest multi-service: p.json"
@@ -91,6 +92,8 @@ def test_gateways_share_the_rounds_clock() -> None:
     assert ok.xs[0] == int(first_t - start_s)
     assert [s.label for s in ok.series] == ["gw-a", "gw-b"]
     assert ok.series[0].values == ok.series[1].values
+    assert [(m.x, m.label) for m in ok.marks] == [(2.0, "stage 1"), (12.0, "stage 2")]
+    assert [(b.start, b.end) for b in ok.bands] == [(12.0, 13.5)]  # gw-a's warm-up
     assert "round-1-dist-ttft" in found
 
 
