@@ -3,10 +3,11 @@
 Rules:
 - Each overlaid run (the baseline and the new run; each gateway) has one
   colour on every chart of the page, in the order given.
-- `compare_page`: the comparison's text (verdict, regressions, tables) as
-  `loadtest compare` prints it, the saturation view of both runs over the
-  stage numbers, then per matched stage their latency and TTFT
-  distributions and their time series, each from the stage's own start.
+- `compare_page`: the comparison's verdict, regressions and rules as
+  `loadtest compare` prints them, the saturation view of both runs over
+  the stage numbers, then per matched stage their latency and TTFT
+  distributions and their time series, each from the stage's own start;
+  last, the tables per stage `compare` prints.
 - Time series charts shade the warm-up and mark the start of the first
   run's stages (the baseline's; on a round's shared clock, every
   gateway's): ok turns are steady turns, none in warm-up.
@@ -200,13 +201,16 @@ def compare_page(
             **common,
         ),
     ]
+    # The verdict and rules first; the tables per stage (after the first
+    # blank line) at the end of the page, after the charts.
+    head, _, tables = comparison_text.rstrip("\n").partition("\n\n")
     sections = [
         Section(
             id="verdict",
             title="Comparison",
             items=(
                 Text(
-                    lines=tuple(comparison_text.rstrip("\n").splitlines()),
+                    lines=tuple(head.splitlines()),
                     tone="fail" if regressed else "pass",
                     preformatted=True,
                 ),
@@ -224,6 +228,14 @@ def compare_page(
             sections.append(
                 Section(id=f"stage-{i + 1}", title=f"Stage {i + 1}: {ticks[i][3:]}", items=charts)
             )
+    if tables:
+        sections.append(
+            Section(
+                id="tables",
+                title="Figures per stage",
+                items=(Text(lines=tuple(tables.splitlines()), preformatted=True),),
+            )
+        )
     header = tuple(
         _run_line(label, name, run) for label, name, run in zip(labels, names, runs, strict=True)
     )

@@ -27,14 +27,19 @@ def slower(doc: dict[str, Any]) -> dict[str, Any]:
 
 def test_compare_overlays_both_runs_in_their_colours() -> None:
     old = golden()
-    page = compare_page(
-        old, slower(old), "verdict: REGRESSION\n", names=("a.json", "b.json"), regressed=True
-    )
+    text = "verdict: REGRESSION\n  stage 1 total: rps\n\nStage 1: closed 4 VUs\n  table\n"
+    page = compare_page(old, slower(old), text, names=("a.json", "b.json"), regressed=True)
     assert page.header[0].startswith("baseline: a.json (profile unit, started ")
     assert page.header[1].startswith("new: b.json")
     (text,) = page.sections[0].items
     assert isinstance(text, Text)
-    assert (text.lines, text.tone, text.preformatted) == (("verdict: REGRESSION",), "fail", True)
+    assert (text.lines, text.tone, text.preformatted) == (
+        ("verdict: REGRESSION", "  stage 1 total: rps"),
+        "fail",
+        True,
+    )
+    assert page.sections[-1].title == "Figures per stage"
+    assert page.sections[-1].items[0].lines == ("Stage 1: closed 4 VUs", "  table")
     found = charts(page)
     rps = found["cmp-sat-rps"]
     assert rps.x_ticks == ("1: closed 4 VUs", "2: open 5/s / open 9/s", "3: closed 4 VUs")
@@ -49,7 +54,13 @@ def test_compare_overlays_both_runs_in_their_colours() -> None:
         ("new TTFT p99", True),
     ]
     # Stages in both runs have overlays (by index, as the table matches them).
-    assert [s.id for s in page.sections] == ["verdict", "saturation", "stage-1", "stage-2"]
+    assert [s.id for s in page.sections] == [
+        "verdict",
+        "saturation",
+        "stage-1",
+        "stage-2",
+        "tables",
+    ]
     assert page.sections[2].title == "Stage 1: closed 4 VUs"
     dist = found["cmp-s1-dist-latency"]
     assert [(s.label, s.color) for s in dist.series] == [("baseline", 0), ("new", 1)]
@@ -61,6 +72,7 @@ def test_compare_without_regression_is_green() -> None:
     old = golden()
     page = compare_page(old, old, "no regression\n", names=("a", "a"), regressed=False)
     assert page.sections[0].items[0].tone == "pass"
+    assert page.sections[-1].id == "stage-2"  # no tables in this text
 
 
 def _round(doc: dict[str, Any], start_s: float) -> tuple[int, float, str, list[Any]]:
