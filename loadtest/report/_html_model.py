@@ -12,6 +12,9 @@ Rules:
   `category` (1..N, each labelled by `x_ticks`), `percentile` (x is
   1/(1-q): 1 is the minimum, 10 the p90, 100 the p99...; drawn on a log
   axis labelled in percent).
+- A chart whose positive values span more than `LOG_Y_RATIO` (a TTFT of
+  100 ms beside a latency of 5 s) gets a logarithmic y axis (`y_log`,
+  from `log_y`), so the small values stay readable.
 - Series take their colour from `color` (an index into the page's palette);
   overlays (runs, gateways) give each overlaid thing one colour on every
   chart.
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from loadtest.metrics import Histogram
 
 __all__ = [
+    "LOG_Y_RATIO",
     "PERCENTILE_XS",
     "Band",
     "Chart",
@@ -40,6 +44,7 @@ __all__ = [
     "Table",
     "Text",
     "distribution_ms",
+    "log_y",
     "page_json",
     "percentile_chart",
 ]
@@ -84,6 +89,8 @@ class Chart:
     xs: tuple[float, ...]
     series: tuple[Series, ...]
     x_ticks: tuple[str, ...] = ()
+    #: A logarithmic y axis (values spanning more than `LOG_Y_RATIO`).
+    y_log: bool = False
     bands: tuple[Band, ...] = ()
     marks: tuple[Mark, ...] = ()
     note: str = ""
@@ -125,6 +132,16 @@ class Page:
     title: str
     header: tuple[str, ...]
     sections: tuple[Section, ...]
+
+
+#: Largest over smallest positive value beyond which a y axis is logarithmic.
+LOG_Y_RATIO = 20.0
+
+
+def log_y(series: tuple[Series, ...]) -> bool:
+    """Whether `series` need a logarithmic y axis (see the module rules)."""
+    values = [v for s in series for v in s.values if v is not None and v > 0]
+    return bool(values) and max(values) / min(values) > LOG_Y_RATIO
 
 
 def _plain(value: Any) -> Any:

@@ -23,7 +23,7 @@ from typing import Any
 
 from loadtest.report._cells import FEW_LEGEND, errors_text, ok_pct, pct, rate
 from loadtest.report._html_extra import goodput_of, slo_of, sweep_of
-from loadtest.report._html_model import Chart, Item, Page, Section, Series, Table, Text
+from loadtest.report._html_model import Chart, Item, Page, Section, Series, Table, Text, log_y
 from loadtest.report._html_series import distribution_charts, timeseries_charts
 from loadtest.report._html_sweep import sweep_items
 from loadtest.report._text import verdict_lines
@@ -162,6 +162,7 @@ def saturation_items(stages: Sequence[Doc]) -> tuple[Item, ...]:
             title="Latency and TTFT against offered load",
             y_label="ms",
             series=latency,
+            y_log=log_y(latency),
             note="Solid: p99; dashed: p50.",
             **common,
         ),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from loadtest.report._html_model import Chart, Item, Mark, Series, Table, Text
+from loadtest.report._html_model import Chart, Item, Mark, Series, Table, Text, log_y
 
 if TYPE_CHECKING:
     from loadtest.report._html_extra import Sweep
@@ -110,23 +110,20 @@ def sweep_items(sweep: Sweep) -> tuple[Item, ...]:
                 **common,
             )
         )
+        latency = (
+            Series(
+                label="TTFT p50", values=tuple(p.ttft_p50_ms for p in placed), color=1, dash=True
+            ),
+            Series(label="TTFT p99", values=tuple(p.ttft_p99_ms for p in placed), color=1),
+            Series(label="latency p99", values=tuple(p.latency_p99_ms for p in placed), color=0),
+        )
         items.append(
             Chart(
                 id="sweep-latency",
                 title="Sweep: TTFT and latency against offered rate",
                 y_label="ms",
-                series=(
-                    Series(
-                        label="TTFT p50",
-                        values=tuple(p.ttft_p50_ms for p in placed),
-                        color=1,
-                        dash=True,
-                    ),
-                    Series(label="TTFT p99", values=tuple(p.ttft_p99_ms for p in placed), color=1),
-                    Series(
-                        label="latency p99", values=tuple(p.latency_p99_ms for p in placed), color=0
-                    ),
-                ),
+                series=latency,
+                y_log=log_y(latency),
                 **common,
             )
         )

@@ -148,14 +148,16 @@
     } else if (item.xs.length === 1) {
       scaleX.range = function (u, lo) { return [lo - 1, lo + 1]; };
     }
+    var scaleY = item.y_log ? {distr: 3, log: 10} : {range: function (u, lo, hi) {
+      var top = hi > 0 ? hi * 1.08 : 1;
+      return [Math.min(0, lo), top];
+    }};
     var opts = {
       width: Math.max(320, entry.plot.clientWidth),
       height: 280,
-      scales: {x: scaleX, y: {range: function (u, lo, hi) {
-        var top = hi > 0 ? hi * 1.08 : 1;
-        return [Math.min(0, lo), top];
-      }}},
-      axes: [xAxis(item), {label: item.y_label, stroke: "#333", grid: {stroke: "#eee"}, size: 60}],
+      scales: {x: scaleX, y: scaleY},
+      axes: [xAxis(item), {label: item.y_label + (item.y_log ? " (log scale)" : ""), stroke: "#333",
+                           grid: {stroke: "#eee"}, size: 60}],
       legend: {live: true},
       cursor: {drag: {x: true, y: false}},
       series: [{label: item.x_kind === "percentile" ? "percentile" : item.x_label,

@@ -17,9 +17,11 @@ from loadtest.report._html_model import (
     PERCENTILE_XS,
     Chart,
     Page,
+    Series,
     Table,
     Text,
     distribution_ms,
+    log_y,
     page_json,
 )
 from loadtest.report._html_run import build_run_page, load_text
@@ -417,6 +419,7 @@ def test_a_sweep_shows_its_knee_probes_and_charts() -> None:
     rate = chart(page, "sweep-rate")
     assert rate.xs == (10.0, 20.0)  # sorted by offered rate; the baseline has none
     assert [(m.x, m.label) for m in rate.marks] == [(10.0, "knee")]
+    assert chart(page, "sweep-latency").y_log  # 110 ms to 2.5 s
     goodput = chart(page, "sweep-goodput")
     assert [s.values for s in goodput.series] == [(97.0, 50.0), (95.0, 95.0)]
     table = saturation[-1]
@@ -504,3 +507,17 @@ def test_the_page_is_self_contained() -> None:
     assert "<link" not in page
     assert "uPlot" in page
     assert page_json(build_run_page(golden()))["sections"][0]["id"] == "verdict"
+
+
+def test_latency_against_load_is_on_a_log_axis_when_it_spans_a_lot() -> None:
+    """The golden run's TTFT p50 (~10 ms) beside its latency p99 (~700 ms)."""
+    assert chart(build_run_page(golden()), "sat-latency").y_log
+    assert not chart(build_run_page(golden()), "sat-throughput").y_log
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [((), False), ((None, 0.0), False), ((1.0, 20.0), False), ((1.0, None, 20.5), True)],
+)
+def test_log_y_needs_a_ratio_over_20(values: tuple[float | None, ...], expected: bool) -> None:
+    assert log_y((Series(label="s", values=values, color=0),)) is expected
