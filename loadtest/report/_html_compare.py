@@ -35,6 +35,7 @@ from loadtest.report._html_model import (
     Series,
     Text,
     distribution_ms,
+    log_y,
     percentile_chart,
 )
 from loadtest.report._html_run import load_text
@@ -166,6 +167,16 @@ def compare_page(
         "xs": tuple(float(i + 1) for i in range(count)),
         "x_ticks": ticks,
     }
+    latency = tuple(
+        Series(
+            label=f"{label} {title}",
+            values=tuple(_stage_value(m.get(i), name, "p99") for i in range(count)),
+            color=index,
+            dash=name == "ttft_ms",
+        )
+        for index, (label, m) in enumerate(zip(labels, by_index, strict=True))
+        for name, title in (("latency_ms", "latency p99"), ("ttft_ms", "TTFT p99"))
+    )
     saturation: list[Item] = [
         Chart(
             id="cmp-sat-rps",
@@ -187,16 +198,8 @@ def compare_page(
             id="cmp-sat-latency",
             title="Latency and TTFT p99 per stage",
             y_label="ms",
-            series=tuple(
-                Series(
-                    label=f"{label} {title}",
-                    values=tuple(_stage_value(m.get(i), name, "p99") for i in range(count)),
-                    color=index,
-                    dash=name == "ttft_ms",
-                )
-                for index, (label, m) in enumerate(zip(labels, by_index, strict=True))
-                for name, title in (("latency_ms", "latency p99"), ("ttft_ms", "TTFT p99"))
-            ),
+            series=latency,
+            y_log=log_y(latency),
             note="Solid: latency p99; dashed: TTFT p99.",
             **common,
         ),

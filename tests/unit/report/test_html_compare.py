@@ -47,6 +47,7 @@ def test_compare_overlays_both_runs_in_their_colours() -> None:
     assert rps.series[0].values[2] is None  # the baseline has no stage 3
     assert rps.series[1].values[2] == old["stages"][0]["total"]["throughput_rps"]
     latency = found["cmp-sat-latency"]
+    assert not latency.y_log  # p99s within 20x of each other
     assert [(s.label, s.dash) for s in latency.series] == [
         ("baseline latency p99", False),
         ("baseline TTFT p99", True),
