@@ -9,6 +9,7 @@ from __future__ import annotations
 from loadtest.cli import (
     _compare,  # noqa: F401  (registers compare, merge)
     _mock,  # noqa: F401  (registers mock)
+    _report,  # noqa: F401  (registers report)
     _run,  # noqa: F401  (registers run)
     _sweep,  # noqa: F401  (registers sweep)
     _validate,  # noqa: F401  (registers validate, schema)

@@ -25,10 +25,12 @@ from loadtest.errors import EXIT_OK, EXIT_THRESHOLDS, ConfigError
 from loadtest.report import (
     MIN_SAMPLES,
     check_summary,
+    compare_page,
     compare_summaries,
     evaluate_thresholds,
     merge_summaries,
     render_comparison,
+    render_page,
 )
 
 __all__ = ["compare", "merge", "read_summary"]
@@ -46,6 +48,12 @@ ERROR_POINTS_OPTION: Any = typer.Option(
     "--error-points",
     min=0.0,
     help="Regression if the error rate rises by more than this many percentage points.",
+)
+HTML_OPTION: Any = typer.Option(
+    None,
+    "--html",
+    help="Also write the comparison as an HTML page (both runs overlaid on the same axes).",
+    show_default=False,
 )
 SUMMARIES_ARGUMENT: Any = typer.Argument(..., help="Summaries of the shards of one run.")
 OUTPUT_OPTION: Any = typer.Option(
@@ -79,18 +87,33 @@ def compare(
     new: Path = NEW_ARGUMENT,
     regress_pct: float = REGRESS_PCT_OPTION,
     error_points: float = ERROR_POINTS_OPTION,
+    html: Path | None = HTML_OPTION,
     debug: bool = DEBUG_OPTION,
 ) -> None:
     """Compare NEW against the baseline OLD, stage by stage; send no load.
 
-    Exit codes: 0 no regression; 3 a regression; 2 a summary is unreadable or
-    invalid, or nothing was compared: no stage in common (same index and
-    load), or every figure n/a (no data) or few (under 10 samples).
+    With --html PATH, also write the comparison as an HTML page (written
+    whatever the outcome). Exit codes: 0 no regression; 3 a regression; 2 a
+    summary is unreadable or invalid, or nothing was compared: no stage in
+    common (same index and load), or every figure n/a (no data) or few
+    (under 10 samples); 1 the page could not be written.
     """
+    old_doc, new_doc = read_summary(old), read_summary(new)
     comparison = compare_summaries(
-        read_summary(old), read_summary(new), regress_pct=regress_pct, error_points=error_points
+        old_doc, new_doc, regress_pct=regress_pct, error_points=error_points
     )
-    typer.echo(render_comparison(comparison), nl=False)
+    text = render_comparison(comparison)
+    typer.echo(text, nl=False)
+    if html is not None:
+        page = compare_page(
+            old_doc,
+            new_doc,
+            text,
+            names=(str(old), str(new)),
+            regressed=comparison.regressed,
+        )
+        write_text(html, render_page(page))
+        typer.echo(f"page: {html}", err=True)
     if not comparison.scopes:
         raise ConfigError(
             f"{old} and {new}: no stage in common (same index and load); nothing was compared"

@@ -73,6 +73,7 @@ from loadtest.mock import run_mock_process
 from loadtest.report import (
     build_summary,
     render_csv,
+    render_html,
     render_prometheus,
     render_text,
     run_info,
@@ -515,6 +516,7 @@ def _write_outputs(
         paths.path("summary", "json").name: summary_json,
         paths.path("report", "txt").name: report,
         paths.path("report", "csv").name: render_csv(summary),
+        paths.path("report", "html").name: render_html(summary),
         paths.path("metrics", "prom").name: render_prometheus(summary),
         profile_name: _written_profile(plan, profile_name, rerun),
     }

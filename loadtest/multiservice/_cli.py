@@ -20,6 +20,7 @@ import typer
 
 from loadtest.config import parse_duration
 from loadtest.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, ConfigError, LoadtestError
+from loadtest.multiservice._html import html_path
 from loadtest.multiservice._multi import run_multi_service
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ def multi_service(
     except KeyboardInterrupt:  # between rounds, outside any round's signal handling
         _progress("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _progress(f"wrote {result.json_path}")
+    _progress(f"wrote {result.json_path} and {html_path(result.json_path)}")
     if result.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_RUNTIME if result.any_failed else EXIT_OK)

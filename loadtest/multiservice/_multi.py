@@ -10,8 +10,9 @@ Rules:
   per gateway the median delta and its range over the rounds.
 - Outputs go to `OUT/multi-<ts>/round-<k>/<name>/` (one `loadtest run` set
   each) and the combined document to `OUT/multi-<ts>.json` (or `json_path`),
-  rewritten after every round so an interrupted comparison keeps what it
-  measured. A Ctrl-C ends the current round cleanly and stops there.
+  with its HTML page beside it (`.html`: the gateways overlaid per round),
+  both rewritten after every round so an interrupted comparison keeps what
+  it measured. A Ctrl-C ends the current round cleanly and stops there.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from loadtest.config import (
     resolve,
 )
 from loadtest.errors import ConfigError, RuntimeFailure
+from loadtest.multiservice._html import write_html
 from loadtest.multiservice._results import (
     GatewaySummary,
     Metric,
@@ -335,9 +337,11 @@ def _result_json(result: MultiResult, setup: _Setup) -> dict[str, Any]:
 
 
 def _write_json(result: MultiResult, setup: _Setup) -> None:
+    """Write the combined document, and its HTML page beside it."""
     data = orjson.dumps(_result_json(result, setup), option=orjson.OPT_INDENT_2) + b"\n"
     try:
         setup.json_path.parent.mkdir(parents=True, exist_ok=True)
         setup.json_path.write_bytes(data)
     except OSError as exc:
         raise RuntimeFailure(f"cannot write {setup.json_path}: {exc.strerror or exc}") from None
+    write_html(result.rounds, result.table, profile=str(setup.profile), json_path=setup.json_path)

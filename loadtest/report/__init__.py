@@ -2,15 +2,16 @@
 
 `build_summary(plan, result)` gives the complete, versioned summary document
 (`loadtest.summary/1`, histograms embedded, threshold verdicts included);
-`render_text`, `render_csv` and
-`render_prometheus` render it (`render_live` and `stage_exposition` give
-the live endpoint's exposition of a running engine, same names and
-format); `evaluate_thresholds` checks its limits;
+`render_text`, `render_csv`, `render_prometheus` and `render_html` render
+it (`render_page` draws any page model: compare, multi-service;
+`render_live` and `stage_exposition` give the live endpoint's exposition of
+a running engine, same names and format); `evaluate_thresholds` checks its
+limits;
 `compare_summaries`/`render_comparison` compare two runs; `merge_summaries`
 merges the shards of one run; `check_summary` validates one read from disk;
 `summary_schema` is its JSON Schema, generated from the document classes.
 Importing this package imports neither trio nor httpcore; nothing here
-reads or writes a file (see docs/reports.md).
+reads or writes a file but the HTML page's own assets (see docs/reports.md).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from loadtest.report._csv import render_csv
 from loadtest.report._exposition import CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE
 from loadtest.report._exposition import Exposition
 from loadtest.report._goodput_doc import GoodputDoc, KneeDoc, ProbeDoc, SweepDoc
+from loadtest.report._html import render_html, render_page
+from loadtest.report._html_compare import GatewayRun, compare_page, gateways_page
 from loadtest.report._live_metrics import (
     LIVE_HISTOGRAMS,
     LiveStage,
@@ -70,6 +73,7 @@ __all__ = [
     "Comparison",
     "Delta",
     "Exposition",
+    "GatewayRun",
     "GoodputDoc",
     "KneeDoc",
     "LiveStage",
@@ -80,14 +84,18 @@ __all__ = [
     "SweepDoc",
     "build_summary",
     "check_summary",
+    "compare_page",
     "compare_summaries",
     "evaluate_thresholds",
     "fmt_ms",
+    "gateways_page",
     "merge_summaries",
     "metric_json",
     "render_comparison",
     "render_csv",
+    "render_html",
     "render_live",
+    "render_page",
     "render_prometheus",
     "render_text",
     "run_info",

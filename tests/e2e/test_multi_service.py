@@ -125,9 +125,14 @@ def test_a_30ms_slower_upstream_shows_as_a_30ms_delta(
     assert final["gw-130ms"]["max_delta_ms"] == max(slow_deltas)
     for title in ("round 1/2", "round 2/2", "summary over 2 rounds"):
         assert title in done.stdout
+    page = report.with_suffix(".html").read_text()
+    assert '"id":"round-2-dist-ttft"' in page  # both rounds, each gateway overlaid
+    assert page.count('"label":"gw-130ms"') >= 2 * 4
+    assert f"wrote {report} and {report.with_suffix('.html')}" in done.stderr
     written = [p.read_bytes() for p in out.rglob("*") if p.is_file()]
     assert written
-    assert not any(KEY.encode() in data for data in [*written, report.read_bytes()])
+    pages = [report.read_bytes(), report.with_suffix(".html").read_bytes()]
+    assert not any(KEY.encode() in data for data in [*written, *pages])
     assert KEY not in done.stdout + done.stderr
 
 
@@ -162,6 +167,8 @@ def test_a_gateway_on_a_closed_port_keeps_its_row(
     assert any(line.startswith("closed ") and "FAILED" in line for line in tables[0].splitlines())
     assert "FAILED in round 1" in tables[-1]
     assert json.loads(result.json_path.read_text())["rounds"][0]["services"][1]["name"] == "closed"
+    page = result.json_path.with_suffix(".html").read_text()
+    assert "closed: FAILED: no successful turn: " in page
 
 
 def processes_mentioning(text: str) -> list[int]:

@@ -206,7 +206,7 @@ def test_bust_warns_when_the_cache_hits_first_turns(tmp_path: Path) -> None:
 
 def test_failed_threshold_exits_3_and_every_output_is_written(tmp_path: Path) -> None:
     """An error-rate threshold failed by injected 500s: exit 3, the verdict
-    says FAIL in the report's first lines, and all six outputs exist."""
+    says FAIL in the report's first lines, and all seven outputs exist."""
     profile = {**PROFILE, "stages": ["2:1s"], "warmup": "0s", "thresholds": {"error_rate": 0.01}}
     path = tmp_path / "p.json"
     path.write_text(json.dumps(profile))
@@ -224,6 +224,7 @@ def test_failed_threshold_exits_3_and_every_output_is_written(tmp_path: Path) ->
         "metrics.prom",
         "profile.toml",
         "report.csv",
+        "report.html",
         "report.txt",
         "results.jsonl",
         "summary.json",

@@ -45,6 +45,7 @@ KINDS = [
     "metrics.prom",
     "profile.toml",
     "report.csv",
+    "report.html",
     "report.txt",
     "results.jsonl",
     "summary.json",
@@ -223,7 +224,7 @@ def test_repeated_signals_still_write_every_output(
     started: list[subprocess.Popen[bytes]], tmp_path: Path, signum: int
 ) -> None:
     """A signal, then more every 20 ms until the run exits (while it stops,
-    while it writes): exit 130, all six outputs, a summary of what was
+    while it writes): exit 130, all seven outputs, a summary of what was
     measured, no traceback."""
     process = start_run(started, tmp_path)
     deadline = time.monotonic() + 60
