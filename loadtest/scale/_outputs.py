@@ -28,6 +28,7 @@ from loadtest.report import (
     evaluate_thresholds,
     merge_summaries,
     render_csv,
+    render_html,
     render_prometheus,
     render_text,
 )
@@ -94,6 +95,7 @@ def write_merged_outputs(
         + "\n",
         paths.path("report", "txt").name: report,
         paths.path("report", "csv").name: render_csv(summary),
+        paths.path("report", "html").name: render_html(summary),
         paths.path("metrics", "prom").name: render_prometheus(summary),
         paths.path("profile", "toml").name: profile_text,
     }

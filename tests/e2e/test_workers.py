@@ -106,6 +106,7 @@ def test_two_workers_run_the_one_process_schedule(
         "metrics.prom",
         "profile.toml",
         "report.csv",
+        "report.html",
         "report.txt",
         "results.jsonl",
         "results.jsonl",

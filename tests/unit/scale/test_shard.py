@@ -139,6 +139,7 @@ def test_merged_outputs_are_the_merge_of_the_shards(tmp_path: Path) -> None:
         "metrics-ts.prom",
         "profile-ts.toml",
         "report-ts.csv",
+        "report-ts.html",
         "report-ts.txt",
         "results-ts-w0.jsonl",
         "results-ts-w1.jsonl",
