@@ -19,6 +19,11 @@ Rules:
 - `live` is a `LiveView` of the running stage (None between stages);
   `on_stage_end(callback)` hands each finished stage's snapshot to
   `callback` (the live metrics endpoint keeps finished stages that way).
+- A segment of a plan (`--segment K/N`) starts each later stage on its
+  planned boundary: the first stage's start plus every earlier stage's
+  duration and graceful stop (it waits when it is early), so the segments'
+  stages line up without messages. After a stage with no duration (a
+  request count only) stages follow one another as in one process.
 - The run's `max_requests` counts turns started across the stages this
   engine runs: each stage may start what is left (its `ended_by` is
   "run-requests" when that ends it), and `run()` starts no stage once
@@ -327,10 +332,18 @@ class Engine:
         if self._started_unix_s is None:
             self._started_unix_s = started
         snapshots = []
-        for index in range(len(self.plan.stages)):
+        boundary: float | None = trio.current_time()
+        for index, stage in enumerate(self.plan.stages):
+            if index and boundary is not None and not self.plan.segment.whole:
+                with trio.move_on_at(boundary):
+                    await self._stop_event.wait()
             if self.stop_requested or self.requests_left == 0:
                 break
             snapshots.append(await self.run_stage(index))
+            if boundary is not None and stage.duration is not None:
+                boundary += stage.duration_s + self.plan.graceful_stop_s
+            else:
+                boundary = None  # a stage of unknown length: no planned boundary after it
         return RunResult(
             plan=self.plan,
             stages=tuple(snapshots),

@@ -136,3 +136,46 @@ def test_a_limit_below_the_segment_count_is_refused() -> None:
         make_plan(max_in_flight=1).for_segment(Segment(1, 2))
     with pytest.raises(ConfigError, match=r"http.max_connections 2 cannot be split over 3"):
         make_plan(http={"max_connections": 2}).for_segment(Segment(0, 3))
+
+
+@pytest.mark.parametrize("segmented", [False, True])
+async def test_a_segment_starts_each_later_stage_on_its_planned_boundary(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, segmented: bool
+) -> None:
+    """A segment's later stages start at the first one's start plus the
+    earlier stages' durations and graceful stops, however soon its turns
+    drained, so segments line up; one process starts the next stage as
+    soon as the last one has drained."""
+    plan = make_plan(stages=["2:2010ms", "@4:1010ms", "1:1s"], warmup="0s", graceful_stop="3s")
+    if segmented:
+        plan = plan.for_segment(Segment(1, 2))
+    result, _ = await _run(nursery, plan)
+    starts = [stage.started_unix_s - result.stages[0].started_unix_s for stage in result.stages]
+    if segmented:
+        assert starts == pytest.approx([0, 2.01 + 3, 2.01 + 3 + 1.01 + 3], abs=1e-6)
+    else:  # each stage drains within a turn's time (0.14 s) of its end
+        assert starts[1] < 2.01 + 0.2
+        assert starts[2] - starts[1] < 1.01 + 0.2
+
+
+async def test_a_stop_while_a_segment_waits_for_its_boundary_starts_no_stage(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A stop during the wait for the next boundary ends the run at once."""
+    import trio
+
+    plan = make_plan(stages=["1:1s", "1:1s"], warmup="0s", graceful_stop="30s")
+    plan = plan.for_segment(Segment(0, 2))
+    sink = MemorySink()
+    backend = MemoryBackend(nursery, FakeGateway(SCRIPT).serve)
+    async with open_engine(plan, sink=sink, backend=backend) as engine:
+
+        async def stop_later() -> None:
+            await trio.sleep(5)
+            engine.request_stop()
+
+        nursery.start_soon(stop_later)
+        begun = trio.current_time()
+        result = await engine.run()
+    assert len(result.stages) == 1
+    assert trio.current_time() - begun == pytest.approx(5, abs=1e-6)
