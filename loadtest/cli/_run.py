@@ -322,7 +322,7 @@ def run(
                     result, sink, skew_ms = trio.run(_run_engine, plan, paths, options, signals)
                     signals.phase = "writing"
                     facts = _generator_facts(plan, skew_ms)
-                    summary, failed = _write_outputs(plan, result, sink, paths, rerun, facts)
+                    summary, failed = _write_outputs(plan, result, sink, paths, rerun, facts=facts)
         except KeyboardInterrupt:
             name = signals.received[-1] if signals.received else "SIGINT"
             print(f"loadtest: {name}: stopped before any load was sent", file=sys.stderr)
@@ -496,6 +496,7 @@ def _write_outputs(
     sink: JsonlSink,
     paths: OutputPaths,
     rerun: _Rerun | None,
+    *,
     facts: dict[str, Any] | None = None,
     sweep: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:

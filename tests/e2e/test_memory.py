@@ -36,14 +36,19 @@ _EVENT = b'data: {"choices": [{"index": 0, "delta": {"content": " word"}}]}\n\n'
 _SSE_BLOCK = _EVENT * (65000 // len(_EVENT))
 _SSE_CHUNK = f"{len(_SSE_BLOCK):x}\r\n".encode() + _SSE_BLOCK + b"\r\n"
 
-# The wrapper prints the generator's own peak RSS (KiB) as its last stderr line.
+# The wrapper prints the generator's own peak RSS (KiB) as its last stderr
+# line: VmHWM, the peak of this process's memory since its exec. Not
+# `ru_maxrss`: Linux carries it over from the forking process across exec, so
+# it reads the test runner's own size once that is the larger.
 _WRAPPER = """
-import resource, sys
+import sys
 from loadtest.cli import main
 try:
     main()
 finally:
-    print("maxrss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    print("maxrss_kib", peak, file=sys.stderr)
 """
 
 
