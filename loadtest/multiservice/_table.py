@@ -118,7 +118,9 @@ def _service_notes(service: ServiceRound, metric: Metric) -> list[str]:
     if figures.stopped_early:
         notes.append("run stopped early")
     if figures.generator != "ok":
-        notes.append(f"generator {figures.generator} (see its report)")
+        verdict = figures.generator  # "generator-bound" names the generator itself
+        who = verdict if verdict.startswith("generator") else f"generator {verdict}"
+        notes.append(f"{who} (see its report)")
     return [_fit(f"  {service.name}: {note}") for note in notes]
 
 

@@ -34,10 +34,10 @@ def _knee_lines(sweep: Sweep) -> tuple[str, ...]:
     else:
         where = f" (stage {knee.stage + 1})" if knee.stage is not None else ""
         lines = [f"knee: {knee.rate_rps:g} conversation starts/s{where}"]
-    if knee.next_failed_because:
-        lines.append(f"the next rate failed because: {knee.next_failed_because}")
-    if knee.note:
+    if knee.note:  # it names the next probe and why it failed
         lines.append(knee.note)
+    elif knee.next_failed_because:
+        lines.append(f"the next rate failed because: {knee.next_failed_because}")
     if sweep.slo:
         lines.append("SLOs: " + "; ".join(sweep.slo))
     if sweep.goodput_target is not None:

@@ -399,7 +399,9 @@ def verdict_lines(summary: Doc) -> list[str]:
     lines += [f"  {FEW_LEGEND}"] if few_waits else _few_note(failed)
     for index, health in unhealthy:
         reasons = "; ".join(health.get("reasons", []))
-        lines += wrap(f"  generator {health['verdict']} in stage {index + 1}: {reasons}", "    ")
+        verdict = health["verdict"]  # "generator-bound" names the generator itself
+        who = verdict if verdict.startswith("generator") else f"generator {verdict}"
+        lines += wrap(f"  {who} in stage {index + 1}: {reasons}", "    ")
     if not unhealthy and any(s.get("health") for s in stages):
         lines.append("  generator: healthy in every stage")
     return lines

@@ -45,4 +45,4 @@ def test_overload_of_the_generator_is_called_out(tmp_path: Path) -> None:
     assert code == EXIT_GENERATOR_HEALTH
     (report,) = tmp_path.glob("report-*.txt")
     first_lines = report.read_text().splitlines()[:4]
-    assert any("generator generator-bound in stage 1" in line for line in first_lines)
+    assert any("  generator-bound in stage 1" in line for line in first_lines)

@@ -109,7 +109,7 @@ def test_notes_flag_a_late_start_an_early_stop_and_an_unhealthy_generator() -> N
     text = render_round(attrs.evolve(round_of(1, early, late), interrupted=True))
     assert "· INTERRUPTED" in text.splitlines()[0]
     assert "  a: run stopped early" in text
-    assert "  a: generator generator-bound (see its report)" in text
+    assert "  a: generator-bound (see its report)" in text
     assert "  runs started 398 ms apart: raise --start-delay for a common start" in text
 
 

@@ -156,6 +156,16 @@ def test_saturation_is_drawn_against_the_load_when_it_rises(
     assert bool(c.x_ticks) == (x_kind == "category")
 
 
+def test_many_stages_out_of_order_are_numbered_without_their_loads() -> None:
+    """Five stages' load labels would overlap on a half-width chart."""
+    doc = golden()
+    doc["stages"] = _stages(("closed", 1), ("closed", 64), ("open", 36), ("open", 49), ("open", 43))
+    c = chart(build_run_page(doc), "sat-throughput")
+    assert c.x_kind == "category"
+    assert c.x_ticks == ("1", "2", "3", "4", "5")
+    assert c.x_label == "stage (its load is in the table)"
+
+
 def test_time_series_mark_stage_starts_and_shade_warmup() -> None:
     doc = golden()
     doc["stages"][1]["warmup_s"] = 2.0
@@ -411,11 +421,17 @@ def test_a_sweep_shows_its_knee_probes_and_charts() -> None:
     assert text.tone == "pass"
     assert text.lines == (
         "knee: 10 conversation starts/s (stage 2)",
-        "the next rate failed because: goodput 50% < 95%",
         "n",
         "SLOs: ttft_p99_ms<=500",
         "goodput target: 95% of turns meet the SLOs",
     )
+    unnoted = {**SWEEP, "knee": {**SWEEP["knee"], "note": ""}}
+    lines = next(
+        i
+        for i in items(build_run_page({**doc, "sweep": unnoted}), "saturation")
+        if isinstance(i, Text)
+    ).lines
+    assert "the next rate failed because: goodput 50% < 95%" in lines
     rate = chart(page, "sweep-rate")
     assert rate.xs == (10.0, 20.0)  # sorted by offered rate; the baseline has none
     assert [(m.x, m.label) for m in rate.marks] == [(10.0, "knee")]
