@@ -20,14 +20,26 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from loadtest.errors import ConfigError, RuntimeFailure
 
-__all__ = ["OutputPaths", "WrittenOutputs", "prepare_outputs", "write_outputs", "write_text"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "OutputPaths",
+    "WrittenOutputs",
+    "announce_outputs",
+    "prepare_outputs",
+    "write_outputs",
+    "write_text",
+]
 
 
 @attrs.frozen
@@ -139,3 +151,30 @@ def write_outputs(paths: OutputPaths, files: dict[str, str]) -> WrittenOutputs:
             fallback.rmdir()
         fallback = None
     return WrittenOutputs(tuple(written), tuple(failures), tuple(lost), fallback)
+
+
+def announce_outputs(
+    paths: OutputPaths,
+    outcome: WrittenOutputs,
+    first: Sequence[Path] = (),
+    *,
+    summary_on_stdout: bool = False,
+) -> None:
+    """Say on standard error where every output went (`first`: files the
+    run wrote itself, its JSONL), then each failure, the fallback directory
+    and what was written nowhere."""
+    print("outputs:", file=sys.stderr)
+    for path in (*first, *outcome.written):
+        print(f"  {path}", file=sys.stderr)
+    for failure in outcome.failures:
+        print(f"loadtest: error: {failure}", file=sys.stderr)
+    if outcome.fallback is not None:
+        print(
+            f"loadtest: error: what could not be written in {paths.directory} "
+            f"is in {outcome.fallback}",
+            file=sys.stderr,
+        )
+    if outcome.lost:
+        where = "; the summary is on standard output, after the report" if summary_on_stdout else ""
+        lost = ", ".join(outcome.lost)
+        print(f"loadtest: error: written nowhere: {lost}{where}", file=sys.stderr)

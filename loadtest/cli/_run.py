@@ -47,7 +47,7 @@ from loadtest.cli._options import (
     WARMUP_OPTION,
     plan_from_options,
 )
-from loadtest.cli._outputs import OutputPaths, prepare_outputs, write_outputs
+from loadtest.cli._outputs import OutputPaths, announce_outputs, prepare_outputs, write_outputs
 from loadtest.cli._preflight import preflight
 from loadtest.cli._progress import show_progress
 from loadtest.cli._signals import StopSignals
@@ -526,21 +526,7 @@ def _write_outputs(
     sys.stdout.write(report)
     if summary_lost:
         sys.stdout.write(summary_json)
-    print("outputs:", file=sys.stderr)
-    for path in (paths.jsonl, *outcome.written):
-        print(f"  {path}", file=sys.stderr)
-    for failure in outcome.failures:
-        print(f"loadtest: error: {failure}", file=sys.stderr)
-    if outcome.fallback is not None:
-        print(
-            f"loadtest: error: what could not be written in {paths.directory} "
-            f"is in {outcome.fallback}",
-            file=sys.stderr,
-        )
-    if outcome.lost:
-        where = "; the summary is on standard output, after the report" if summary_lost else ""
-        lost = ", ".join(outcome.lost)
-        print(f"loadtest: error: written nowhere: {lost}{where}", file=sys.stderr)
+    announce_outputs(paths, outcome, (paths.jsonl,), summary_on_stdout=summary_lost)
     if sink.error is not None:
         print(
             f"loadtest: error: {sink.error}: the JSONL holds {sink.lines:,} whole lines; "

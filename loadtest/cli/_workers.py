@@ -48,6 +48,7 @@ import attrs
 import orjson
 import trio
 
+from loadtest.cli._outputs import announce_outputs
 from loadtest.cli._progress import ProgressFigures, fit_line
 from loadtest.cli._progress import _width as terminal_width
 from loadtest.config import ClosedStage, Segment
@@ -318,21 +319,7 @@ def write_worker_outputs(
     merged = write_merged_outputs(results, paths, profile_text=profile_text)
     outcome = merged.written
     sys.stdout.write(merged.report)
-    print("outputs:", file=sys.stderr)
-    for name in merged.jsonl:
-        print(f"  {paths.directory / name}", file=sys.stderr)
-    for path in outcome.written:
-        print(f"  {path}", file=sys.stderr)
-    for failure in outcome.failures:
-        print(f"loadtest: error: {failure}", file=sys.stderr)
-    if outcome.fallback is not None:
-        print(
-            f"loadtest: error: what could not be written in {paths.directory} "
-            f"is in {outcome.fallback}",
-            file=sys.stderr,
-        )
-    if outcome.lost:
-        print(f"loadtest: error: written nowhere: {', '.join(outcome.lost)}", file=sys.stderr)
+    announce_outputs(paths, outcome, [paths.directory / name for name in merged.jsonl])
     dead = [r for r in results if r.summary is None]
     for result in dead:
         print(
