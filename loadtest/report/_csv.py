@@ -77,6 +77,9 @@ def _row(run: Doc, stage: Doc, stats: Doc) -> dict[str, str]:
     cells["goodput_good"] = goodput.get("good")
     cells["goodput"] = goodput.get("share")
     cells["goodput_rps"] = goodput.get("good_per_s")
+    cells["ramp_to"] = stage.get("ramp_to")
+    cells["stage_requests"] = stage.get("requests")
+    cells["ended_by"] = stage.get("ended_by", "duration")
     for column in CSV_COLUMNS:
         if column not in cells:
             cells[column] = stats[column] if column in stats else stage[column]

@@ -121,6 +121,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "goodput_good",
     "goodput",
     "goodput_rps",
+    "ramp_to",
+    "stage_requests",
+    "ended_by",
 )
 
 

@@ -9,7 +9,7 @@ import re
 from loadtest.report import CSV_COLUMNS, render_csv
 from tests.unit.report.builders import SECRET, snapshot, summary, turn, two_stage_summary
 
-TEXT = {"run_started", "profile", "mode", "scenario", "status_codes", "errors"}
+TEXT = {"run_started", "profile", "mode", "scenario", "status_codes", "errors", "ended_by"}
 PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
@@ -58,6 +58,25 @@ def test_values_read_back_equal_the_summary() -> None:
     )
     assert open_total["errors"] == "gen_dropped=1"
     assert float(open_total["schedule_lag_p99_ms"]) == 1.5
+
+
+def test_a_ramp_and_a_request_count_have_their_cells() -> None:
+    """A ramp's other end, the stage's request count and what ended it; a
+    summary written before those fields reads as a plain timed stage."""
+    doc = two_stage_summary()
+    doc["stages"][0] |= {"ramp_to": 8, "requests": 30, "ended_by": "requests"}
+    del doc["stages"][1]["ended_by"]
+    rows = read(render_csv(doc))
+    assert (rows[0]["ramp_to"], rows[0]["stage_requests"], rows[0]["ended_by"]) == (
+        "8",
+        "30",
+        "requests",
+    )
+    assert (rows[-1]["ramp_to"], rows[-1]["stage_requests"], rows[-1]["ended_by"]) == (
+        "",
+        "",
+        "duration",
+    )
 
 
 def test_missing_values_are_empty_cells() -> None:
