@@ -85,6 +85,15 @@ def test_without_dask_cluster_names_the_extra_to_install(
             ["--target", "http://127.0.0.1:9", "--cluster", "tcp://h:port", "--workers", "2"],
             "expected a Dask scheduler address",
         ),
+        (
+            ["--target", "http://127.0.0.1:9", "--workers", "2", "--metrics-port", "0"],
+            "--metrics-port with --workers or --cluster: not together yet",
+        ),
+        (
+            ["--target", "http://127.0.0.1:9", "--cluster", ADDRESS, "--workers", "2"]
+            + ["--metrics-port", "0"],
+            "--metrics-port with --workers or --cluster: not together yet",
+        ),
     ],
 )
 def test_cluster_flags_refused_before_anything_starts(
