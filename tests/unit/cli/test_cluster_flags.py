@@ -90,8 +90,10 @@ def test_without_dask_cluster_names_the_extra_to_install(
             "--metrics-port with --workers or --cluster: not together yet",
         ),
         (
-            ["--target", "http://127.0.0.1:9", "--cluster", ADDRESS, "--workers", "2"]
-            + ["--metrics-port", "0"],
+            [
+                *("--target", "http://127.0.0.1:9", "--cluster", ADDRESS),
+                *("--workers", "2", "--metrics-port", "0"),
+            ],
             "--metrics-port with --workers or --cluster: not together yet",
         ),
     ],
