@@ -198,7 +198,7 @@ def sweep(
                 rerun = _Rerun(source, mock_args) if source is not None else None
                 ran = _as_ran(plan, outcome)
                 summary, failed = _write_outputs(
-                    ran, result, sink, paths, rerun, sweep_json(outcome.sweep)
+                    ran, result, sink, paths, rerun, sweep=sweep_json(outcome.sweep)
                 )
         except KeyboardInterrupt:
             name = signals.received[-1] if signals.received else "SIGINT"
