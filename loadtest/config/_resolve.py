@@ -54,6 +54,7 @@ from loadtest.config._redact import (
 from loadtest.config._segment import Segment
 from loadtest.config._slo import Slo, parse_slos
 from loadtest.config._split import split_by_weight
+from loadtest.config._units import Duration
 from loadtest.errors import ConfigError, RegistryError
 from loadtest.protocol import Adapter, FunctionTool, available, get_adapter
 
@@ -185,6 +186,18 @@ class RunPlan:
         return attrs.evolve(self, segment=segment)
 
 
+def _counted_in_warmup(stage: Stage, warmup_s: float) -> Duration | None:
+    """How long an open stage at a constant rate takes to start its request
+    count (at most `requests / rate`: a conversation starts at least one
+    turn), when that is within the warm-up and sooner than its duration."""
+    if not isinstance(stage, OpenStage) or stage.requests is None or stage.ramp_to is not None:
+        return None
+    counted_s = stage.requests / stage.rate
+    if counted_s > warmup_s or counted_s >= stage.duration_s:
+        return None
+    return Duration.from_seconds(counted_s)
+
+
 def resolve(
     profile: Profile,
     overrides: Overrides | None = None,
@@ -211,6 +224,13 @@ def resolve(
     if not effective.stages:
         problems.append("$.stages: no stages; list them in the profile or pass --stages")
     for number, stage in enumerate(effective.stages, start=1):
+        counted = _counted_in_warmup(stage, effective.warmup.seconds)
+        if counted is not None:
+            warnings.append(
+                f"stage {number}: its {stage.requests:,} turns start within about {counted} "
+                f"at {stage.rate:g}/s, inside the warm-up ({effective.warmup}): it will have "
+                "no steady statistics (see --warmup)"
+            )
         if stage.duration is None:
             continue
         if isinstance(stage, ClosedStage) and effective.start_spread >= stage.duration:
