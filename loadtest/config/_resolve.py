@@ -186,16 +186,20 @@ class RunPlan:
         return attrs.evolve(self, segment=segment)
 
 
-def _counted_in_warmup(stage: Stage, warmup_s: float) -> Duration | None:
-    """How long an open stage at a constant rate takes to start its request
-    count (at most `requests / rate`: a conversation starts at least one
-    turn), when that is within the warm-up and sooner than its duration."""
+def _counted_in_warmup(stage: Stage, warmup: Duration) -> str | None:
+    """Whether an open stage at a constant rate starts its whole request
+    count within the warm-up (by `requests / rate` at the latest: a
+    conversation starts at least one turn) and before its duration ends."""
     if not isinstance(stage, OpenStage) or stage.requests is None or stage.ramp_to is not None:
         return None
     counted_s = stage.requests / stage.rate
-    if counted_s > warmup_s or counted_s >= stage.duration_s:
+    if counted_s > warmup.seconds or counted_s >= stage.duration_s:
         return None
-    return Duration.from_seconds(counted_s)
+    return (
+        f"its {stage.requests:,} turns start within about {Duration.from_seconds(counted_s)} "
+        f"at {stage.rate:g}/s, inside the warm-up ({warmup}): it will have no steady "
+        "statistics (see --warmup)"
+    )
 
 
 def resolve(
@@ -224,13 +228,9 @@ def resolve(
     if not effective.stages:
         problems.append("$.stages: no stages; list them in the profile or pass --stages")
     for number, stage in enumerate(effective.stages, start=1):
-        counted = _counted_in_warmup(stage, effective.warmup.seconds)
+        counted = _counted_in_warmup(stage, effective.warmup)
         if counted is not None:
-            warnings.append(
-                f"stage {number}: its {stage.requests:,} turns start within about {counted} "
-                f"at {stage.rate:g}/s, inside the warm-up ({effective.warmup}): it will have "
-                "no steady statistics (see --warmup)"
-            )
+            warnings.append(f"stage {number}: {counted}")
         if stage.duration is None:
             continue
         if isinstance(stage, ClosedStage) and effective.start_spread >= stage.duration:
