@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from loadtest.cli import _run as run_module
 from loadtest.cli import _sweep as sweep_module
 from loadtest.cli import app
-from loadtest.cli._sweep import exit_code
+from loadtest.cli._sweep import _probe_line, exit_code
 from loadtest.engine import JsonlSink, RunResult
 from loadtest.errors import (
     EXIT_INTERRUPTED,
@@ -22,7 +22,7 @@ from loadtest.errors import (
     EXIT_THRESHOLDS,
     EXIT_USAGE,
 )
-from loadtest.report import KneeDoc, SweepDoc
+from loadtest.report import KneeDoc, ProbeDoc, SweepDoc
 from loadtest.sweep import SweepOutcome
 
 if TYPE_CHECKING:
@@ -151,3 +151,28 @@ def test_the_sweep_section_reaches_the_summary_and_report(
     assert "probes" not in summary["run"]["generator"]
     (report,) = out.glob("report-*.txt")
     assert "Sweep:" in report.read_text()
+
+
+@pytest.mark.parametrize(
+    ("passed", "reason", "verdict"),
+    [(True, None, "pass"), (False, "slo", "fail (slo)"), (False, None, "stopped (not judged)")],
+)
+def test_the_probe_line_says_a_stopped_probe_was_not_judged(
+    passed: bool, reason: str | None, verdict: str
+) -> None:
+    probe = ProbeDoc(
+        stage=2,
+        kind="rate",
+        offered_rps=8.0,
+        achieved_rps=None,
+        goodput=0.5,
+        ttft_p50_ms=None,
+        ttft_p99_ms=None,
+        latency_p99_ms=None,
+        health="ok",
+        passed=passed,
+        reason=reason,
+    )
+    assert _probe_line(probe) == (
+        f"loadtest: sweep: stage 3 rate 8/s: goodput 50.0%, achieved -, generator ok: {verdict}"
+    )
