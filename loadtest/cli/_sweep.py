@@ -178,6 +178,11 @@ def sweep(
                 )
 
             plan = plan_for(_MOCK_PLACEHOLDER if mock else target)
+            if plan.warmup_s >= probe.seconds:
+                raise ConfigError(
+                    f"sweep: the warm-up ({plan.profile.warmup}) leaves each probe ({probe}) "
+                    "no steady window: shorten --warmup or lengthen --probe-duration"
+                )
             if not plan.slo:
                 raise ConfigError(
                     "sweep: no SLO: pass --slo (e.g. --slo 'ttft<=300ms') or set the profile's slo"

@@ -73,7 +73,15 @@ def sweep_cli(tmp_path: Path, *args: str, profile: dict[str, Any] | None = None)
         (("--slo", "ttft<=1s", "--warmup", "x"), "--warmup: expected a duration"),
         (
             ("--slo", "ttft<=1s", "--ceiling-vus", "0"),
-            "sweep: the ceiling probe needs at least 1 VU",
+            "sweep: the ceiling probe needs 1 to 100,000 VUs",
+        ),
+        (
+            ("--slo", "ttft<=1s", "--ceiling-vus", "100001"),
+            "sweep: the ceiling probe needs 1 to 100,000 VUs",
+        ),
+        (
+            ("--slo", "ttft<=1s", "--probe-duration", "2s", "--warmup", "2s"),
+            "sweep: the warm-up (2s) leaves each probe (2s) no steady window",
         ),
         (("--slo", "ttft<=1s", "--mock-args", "--ttfx 1s"), "--mock-args: No such option: --ttfx"),
     ],
