@@ -216,7 +216,8 @@ def run(
 ) -> None:
     """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
 
-    Exit codes: 0 ok; 1 runtime failure (an output could not be written), or
+    Exit codes: 0 ok; 1 runtime failure (an output could not be written, the
+    mock could not start, a --workers worker or --cluster shard failed), or
     a target failed the pre-flight request (nothing else sent); 2 bad profile
     or flags; 3 a threshold failed; 4 generator unhealthy (with
     --strict-health); 5 no steady turn succeeded (outputs are written); 130
