@@ -186,6 +186,27 @@ class RunPlan:
         return attrs.evolve(self, segment=segment)
 
 
+def _goodput_without_slo(profile: Profile) -> list[str]:
+    """Goodput thresholds with no SLO to judge turns by: they can only fail."""
+    if profile.slo:
+        return []
+    gated = [("$.thresholds", profile.thresholds)] + [
+        (f"$.scenarios[{index}].thresholds", scenario.thresholds)
+        for index, scenario in enumerate(profile.scenarios or ())
+        if scenario.thresholds is not None
+    ]
+    warnings = []
+    for where, limits in gated:
+        names = [n for n in ("goodput", "goodput_rps") if getattr(limits, n) is not None]
+        if names:
+            warnings.append(
+                f"{where}: {' and '.join(names)} {'judge' if len(names) > 1 else 'judges'} "
+                "turns by the SLOs, and there are none "
+                "(set slo or pass --slo): they will fail as no data"
+            )
+    return warnings
+
+
 def _counted_in_warmup(stage: Stage, warmup: Duration) -> str | None:
     """Whether an open stage at a constant rate starts its whole request
     count within the warm-up (by `requests / rate` at the latest: a
@@ -243,6 +264,7 @@ def resolve(
                 f"stage {number}: the warm-up ({effective.warmup}) covers the whole stage "
                 f"({stage.duration}): it will have no steady statistics (see --warmup)"
             )
+    warnings += _goodput_without_slo(effective)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))  # an override's problem once
     secret = secret_names(effective.redact_headers)

@@ -409,3 +409,26 @@ def test_a_request_count_started_within_the_warmup_warns() -> None:
         "stage 4: the warm-up (10s) covers the whole stage (1s): it will have no steady "
         "statistics (see --warmup)",
     )
+
+
+def test_goodput_thresholds_without_slo_warn() -> None:
+    """A goodput threshold with no SLO can only fail ("no data"): a warning
+    names where it is; with SLOs (the profile's or --slo) there is none."""
+    base = {
+        "stages": ["1:10s"],
+        "thresholds": {"goodput": 0.9, "goodput_rps": 5, "error_rate": 0.01},
+        "defaults": {"target": "http://h", "model": "m"},
+        "scenarios": [
+            {"name": "a", "thresholds": {"goodput_rps": 1}},
+            {"name": "b", "thresholds": {"p99_ms": 100}},
+            {"name": "c"},
+        ],
+    }
+    assert plan_of(base).warnings == (
+        "$.thresholds: goodput and goodput_rps judge turns by the SLOs, and there are none "
+        "(set slo or pass --slo): they will fail as no data",
+        "$.scenarios[0].thresholds: goodput_rps judges turns by the SLOs, and there are none "
+        "(set slo or pass --slo): they will fail as no data",
+    )
+    assert plan_of({**base, "slo": ["ttft<=1s"]}).warnings == ()
+    assert plan_of(base, Overrides(slo=("ttft<=1s",))).warnings == ()
