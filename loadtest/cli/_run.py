@@ -18,6 +18,7 @@ fills up (`_outputs`, the JSONL sink); the mock is stopped after that.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shlex
 import socket
@@ -107,6 +108,26 @@ START_AT_OPTION: Any = typer.Option(
     help="Unix time (seconds) at which the first stage starts; processes given the same "
     "value start together (multi-service.py uses it). Default: at once.",
 )
+#: --start-at is at most this far ahead: a later one is a mistake (milliseconds
+#: for seconds), never a run to wait for.
+MAX_START_AHEAD_S = 24 * 3600
+
+
+def check_start_at(start_at: float | None, now_unix_s: float) -> None:
+    """ConfigError for a --start-at that is not a Unix time in seconds at
+    most a day ahead (milliseconds would wait for millennia, or fail)."""
+    if start_at is None:
+        return
+    if not math.isfinite(start_at) or start_at < 0:
+        raise ConfigError(f"--start-at {start_at:g}: expected Unix time in seconds (date +%s)")
+    ahead_s = start_at - now_unix_s
+    if ahead_s > MAX_START_AHEAD_S:
+        raise ConfigError(
+            f"--start-at {start_at:.0f}: {ahead_s / 86400:,.0f} days ahead; expected Unix time "
+            "in seconds (date +%s), at most a day ahead"
+        )
+
+
 WATCH_STDIN_OPTION: Any = typer.Option(
     False,
     "--watch-stdin",
@@ -216,7 +237,8 @@ def run(
 ) -> None:
     """Run PROFILE: every stage in turn, then write the JSONL, summary and report.
 
-    Exit codes: 0 ok; 1 runtime failure (an output could not be written), or
+    Exit codes: 0 ok; 1 runtime failure (an output could not be written, the
+    mock could not start, a --workers worker or --cluster shard failed), or
     a target failed the pre-flight request (nothing else sent); 2 bad profile
     or flags; 3 a threshold failed; 4 generator unhealthy (with
     --strict-health); 5 no steady turn succeeded (outputs are written); 130
@@ -240,6 +262,7 @@ def run(
             if worker_count > 1 and not shard.whole:
                 raise ConfigError("--segment and --workers: choose one (a worker runs a segment)")
             check_cluster_flags(cluster, workers, mock, segment)
+            check_start_at(start_at, time.time())
             if (worker_count > 1 or cluster is not None) and metrics_port is not None:
                 raise ConfigError(
                     "--metrics-port with --workers or --cluster: not together yet (each "

@@ -178,6 +178,11 @@ def sweep(
                 )
 
             plan = plan_for(_MOCK_PLACEHOLDER if mock else target)
+            if plan.warmup_s >= probe.seconds:
+                raise ConfigError(
+                    f"sweep: the warm-up ({plan.profile.warmup}) leaves each probe ({probe}) "
+                    "no steady window: shorten --warmup or lengthen --probe-duration"
+                )
             if not plan.slo:
                 raise ConfigError(
                     "sweep: no SLO: pass --slo (e.g. --slo 'ttft<=300ms') or set the profile's slo"
@@ -244,7 +249,10 @@ def _probe_line(probe: ProbeDoc) -> str:
     load = f" {probe.offered_rps:g}/s" if probe.offered_rps is not None else ""
     goodput = "-" if probe.goodput is None else f"{100 * probe.goodput:.1f}%"
     achieved = "-" if probe.achieved_rps is None else f"{probe.achieved_rps:.1f}/s"
-    verdict = "pass" if probe.passed else f"fail ({probe.reason or 'stopped'})"
+    if probe.passed:
+        verdict = "pass"
+    else:  # a failed probe has its reason; a stopped one is not judged
+        verdict = f"fail ({probe.reason})" if probe.reason else "stopped (not judged)"
     return (
         f"loadtest: sweep: stage {probe.stage + 1} {probe.kind}{load}: goodput {goodput}, "
         f"achieved {achieved}, generator {probe.health}: {verdict}"

@@ -54,6 +54,7 @@ from loadtest.config._redact import (
 from loadtest.config._segment import Segment
 from loadtest.config._slo import Slo, parse_slos
 from loadtest.config._split import split_by_weight
+from loadtest.config._units import Duration
 from loadtest.errors import ConfigError, RegistryError
 from loadtest.protocol import Adapter, FunctionTool, available, get_adapter
 
@@ -185,6 +186,43 @@ class RunPlan:
         return attrs.evolve(self, segment=segment)
 
 
+def _goodput_without_slo(profile: Profile) -> list[str]:
+    """Goodput thresholds with no SLO to judge turns by: they can only fail."""
+    if profile.slo:
+        return []
+    gated = [("$.thresholds", profile.thresholds)] + [
+        (f"$.scenarios[{index}].thresholds", scenario.thresholds)
+        for index, scenario in enumerate(profile.scenarios or ())
+        if scenario.thresholds is not None
+    ]
+    warnings = []
+    for where, limits in gated:
+        names = [n for n in ("goodput", "goodput_rps") if getattr(limits, n) is not None]
+        if names:
+            warnings.append(
+                f"{where}: {' and '.join(names)} {'judge' if len(names) > 1 else 'judges'} "
+                "turns by the SLOs, and there are none "
+                "(set slo or pass --slo): they will fail as no data"
+            )
+    return warnings
+
+
+def _counted_in_warmup(stage: Stage, warmup: Duration) -> str | None:
+    """Whether an open stage at a constant rate starts its whole request
+    count within the warm-up (by `requests / rate` at the latest: a
+    conversation starts at least one turn) and before its duration ends."""
+    if not isinstance(stage, OpenStage) or stage.requests is None or stage.ramp_to is not None:
+        return None
+    counted_s = stage.requests / stage.rate
+    if counted_s > warmup.seconds or counted_s >= stage.duration_s:
+        return None
+    return (
+        f"its {stage.requests:,} turns start within about {Duration.from_seconds(counted_s)} "
+        f"at {stage.rate:g}/s, inside the warm-up ({warmup}): it will have no steady "
+        "statistics (see --warmup)"
+    )
+
+
 def resolve(
     profile: Profile,
     overrides: Overrides | None = None,
@@ -211,6 +249,9 @@ def resolve(
     if not effective.stages:
         problems.append("$.stages: no stages; list them in the profile or pass --stages")
     for number, stage in enumerate(effective.stages, start=1):
+        counted = _counted_in_warmup(stage, effective.warmup)
+        if counted is not None:
+            warnings.append(f"stage {number}: {counted}")
         if stage.duration is None:
             continue
         if isinstance(stage, ClosedStage) and effective.start_spread >= stage.duration:
@@ -223,6 +264,7 @@ def resolve(
                 f"stage {number}: the warm-up ({effective.warmup}) covers the whole stage "
                 f"({stage.duration}): it will have no steady statistics (see --warmup)"
             )
+    warnings += _goodput_without_slo(effective)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))  # an override's problem once
     secret = secret_names(effective.redact_headers)

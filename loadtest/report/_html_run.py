@@ -21,7 +21,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loadtest.report._cells import FEW_LEGEND, errors_text, ok_pct, pct, rate
+from loadtest.report._cells import errors_text, few_legend, ok_pct, pct, rate
 from loadtest.report._html_extra import goodput_of, slo_of, sweep_of
 from loadtest.report._html_model import Chart, Item, Page, Section, Series, Table, Text, log_y
 from loadtest.report._html_series import distribution_charts, timeseries_charts
@@ -138,7 +138,7 @@ def saturation_items(stages: Sequence[Doc]) -> tuple[Item, ...]:
         title="Load → throughput → latency (stage totals; ms)",
         columns=tuple(columns),
         rows=tuple(rows),
-        note=FEW_LEGEND,
+        note="".join(few_legend(rows)),
     )
     x_kind, x_label, xs, ticks = _load_axis(stages)
     throughput = [
@@ -243,7 +243,7 @@ def _stages_section(stages: Sequence[Doc]) -> Section:
                 + (" (stopped early)" if s.get("stopped_early") else ""),
                 columns=(*_SCENARIO_COLUMNS, *goodput, "errors"),
                 rows=rows,
-                note=f"ms; {FEW_LEGEND}",
+                note="; ".join(["ms", *few_legend(rows)]),
             )
         )
     return Section(id="stages", title="Per stage and scenario", items=tuple(tables))

@@ -11,6 +11,8 @@ Rules:
   summary without one, its start time), e.g. one file given twice.
 - Refused when a summary did not run at the same time as the first (their
   start-to-end spans do not overlap): shards of one run ran together.
+  Shards stopped before their first stage (no stage, a zero-length span
+  each) are not compared: they hold nothing to count twice.
 - Exact where it can be: histograms are decoded from their encodings and
   added count for count; counters, `overflow`, token and error counts are
   summed; percentiles and rates are then recomputed by the same code that
@@ -143,6 +145,8 @@ def _check_distinct(docs: Sequence[Doc], names: Sequence[str]) -> None:
 
 
 def _check_together(docs: Sequence[Doc], names: Sequence[str]) -> None:
+    if not docs[0]["stages"]:
+        return  # stopped before any stage (all of them: the stage count agrees)
     first = docs[0]["run"]
     for doc, name in zip(docs[1:], names[1:], strict=True):
         run = doc["run"]

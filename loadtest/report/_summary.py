@@ -410,15 +410,22 @@ def _is_planned(stage: StageSnapshot, plan: RunPlan) -> bool:
     if not 0 <= stage.index < len(plan.stages):
         return False
     planned = plan.stages[stage.index]
-    load = (  # a segment's share of the stage's load
-        ("closed", sum(plan.segment_vus(planned)), None)
-        if isinstance(planned, ClosedStage)
-        else ("open", None, planned.rate / plan.segment.count)
-    )
+    segment = plan.segment  # a segment ran its share of the load, the ramp's end and the count
+    ramp_to: float | None = None
+    load: tuple[str, int | None, float | None]
+    if isinstance(planned, ClosedStage):
+        load = ("closed", sum(plan.segment_vus(planned)), None)
+        if planned.ramp_to is not None:
+            ramp_to = segment.share(planned.ramp_to)
+    else:
+        load = ("open", None, planned.rate / segment.count)
+        if planned.ramp_to is not None:
+            ramp_to = planned.ramp_to / segment.count
+    requests = None if planned.requests is None else segment.share(planned.requests)
     return (stage.mode, stage.concurrency, stage.rate, stage.ramp_to, stage.requests) == (
         *load,
-        planned.ramp_to,
-        planned.requests,
+        ramp_to,
+        requests,
     ) and (planned.duration is None or stage.duration_s == planned.duration.seconds)
 
 

@@ -37,6 +37,8 @@ from typing import Literal
 
 import attrs
 
+from loadtest.config import _limits as limit
+
 __all__ = ["Done", "Probe", "ProbeResult", "SweepSearch", "SweepSettings"]
 
 Kind = Literal["baseline", "ceiling", "rate"]
@@ -71,14 +73,18 @@ class SweepSettings:
         if not 0 < self.precision < 1:
             raise ValueError(f"the precision is above 0 and below 1, got {self.precision:g}")
         for name, value in (("min rate", self.min_rate), ("max rate", self.max_rate)):
-            if value is not None and value <= 0:
-                raise ValueError(f"the {name} must be above 0, got {value:g}")
+            if value is not None and not 0 < value <= limit.MAX_RATE:
+                raise ValueError(
+                    f"the {name} must be above 0 and at most {limit.MAX_RATE:,g}/s, got {value:g}"
+                )
         if self.min_rate and self.max_rate and self.min_rate > self.max_rate:
             raise ValueError(
                 f"the min rate ({self.min_rate:g}/s) is above the max rate ({self.max_rate:g}/s)"
             )
-        if self.ceiling_vus < 1:
-            raise ValueError(f"the ceiling probe needs at least 1 VU, got {self.ceiling_vus}")
+        if not 1 <= self.ceiling_vus <= limit.MAX_VUS:
+            raise ValueError(
+                f"the ceiling probe needs 1 to {limit.MAX_VUS:,} VUs, got {self.ceiling_vus}"
+            )
 
 
 @attrs.frozen
@@ -169,10 +175,12 @@ class SweepSearch:
             return self.settings.min_rate
         return (self._ceiling or 0) / FLOOR_DIVISOR
 
+    def _high(self) -> float:
+        """The highest rate probed: `max_rate`, else the highest rate a stage takes."""
+        return limit.MAX_RATE if self.settings.max_rate is None else self.settings.max_rate
+
     def _clip(self, rate: float) -> float:
-        high = self.settings.max_rate
-        rate = min(rate, high) if high is not None else rate
-        return max(rate, self._floor())
+        return max(min(rate, self._high()), self._floor())
 
     def next(self) -> Probe | Done:
         """The next probe to run, or `Done` with the knee."""
@@ -196,8 +204,7 @@ class SweepSearch:
                 return self._finish(None)
             return Probe("rate", rate=self._round(self._clip(hi.offered_rps * SHRINK)))
         if hi is None:
-            high = self.settings.max_rate
-            if high is not None and lo >= high:
+            if lo >= self._high():
                 return self._finish(lo)
             first = len({r.offered_rps for r in rates}) == 1
             step = ABOVE_CEILING * self._ceiling if first else lo * GROWTH

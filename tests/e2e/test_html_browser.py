@@ -170,3 +170,45 @@ def test_a_multi_service_page(browser: Browser, tmp_path: Path) -> None:
     model = gateways_page([(1, start_s, "round 1/1\n", gateways)], "summary\n", profile="p")
     charts = open_page(browser, render_page(model), tmp_path, "multi")
     check_drawn(charts, model)
+
+
+#: Each category chart's x tick labels as drawn (data-x-ticks), the room
+#: each has on the axis, and the widest label's width in the axis font.
+_TICKS = """() => Array.from(document.querySelectorAll('.chart[data-x-ticks]')).map(box => {
+  const labels = JSON.parse(box.dataset.xTicks);
+  const canvas = box.querySelector('canvas');
+  const measure = document.createElement('canvas').getContext('2d');
+  measure.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
+    + '"Noto Sans", sans-serif';
+  const widest = Math.max(...labels.map(t => measure.measureText(t).width));
+  return {id: box.id, labels, room: canvas.clientWidth / labels.length, widest};
+})"""
+
+
+def test_stage_labels_on_a_category_axis_never_overprint(browser: Browser, tmp_path: Path) -> None:
+    """Seven mixed stages: their "N: load" labels would overprint each other
+    on a half-width chart, so each tick is the stage number alone; two
+    stages keep their full labels."""
+    doc = golden()
+    closed, open_ = doc["stages"]
+    doc["stages"] = [copy.deepcopy(closed if i % 2 else open_) for i in range(7)]
+    for index, stage in enumerate(doc["stages"]):
+        stage["index"] = index
+    path = tmp_path / "many.html"
+    path.write_text(render_html(doc), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(path.as_uri())
+        many = page.evaluate(_TICKS)
+        path.write_text(render_html(golden()), encoding="utf-8")
+        page.goto(path.as_uri())
+        two = page.evaluate(_TICKS)
+    finally:
+        page.close()
+    assert many, "no category chart"
+    for chart in many:
+        assert chart["labels"] == [str(n) for n in range(1, 8)], chart
+        assert chart["widest"] < chart["room"], chart
+    assert two
+    for chart in two:
+        assert chart["labels"] == ["1: closed 4 VUs", "2: open 5/s"], chart

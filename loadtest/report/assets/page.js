@@ -6,6 +6,9 @@
   "use strict";
   var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+  // uPlot's default axis font: tick labels are measured in it.
+  var AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, ' +
+                  '"Noto Sans", sans-serif';
   var data = JSON.parse(document.getElementById("page-data").textContent);
   var root = document.getElementById("page");
   var charts = [];
@@ -107,6 +110,11 @@
     };
   }
 
+  var measure = document.createElement("canvas").getContext("2d");
+  measure.font = AXIS_FONT;
+
+  function textWidth(text) { return measure.measureText(text).width; }
+
   function xAxis(item) {
     var axis = {label: item.x_label, stroke: "#333", grid: {stroke: "#eee"}};
     if (item.x_kind === "percentile") {
@@ -121,8 +129,19 @@
       axis.values = function (u, splits) { return splits.map(percentLabel); };
     } else if (item.x_kind === "category") {
       axis.splits = function () { return item.xs; };
+      // Labels wider than their share of the axis would overprint each
+      // other: then each tick is its stage number alone (the legend, on
+      // hover, and the table above give the load). The labels drawn are
+      // kept on the chart's box (data-x-ticks).
       axis.values = function (u, splits) {
-        return splits.map(function (v) { return item.x_ticks[Math.round(v) - 1] || ""; });
+        var labels = splits.map(function (v) { return item.x_ticks[Math.round(v) - 1] || ""; });
+        var width = u.bbox && u.bbox.width ? u.bbox.width / devicePixelRatio : u.width - 80;
+        var room = width / Math.max(1, splits.length) - 8;
+        var widest = Math.max.apply(null, labels.map(textWidth));
+        if (widest > room) labels = labels.map(function (t) { return t.split(":")[0]; });
+        var box = document.getElementById(item.id);
+        if (box) box.setAttribute("data-x-ticks", JSON.stringify(labels));
+        return labels;
       };
     }
     return axis;

@@ -54,3 +54,13 @@ def test_distribution_name_differs_from_the_import_name() -> None:
     assert project["scripts"] == {"loadtest": "loadtest.cli:main"}
     assert "version" in project["dynamic"]
     assert "loadtest-llm" in (ROOT / "README.md").read_text()
+
+
+def test_run_help_names_every_cause_of_exit_1() -> None:
+    """`run --help` lists exit 1's causes as the README does, the scaled-out
+    ones included."""
+    result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "400"})
+    text = " ".join(result.output.split())
+    exit_1 = text[text.index("Exit codes:") : text.index("2 bad profile")]
+    for cause in ("an output could not be written", "the mock could not start", "--workers"):
+        assert cause in exit_1, cause

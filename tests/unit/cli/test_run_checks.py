@@ -259,3 +259,25 @@ def test_ctrl_c_while_the_mock_starts_sends_nothing(
     assert result.exit_code == EXIT_INTERRUPTED
     assert result.stderr == "loadtest: SIGINT: stopped before any load was sent\n"
     assert list((tmp_path / "o").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("start_at", "message"),
+    [
+        ("1795960000000", "days ahead; expected Unix time in seconds (date +%s), at most a day"),
+        ("4102444800", "days ahead; expected Unix time in seconds"),
+        ("-5", "--start-at -5: expected Unix time in seconds (date +%s)"),
+        ("nan", "--start-at nan: expected Unix time in seconds (date +%s)"),
+    ],
+)
+def test_a_start_at_that_is_not_seconds_exits_2_before_the_mock_starts(
+    tmp_path: Path, no_mock: None, start_at: str, message: str
+) -> None:
+    """--start-at in milliseconds (or years ahead) was a traceback, or a wait
+    for ever: one line, exit 2, nothing started."""
+    result = run_cli(tmp_path, "--out", str(tmp_path / "o"), "--start-at", start_at)
+    assert result.exit_code == EXIT_USAGE, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("loadtest: error: --start-at"), line
+    assert message in line, line
+    assert not (tmp_path / "o").exists()

@@ -11,8 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from loadtest.cli import _run as run_module
+from loadtest.cli import _sweep as sweep_module
 from loadtest.cli import app
-from loadtest.cli._sweep import exit_code
+from loadtest.cli._sweep import _probe_line, exit_code
+from loadtest.engine import JsonlSink, RunResult
 from loadtest.errors import (
     EXIT_INTERRUPTED,
     EXIT_NO_SUCCESS,
@@ -20,6 +22,8 @@ from loadtest.errors import (
     EXIT_THRESHOLDS,
     EXIT_USAGE,
 )
+from loadtest.report import KneeDoc, ProbeDoc, SweepDoc
+from loadtest.sweep import SweepOutcome
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,7 +73,15 @@ def sweep_cli(tmp_path: Path, *args: str, profile: dict[str, Any] | None = None)
         (("--slo", "ttft<=1s", "--warmup", "x"), "--warmup: expected a duration"),
         (
             ("--slo", "ttft<=1s", "--ceiling-vus", "0"),
-            "sweep: the ceiling probe needs at least 1 VU",
+            "sweep: the ceiling probe needs 1 to 100,000 VUs",
+        ),
+        (
+            ("--slo", "ttft<=1s", "--ceiling-vus", "100001"),
+            "sweep: the ceiling probe needs 1 to 100,000 VUs",
+        ),
+        (
+            ("--slo", "ttft<=1s", "--probe-duration", "2s", "--warmup", "2s"),
+            "sweep: the warm-up (2s) leaves each probe (2s) no steady window",
         ),
         (("--slo", "ttft<=1s", "--mock-args", "--ttfx 1s"), "--mock-args: No such option: --ttfx"),
     ],
@@ -116,3 +128,59 @@ def test_run_and_validate_take_slo(tmp_path: Path, command: str) -> None:
     )
     assert result.exit_code == EXIT_USAGE
     assert result.stderr.startswith('loadtest: error: --slo: SLO "p9<=1s": unknown metric "p9"')
+
+
+def test_the_sweep_section_reaches_the_summary_and_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep's outcome is written as the summary's `sweep` (not mixed
+    into `run.generator`), and the text report starts with the knee."""
+    knee = KneeDoc(rate_rps=None, stage=None, next_failed_because=None, note="no rate passed")
+    doc = SweepDoc(slo=["ttft<=1s"], goodput_target=0.9, probes=[], knee=knee)
+
+    async def no_engine(plan: Any, paths: Any, options: Any, signals: Any) -> Any:
+        result = RunResult(
+            plan=plan, stages=(), started_unix_s=1.0, ended_unix_s=2.0, stopped_early=False
+        )
+        return result, SweepOutcome(stages=(), sweep=doc), JsonlSink(paths.jsonl)
+
+    monkeypatch.setattr(sweep_module, "_sweep_engine", no_engine)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(PROFILE))
+    out = tmp_path / "o"
+    target = ["--target", "http://127.0.0.1:9/v1", "--no-preflight", "--vk", "k"]
+    result = runner.invoke(
+        app, ["sweep", str(path), *target, "-q", "--slo", "ttft<=1s", "--out", str(out)]
+    )
+    assert result.exit_code == EXIT_NO_SUCCESS, result.output
+    (summary_path,) = out.glob("summary-*.json")
+    summary = json.loads(summary_path.read_text())
+    assert summary["sweep"]["knee"]["note"] == "no rate passed"
+    assert "probes" not in summary["run"]["generator"]
+    (report,) = out.glob("report-*.txt")
+    assert "Sweep:" in report.read_text()
+
+
+@pytest.mark.parametrize(
+    ("passed", "reason", "verdict"),
+    [(True, None, "pass"), (False, "slo", "fail (slo)"), (False, None, "stopped (not judged)")],
+)
+def test_the_probe_line_says_a_stopped_probe_was_not_judged(
+    passed: bool, reason: str | None, verdict: str
+) -> None:
+    probe = ProbeDoc(
+        stage=2,
+        kind="rate",
+        offered_rps=8.0,
+        achieved_rps=None,
+        goodput=0.5,
+        ttft_p50_ms=None,
+        ttft_p99_ms=None,
+        latency_p99_ms=None,
+        health="ok",
+        passed=passed,
+        reason=reason,
+    )
+    assert _probe_line(probe) == (
+        f"loadtest: sweep: stage 3 rate 8/s: goodput 50.0%, achieved -, generator ok: {verdict}"
+    )

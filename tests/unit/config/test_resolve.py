@@ -390,3 +390,45 @@ def test_each_open_stage_takes_its_own_arrival_process_or_the_profiles() -> None
     assert "20 conversations/s (gamma, burstiness 4)" in text
     assert "5 conversations/s (poisson)" in text
     assert "2 conversations/s (gamma, burstiness 0.5)" in text
+
+
+def test_a_request_count_started_within_the_warmup_warns() -> None:
+    """An open stage at a constant rate that starts its whole request count
+    inside the warm-up has no steady window either (100 turns at 50/s: 2 s);
+    a ramp, a closed stage, a count that outlasts the warm-up or a duration
+    that ends the stage first do not warn of it."""
+    base = {"warmup": "10s", "defaults": {"target": "http://h", "model": "m"}}
+    plan = plan_of({**base, "stages": ["100x@50", "100x@50:30s"]})
+    assert plan.warnings == tuple(
+        f"stage {n}: its 100 turns start within about 2s at 50/s, inside the warm-up (10s): "
+        "it will have no steady statistics (see --warmup)"
+        for n in (1, 2)
+    )
+    quiet = ["1000x@50", "100x@10->@50:30s", "100x10", "100x@50:1s", "600x@50"]
+    assert plan_of({**base, "stages": quiet}).warnings == (
+        "stage 4: the warm-up (10s) covers the whole stage (1s): it will have no steady "
+        "statistics (see --warmup)",
+    )
+
+
+def test_goodput_thresholds_without_slo_warn() -> None:
+    """A goodput threshold with no SLO can only fail ("no data"): a warning
+    names where it is; with SLOs (the profile's or --slo) there is none."""
+    base = {
+        "stages": ["1:10s"],
+        "thresholds": {"goodput": 0.9, "goodput_rps": 5, "error_rate": 0.01},
+        "defaults": {"target": "http://h", "model": "m"},
+        "scenarios": [
+            {"name": "a", "thresholds": {"goodput_rps": 1}},
+            {"name": "b", "thresholds": {"p99_ms": 100}},
+            {"name": "c"},
+        ],
+    }
+    assert plan_of(base).warnings == (
+        "$.thresholds: goodput and goodput_rps judge turns by the SLOs, and there are none "
+        "(set slo or pass --slo): they will fail as no data",
+        "$.scenarios[0].thresholds: goodput_rps judges turns by the SLOs, and there are none "
+        "(set slo or pass --slo): they will fail as no data",
+    )
+    assert plan_of({**base, "slo": ["ttft<=1s"]}).warnings == ()
+    assert plan_of(base, Overrides(slo=("ttft<=1s",))).warnings == ()

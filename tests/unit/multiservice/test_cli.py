@@ -4,6 +4,7 @@ one clear line per problem before anything starts."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from loadtest.errors import ConfigError
 from loadtest.multiservice import main, run_multi_service
+from loadtest.multiservice._multi import _validate
 
 ROOT = Path(__file__).parents[3]
 PROFILE = {
@@ -156,3 +158,20 @@ def test_a_gateway_without_a_key_cannot_get_the_placeholder(tmp_path: Path) -> N
         "REPLACE_WITH_VK; pass the key with --vk or LOADTEST_VK (here: set key_env)"
     ]
     assert not (tmp_path / "o").exists()
+
+
+def test_the_docs_try_it_example_passes_the_checks(tmp_path: Path) -> None:
+    """docs/multi-service.md's "Try it with no gateway": its services file,
+    its profile and its environment pass every check made before anything
+    is sent (as written, the placeholder key stopped it with exit 2)."""
+    text = (ROOT / "docs" / "multi-service.md").read_text()
+    block = text[text.index("Try it with no gateway") :]
+    block = block[block.index("```sh") : block.index("```", block.index("```sh") + 5)]
+    services = re.search(r"<<'EOF'\n(.*?)\nEOF", block, re.S)
+    assert services is not None
+    path = tmp_path / "services.toml"
+    path.write_text(services[1])
+    env = dict(re.findall(r"^export (\w+)=(\S+)$", block, re.M))
+    command = re.search(r"multi-service\.py \S+ (\S+) --stages (\S+)", block)
+    assert command is not None
+    _validate(path, ROOT / command[1], command[2], env)

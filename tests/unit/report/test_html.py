@@ -121,6 +121,25 @@ def test_the_saturation_table_matches_the_text_report() -> None:
     assert "goodput" not in table.columns
 
 
+def test_the_few_samples_legend_shows_only_under_a_marked_figure() -> None:
+    """As in the text report: "* fewer than 10 samples" under a table only
+    when one of its figures is marked."""
+    doc = golden()
+    saturation = items(build_run_page(doc), "saturation")[0]
+    stage = items(build_run_page(doc), "stages")[0]
+    marked = any(c.endswith("*") for r in saturation.rows for c in r)
+    assert saturation.note == ("* fewer than 10 samples" if marked else "")
+    for stats in (s["total"] for s in doc["stages"]):
+        for metric in ("latency_ms", "ttft_ms", "itl_ms"):
+            stats[metric]["count"] = 1000
+    for scenario in (sc for s in doc["stages"] for sc in s["scenarios"]):
+        for metric in ("latency_ms", "ttft_ms", "itl_ms"):
+            scenario[metric]["count"] = 1000
+    assert items(build_run_page(doc), "saturation")[0].note == ""
+    assert items(build_run_page(doc), "stages")[0].note == "ms"
+    assert stage.note in ("ms", "ms; * fewer than 10 samples")
+
+
 def _stages(*loads: tuple[str, float]) -> list[dict[str, Any]]:
     base = golden()["stages"][0]
     stages = []

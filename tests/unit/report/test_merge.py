@@ -372,3 +372,18 @@ def test_the_report_shows_each_shards_cpu_and_loop_lag() -> None:
     report = render_text(merge_summaries(docs))
     assert "segment 0/2:" not in report
     assert "segment 1/2: ok" in report
+
+
+def test_shards_stopped_before_their_first_stage_merge() -> None:
+    """Ctrl-C during the shared start's wait: every shard stops at once,
+    each with no stage and a zero-length span a millisecond apart. They
+    merge into a run with no stage (as one process writes it), never
+    refused as runs of other times."""
+    a = two_stage_summary()
+    a["stages"] = []
+    a["run"].update(started_unix_s=START, ended_unix_s=START)
+    b = another_shard(a)
+    b["run"].update(started_unix_s=START + 0.001, ended_unix_s=START + 0.001)
+    merged = merge_summaries([a, b], ["a.json", "b.json"])
+    assert merged["stages"] == []
+    assert merged["run"]["shards"] == 2

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from loadtest.config import Segment
 from loadtest.report import check_summary, compare_summaries, merge_summaries, render_text
 from tests.unit.report.builders import another_shard, make_plan, snapshot, summary, turn
 
@@ -114,3 +115,15 @@ def test_a_plan_stage_without_a_duration_is_the_plans_whatever_it_ran() -> None:
     ran = attrs.evolve(snapshot([turn(0)] * 3, concurrency=2), requests=3, ended_by="requests")
     doc = summary([ran], make_plan(stages=["3x2"]))
     assert doc["run"]["stage_plan"] == ["3x2"]
+
+
+def test_a_segments_share_of_a_ramp_and_a_count_is_still_the_plans_stage() -> None:
+    """Segment 1/2 ran its share of each stage (the VUs and a closed ramp's
+    end by largest remainder, an open rate and its ramp's end halved, the
+    request count by largest remainder): `run.stage_plan` is the whole
+    plan's, so every segment's agrees and `merge` accepts them."""
+    plan = make_plan(stages=["41x5->11:10s", "@4->@10:10s"]).for_segment(Segment(1, 2))
+    closed = attrs.evolve(snapshot([turn(0)], concurrency=2), ramp_to=5, requests=20)
+    opened = attrs.evolve(snapshot([turn(0, stage=1)], 1, mode="open", rate=2.0), ramp_to=5.0)
+    doc = summary([closed, opened], plan)
+    assert doc["run"]["stage_plan"] == ["41x5->11:10s", "@4->@10:10s"]

@@ -155,7 +155,10 @@ def test_a_stopped_search_reports_the_best_rate_so_far() -> None:
         ({"min_rate": 0}, "min rate must be above 0"),
         ({"max_rate": -1}, "max rate must be above 0"),
         ({"min_rate": 5, "max_rate": 2}, r"min rate \(5/s\) is above the max rate \(2/s\)"),
-        ({"ceiling_vus": 0}, "at least 1 VU"),
+        ({"ceiling_vus": 0}, "needs 1 to 100,000 VUs"),
+        ({"ceiling_vus": 100_001}, "needs 1 to 100,000 VUs"),
+        ({"min_rate": 100_001}, "min rate must be above 0 and at most 100,000/s"),
+        ({"max_rate": 1e9}, "max rate must be above 0 and at most 100,000/s"),
     ],
 )
 def test_bad_settings_are_one_line(settings: dict[str, float], message: str) -> None:
@@ -182,3 +185,14 @@ def test_a_transient_generator_bound_probe_is_run_again() -> None:
     assert 46.0 * 0.95 <= done.rate <= 46.0
     assert done.next_failed_because == "slo"
     assert done.note.endswith("a generator-bound probe was not counted")
+
+
+def test_without_a_max_rate_no_probe_exceeds_what_a_stage_takes() -> None:
+    """A gateway faster than any stage can offer: the search stops at the
+    highest rate a stage takes (100,000/s), the knee higher, never a probe
+    a stage would refuse."""
+    done, probes = search(gateway(1e12), ceiling=90_000.0)
+    rates = [p.rate for p in probes if p.rate is not None]
+    assert max(rates) == 100_000.0
+    assert done.rate == 100_000.0
+    assert done.next_failed_because is None
