@@ -83,14 +83,10 @@ def _verdict_section(summary: Doc) -> Section:
     return Section(id="verdict", title="Verdict", items=tuple(items))
 
 
-#: The most stages whose x labels ("3: open 46.47/s") fit a half-width chart.
-_NAMED_TICKS_MAX = 4
-
-
 def _load_axis(stages: Sequence[Doc]) -> tuple[str, str, tuple[float, ...], tuple[str, ...]]:
     """The x of the saturation charts: the offered load when every stage
-    has the same mode and the loads rise, else the stage number (with its
-    load while few enough stages leave room for it)."""
+    has the same mode and the loads rise, else the stage number with its
+    load (the page drops the load from the ticks when they would overlap)."""
     modes = {s["mode"] for s in stages}
     loads = [s["concurrency"] if s["mode"] == "closed" else s["rate"] for s in stages]
     rising = all(a < b for a, b in itertools.pairwise(loads))
@@ -99,13 +95,6 @@ def _load_axis(stages: Sequence[Doc]) -> tuple[str, str, tuple[float, ...], tupl
             return "linear", "virtual users (closed loop)", tuple(map(float, loads)), ()
         return "linear", "offered conversation starts per second (open loop)", tuple(loads), ()
     xs = tuple(float(i + 1) for i in range(len(stages)))
-    if len(stages) > _NAMED_TICKS_MAX:  # labels of loads would overlap: numbers only
-        return (
-            "category",
-            "stage (its load is in the table)",
-            xs,
-            tuple(str(i) for i in range(1, len(xs) + 1)),
-        )
     ticks = tuple(f"{s['index'] + 1}: {load_text(s)}" for s in stages)
     return "category", "stage: offered load", xs, ticks
 

@@ -175,16 +175,6 @@ def test_saturation_is_drawn_against_the_load_when_it_rises(
     assert bool(c.x_ticks) == (x_kind == "category")
 
 
-def test_many_stages_out_of_order_are_numbered_without_their_loads() -> None:
-    """Five stages' load labels would overlap on a half-width chart."""
-    doc = golden()
-    doc["stages"] = _stages(("closed", 1), ("closed", 64), ("open", 36), ("open", 49), ("open", 43))
-    c = chart(build_run_page(doc), "sat-throughput")
-    assert c.x_kind == "category"
-    assert c.x_ticks == ("1", "2", "3", "4", "5")
-    assert c.x_label == "stage (its load is in the table)"
-
-
 def test_time_series_mark_stage_starts_and_shade_warmup() -> None:
     doc = golden()
     doc["stages"][1]["warmup_s"] = 2.0
