@@ -23,7 +23,7 @@ import attrs
 import orjson
 
 from loadtest.cli._outputs import OutputPaths, WrittenOutputs, write_outputs
-from loadtest.errors import RuntimeFailure
+from loadtest.errors import ConfigError, RuntimeFailure
 from loadtest.report import (
     evaluate_thresholds,
     merge_summaries,
@@ -60,12 +60,27 @@ def missing_reason(result: ShardResult) -> str:
     return f"worker {result.index} on {result.host}: {how}{error}"
 
 
+def _keep_shards(done: Sequence[ShardResult], files: dict[str, str], paths: OutputPaths) -> None:
+    """Write each shard's own summary (`summary-<ts>-w<K>.json`) and the
+    JSONL `files` when their merge was refused, so nothing measured is lost;
+    `loadtest merge` can be tried on them by hand."""
+    for result in done:
+        files[f"summary-{paths.stamp}-w{result.index}.json"] = (
+            orjson.dumps(result.summary, option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
+    outcome = write_outputs(paths, files)
+    if outcome.failures:
+        raise RuntimeFailure("; ".join(outcome.failures))
+
+
 def write_merged_outputs(
     results: Sequence[ShardResult], paths: OutputPaths, *, profile_text: str
 ) -> MergedOutputs:
     """Merge `results` and write every output in `paths` (see the module
     rules); `profile_text` is the profile file's text. RuntimeFailure when
-    no shard left a summary (nothing to merge)."""
+    no shard left a summary (nothing to merge), or when their summaries do
+    not merge (then each is written as `summary-<ts>-w<K>.json`: the load
+    was sent, so this is a runtime failure, never a usage error)."""
     done = sorted((r for r in results if r.summary is not None), key=lambda r: r.index)
     if not done:
         reasons = "; ".join(missing_reason(r) for r in results)
@@ -78,12 +93,19 @@ def write_merged_outputs(
             files[name] = result.jsonl.decode()
         jsonl.append(name)
     missing = {str(r.segment): missing_reason(r) for r in results if r.summary is None}
-    summary = merge_summaries(
-        [r.summary for r in done if r.summary is not None],
-        [f"worker {r.index}" for r in done],
-        partial=bool(missing),
-        missing_reasons=missing,
-    )
+    try:
+        summary = merge_summaries(
+            [r.summary for r in done if r.summary is not None],
+            [f"worker {r.index}" for r in done],
+            partial=bool(missing),
+            missing_reasons=missing,
+        )
+    except ConfigError as exc:  # load was sent: keep what each shard measured
+        _keep_shards(done, files, paths)
+        raise RuntimeFailure(
+            f"the workers' summaries could not be merged ({exc}); each worker's summary "
+            f"and JSONL are in {paths.directory} (summary-{paths.stamp}-wK.json)"
+        ) from None
     for shard, name in zip(summary["run"]["generator"].get("shards", []), jsonl, strict=False):
         shard["jsonl"] = name
     summary["thresholds"] = evaluate_thresholds(summary)

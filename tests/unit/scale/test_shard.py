@@ -3,6 +3,7 @@ resolved again in the shard, cut to its segment."""
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 import threading
@@ -152,3 +153,26 @@ def test_no_summary_at_all_is_a_runtime_failure(tmp_path: Path) -> None:
     dead = [ShardResult(k, 2, "h", -9, None) for k in range(2)]
     with pytest.raises(RuntimeFailure, match=r"worker 0 on h: killed by signal 9; worker 1"):
         write_merged_outputs(dead, OutputPaths(tmp_path, "ts"), profile_text="")
+
+
+def test_summaries_that_do_not_merge_are_a_runtime_failure_and_kept(tmp_path: Path) -> None:
+    """Load was sent: a refused merge is exit 1 (never 2, "nothing sent"),
+    and each worker's summary and JSONL stay in --out."""
+    from tests.unit.report.builders import two_stage_summary
+
+    base = two_stage_summary()
+    other = copy.deepcopy(base)
+    other["run"]["stage_plan"] = ["9:1s"]  # another plan: merge refuses it
+    done = [
+        ShardResult(0, 2, "h", 0, summary=base, jsonl=b'{"a": 1}\n'),
+        ShardResult(1, 2, "h", 0, summary=other, jsonl=b'{"b": 1}\n'),
+    ]
+    with pytest.raises(RuntimeFailure, match=r"could not be merged .*summary-ts-wK\.json"):
+        write_merged_outputs(done, OutputPaths(tmp_path, "ts"), profile_text="")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "results-ts-w0.jsonl",
+        "results-ts-w1.jsonl",
+        "summary-ts-w0.json",
+        "summary-ts-w1.json",
+    ]
+    assert json.loads((tmp_path / "summary-ts-w1.json").read_text()) == other
