@@ -99,6 +99,8 @@ def compare(
     (under 10 samples); 1 the page could not be written.
     """
     old_doc, new_doc = read_summary(old), read_summary(new)
+    for warning in _compare_warnings(old_doc, new_doc):
+        typer.echo(f"loadtest: warning: {warning}", err=True)
     comparison = compare_summaries(
         old_doc, new_doc, regress_pct=regress_pct, error_points=error_points
     )
@@ -124,6 +126,21 @@ def compare(
             f"{MIN_SAMPLES} samples) on a side; nothing was compared"
         )
     raise typer.Exit(EXIT_THRESHOLDS if comparison.regressed else EXIT_OK)
+
+
+def _compare_warnings(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What makes a comparison suspect without making it wrong: one run
+    given twice (nothing can differ), or runs of two different profiles."""
+    warnings = []
+    old_id, new_id = old["run"].get("run_id"), new["run"].get("run_id")
+    if old_id is not None and old_id == new_id:
+        warnings.append(f"both summaries are of the same run ({old_id}): nothing can differ")
+    if old["run"]["profile"] != new["run"]["profile"]:
+        warnings.append(
+            f"the runs are of different profiles ({old['run']['profile']!r} and "
+            f"{new['run']['profile']!r}): their stages may not be comparable"
+        )
+    return warnings
 
 
 def _refuse_repeats(paths: list[Path]) -> None:

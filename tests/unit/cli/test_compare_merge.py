@@ -44,6 +44,25 @@ def test_compare_without_regression_exits_0(tmp_path: Path) -> None:
     assert "Stage 1: closed 4 VUs" in result.stdout
 
 
+def test_compare_warns_of_one_run_twice_and_of_two_profiles(tmp_path: Path) -> None:
+    """Warnings on stderr; the comparison itself and its exit code stand."""
+    old = write(tmp_path / "old.json", base())
+    result = runner.invoke(app, ["compare", old, old])
+    assert result.exit_code == 0, result.output
+    assert "loadtest: warning: both summaries are of the same run" in result.stderr
+    other = base()
+    other["run"]["run_id"] = "another"
+    other["run"]["profile"] = "other"
+    result = runner.invoke(app, ["compare", old, write(tmp_path / "n.json", other)])
+    assert result.exit_code == 0, result.output
+    assert "same run" not in result.stderr
+    assert "the runs are of different profiles ('unit' and 'other')" in result.stderr
+    fresh = base()
+    fresh["run"]["run_id"] = "fresh"
+    result = runner.invoke(app, ["compare", old, write(tmp_path / "f.json", fresh)])
+    assert "warning" not in result.stderr
+
+
 def test_compare_with_a_regression_exits_3(tmp_path: Path) -> None:
     """A 20% latency rise regresses at the default, not with --regress-pct 25."""
     new = base()
@@ -157,7 +176,8 @@ def test_merge_refuses_a_copy_of_the_same_run(tmp_path: Path) -> None:
 def test_compare_with_only_n_a_and_few_figures_exits_2(tmp_path: Path) -> None:
     """Matched stages whose every figure is n/a or few: "nothing compared", exit 2."""
     few = summary([snapshot([turn(0)] * 3)])
-    args = ["compare", write(tmp_path / "o.json", few), write(tmp_path / "n.json", few)]
+    again = {**few, "run": {**few["run"], "run_id": "another"}}  # no same-run warning
+    args = ["compare", write(tmp_path / "o.json", few), write(tmp_path / "n.json", again)]
     result = runner.invoke(app, args)
     assert "verdict: nothing compared (every figure is n/a or few" in result.stdout
     assert "no regression" not in result.stdout
