@@ -187,7 +187,8 @@ def merge(
     write_text(output, orjson.dumps(merged, option=orjson.OPT_INDENT_2).decode() + "\n")
     failed = sum(not result["passed"] for result in merged["thresholds"])
     typer.echo(
-        f"merged {len(docs)} summaries ({merged['run']['shards']} shards, "
+        f"merged {counted(len(docs), 'summary', 'summaries')} "
+        f"({counted(merged['run']['shards'], 'shard')}, "
         f"{counted(len(merged['stages']), 'stage')}) into {output}"
         + (f"; {counted(failed, 'threshold')} failed in the merged run" if failed else "")
         + _partial_note(merged)

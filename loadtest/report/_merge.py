@@ -225,7 +225,7 @@ def _check_segments(
     why.update(reasons)
     if missing and not partial:
         raise ConfigError(
-            f"segment{'s' if len(missing) > 1 else ''} {', '.join(missing)} of {count} "
+            f"segment{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
             "missing: merge every segment of the run (or --partial to merge without them)"
         )
     return sorted(seen, key=_segment_key), {m: why.get(m, "not merged") for m in missing}
