@@ -285,8 +285,8 @@ def build_run_page(summary: Doc) -> Page:
     stages = summary["stages"]
     saturation: tuple[Item, ...] = saturation_items(stages) if stages else ()
     sweep = sweep_of(summary)
-    if sweep is not None:
-        saturation += sweep_items(sweep)
+    if sweep is not None:  # the knee first, as in the text report
+        saturation = sweep_items(sweep) + saturation
     series = timeseries_charts(stages)
     sections = [
         _verdict_section(summary),

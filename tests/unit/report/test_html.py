@@ -447,7 +447,10 @@ def test_a_sweep_shows_its_knee_probes_and_charts() -> None:
     assert chart(page, "sweep-latency").y_log  # 110 ms to 2.5 s
     goodput = chart(page, "sweep-goodput")
     assert [s.values for s in goodput.series] == [(97.0, 50.0), (95.0, 95.0)]
-    table = saturation[-1]
+    table = next(i for i in saturation if isinstance(i, Table) and i.title == "Sweep probes")
+    assert saturation.index(table) < saturation.index(
+        next(i for i in saturation if isinstance(i, Chart) and i.id == "sat-throughput")
+    )  # the sweep first
     assert table.title == "Sweep probes"
     assert [row[:2] for row in table.rows] == [("1", "baseline"), ("3", "rate"), ("2", "rate")]
     assert table.rows[0][2] == "-"
@@ -464,9 +467,8 @@ def test_a_sweep_without_a_knee_or_placed_probes() -> None:
     text = next(i for i in saturation if isinstance(i, Text))
     assert (text.tone, text.lines) == ("fail", ("knee: not found (no probed rate met the SLOs)",))
     assert not [i for i in saturation if isinstance(i, Chart) and i.id.startswith("sweep")]
-    assert saturation[-1].rows == (
-        ("-", "baseline", "-", "-", "-", "-", "-", "-", "-", "pass", "-"),
-    )
+    probes = next(i for i in saturation if isinstance(i, Table) and i.title == "Sweep probes")
+    assert probes.rows == (("-", "baseline", "-", "-", "-", "-", "-", "-", "-", "pass", "-"),)
 
 
 def test_a_knee_without_a_stage_and_a_sweep_without_a_target() -> None:
