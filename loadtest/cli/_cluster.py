@@ -180,7 +180,7 @@ def run_on_cluster(
         print(f"cluster: {line}", file=sys.stderr)
     for warning in warnings:
         print(f"loadtest: warning: {warning}", file=sys.stderr)
-    from loadtest.cli._run import _written_profile  # _run imports this module
+    from loadtest.cli._run_outputs import written_profile
 
     if outcome.cancelled and not any(r.summary is not None for r in results):
         print(
@@ -191,7 +191,7 @@ def run_on_cluster(
 
     profile_name = paths.path("profile", "toml").name
     summary, failed = write_worker_outputs(
-        results, paths, profile_text=_written_profile(plan, profile_name, None)
+        results, paths, profile_text=written_profile(plan, profile_name, None)
     )
     # Segments cancelled by a second stop request are missing (and named),
     # not a failure: the run exits 130, as a stopped run does.

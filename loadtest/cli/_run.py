@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import orjson
 import trio
 import typer
 
@@ -48,17 +47,15 @@ from loadtest.cli._options import (
     WARMUP_OPTION,
     plan_from_options,
 )
-from loadtest.cli._outputs import OutputPaths, announce_outputs, prepare_outputs, write_outputs
+from loadtest.cli._outputs import OutputPaths, prepare_outputs
 from loadtest.cli._preflight import preflight
 from loadtest.cli._progress import show_progress
+from loadtest.cli._run_outputs import Rerun, write_run_outputs, written_profile
 from loadtest.cli._signals import StopSignals
 from loadtest.config import (
-    Profile,
     Segment,
-    dump_profile,
     load_profile,
     parse_segment,
-    redact_profile,
 )
 from loadtest.engine import JsonlSink, RunResult, listen_metrics, open_engine, serve_metrics
 from loadtest.errors import (
@@ -72,12 +69,6 @@ from loadtest.errors import (
 )
 from loadtest.mock import run_mock_process
 from loadtest.report import (
-    build_summary,
-    render_csv,
-    render_html,
-    render_prometheus,
-    render_text,
-    run_info,
     thresholds_failed,
 )
 
@@ -324,7 +315,7 @@ def run(
                 options = _RunOptions(
                     quiet=quiet, start_at=start_at, watch_stdin=watch_stdin, metrics=metrics
                 )
-                rerun = _Rerun(source, mock_args) if source is not None else None
+                rerun = Rerun(source, mock_args) if source is not None else None
                 signals.phase = "running"
                 if worker_count > 1:
                     first = start_time(worker_count, start_at)
@@ -339,13 +330,15 @@ def run(
                     )
                     signals.phase = "writing"
                     profile_name = paths.path("profile", "toml").name
-                    written = _written_profile(plan, profile_name, rerun)
+                    written = written_profile(plan, profile_name, rerun)
                     summary, failed = write_worker_outputs(results, paths, profile_text=written)
                 else:
                     result, sink, skew_ms = trio.run(_run_engine, plan, paths, options, signals)
                     signals.phase = "writing"
                     facts = _generator_facts(plan, skew_ms)
-                    summary, failed = _write_outputs(plan, result, sink, paths, rerun, facts=facts)
+                    summary, failed = write_run_outputs(
+                        plan, result, sink, paths, rerun, facts=facts
+                    )
         except KeyboardInterrupt:
             name = signals.received[-1] if signals.received else "SIGINT"
             print(f"loadtest: {name}: stopped before any load was sent", file=sys.stderr)
@@ -475,85 +468,3 @@ def exit_code(summary: dict[str, Any], *, strict_health: bool) -> int:
     if strict_health and verdicts - {"ok"}:
         return EXIT_GENERATOR_HEALTH
     return EXIT_OK
-
-
-@attrs.frozen
-class _Rerun:
-    """How a --mock run is run again: its profile as loaded, and the mock's flags."""
-
-    source: Profile
-    mock_args: str
-
-
-def _written_profile(plan: RunPlan, file_name: str, rerun: _Rerun | None) -> str:
-    """The profile as run (named as it ran), with how to run it again. A
-    --mock run keeps the profile's own targets (not the mock's passing port)
-    and records the mock's flags in the command."""
-    profile = attrs.evolve(plan.profile, name=plan.name)
-    header = "# The profile this run used: command-line overrides applied, secrets masked (***).\n"
-    if rerun is None:
-        header += (
-            "# Run it again with: loadtest run <this file> --vk ... (supply masked keys again).\n"
-        )
-    else:
-        source = rerun.source.scenarios
-        targets = [s.target for s in source] if source else [None]
-        scenarios = tuple(
-            attrs.evolve(scenario, target=target)
-            for scenario, target in zip(profile.scenarios or (), targets, strict=True)
-        )
-        profile = attrs.evolve(profile, scenarios=scenarios)
-        command = ["loadtest", "run", file_name, "--mock"]
-        if rerun.mock_args:
-            command += ["--mock-args", rerun.mock_args]
-        header += (
-            "# It ran against the built-in mock upstream; run it again as it ran with:\n"
-            f"#   {shlex.join(command)}\n"
-        )
-    return header + dump_profile(redact_profile(profile))
-
-
-def _write_outputs(
-    plan: RunPlan,
-    result: RunResult,
-    sink: JsonlSink,
-    paths: OutputPaths,
-    rerun: _Rerun | None,
-    *,
-    facts: dict[str, Any] | None = None,
-    sweep: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """Write every output (see `write_outputs` for where); the summary
-    (with a sweep's section when given), and whether anything could not be
-    written in --out."""
-    info = run_info(
-        result, jsonl_lines=sink.lines, sink_overflow=sink.overflow, jsonl_lost_lines=sink.lost
-    )
-    info = attrs.evolve(info, generator={**info.generator, **(facts or {})})
-    summary = build_summary(plan, result, info)
-    if sweep is not None:
-        summary["sweep"] = sweep
-    report = render_text(summary)
-    summary_json = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n"
-    profile_name = paths.path("profile", "toml").name
-    files = {
-        paths.path("summary", "json").name: summary_json,
-        paths.path("report", "txt").name: report,
-        paths.path("report", "csv").name: render_csv(summary),
-        paths.path("report", "html").name: render_html(summary),
-        paths.path("metrics", "prom").name: render_prometheus(summary),
-        profile_name: _written_profile(plan, profile_name, rerun),
-    }
-    outcome = write_outputs(paths, files)
-    summary_lost = paths.path("summary", "json").name in outcome.lost
-    sys.stdout.write(report)
-    if summary_lost:
-        sys.stdout.write(summary_json)
-    announce_outputs(paths, outcome, (paths.jsonl,), summary_on_stdout=summary_lost)
-    if sink.error is not None:
-        print(
-            f"loadtest: error: {sink.error}: the JSONL holds {sink.lines:,} whole lines; "
-            f"{sink.lost:,} were lost",
-            file=sys.stderr,
-        )
-    return summary, bool(outcome.failures or sink.error)

@@ -49,10 +49,9 @@ from loadtest.cli._run import (
     OUT_OPTION,
     QUIET_OPTION,
     _mock_args,
-    _Rerun,
     _upstream,
-    _write_outputs,
 )
+from loadtest.cli._run_outputs import Rerun, write_run_outputs
 from loadtest.cli._signals import StopSignals
 from loadtest.config import Duration, closed_stage, load_profile, open_stage, parse_duration
 from loadtest.engine import JsonlSink, RunResult, open_engine
@@ -200,9 +199,9 @@ def sweep(
                 signals.phase = "running"
                 result, outcome, sink = trio.run(_sweep_engine, plan, paths, options, signals)
                 signals.phase = "writing"
-                rerun = _Rerun(source, mock_args) if source is not None else None
+                rerun = Rerun(source, mock_args) if source is not None else None
                 ran = _as_ran(plan, outcome)
-                summary, failed = _write_outputs(
+                summary, failed = write_run_outputs(
                     ran, result, sink, paths, rerun, sweep=sweep_json(outcome.sweep)
                 )
         except KeyboardInterrupt:

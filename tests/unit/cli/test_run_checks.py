@@ -16,6 +16,7 @@ import trio.testing
 from typer.testing import CliRunner
 
 from loadtest.cli import _run as run_module
+from loadtest.cli import _run_outputs as run_outputs
 from loadtest.cli import app
 from loadtest.cli._app import _state
 from loadtest.cli._mock import parse_mock_args
@@ -190,8 +191,8 @@ def test_the_written_profile_of_a_mock_run_resolves_to_the_same_plan(
     flags = {"stages": "3:1s", "seed": 4, "model": "m2", "warmup": "0s"}
     ran = plan_of(source, **flags)
     written = tmp_path / "profile-20261128T015830Z.toml"
-    rerun = run_module._Rerun(load_profile(source), "--ttft 5ms")
-    written.write_text(run_module._written_profile(ran, written.name, rerun))
+    rerun = run_outputs.Rerun(load_profile(source), "--ttft 5ms")
+    written.write_text(run_outputs.written_profile(ran, written.name, rerun))
     text = written.read_text()
     assert "127.0.0.1:4321" not in text
     assert (
@@ -208,7 +209,7 @@ def test_the_written_profile_keeps_the_run_name(tmp_path: Path) -> None:
     source.write_text(json.dumps({k: v for k, v in PROFILE.items() if k != "name"}))
     ran = plan_of(source)
     written = tmp_path / "profile-20261128T015830Z.toml"
-    written.write_text(run_module._written_profile(ran, written.name, None))
+    written.write_text(run_outputs.written_profile(ran, written.name, None))
     assert plan_of(written).name == "mine"
     assert "# Run it again with: loadtest run <this file> --vk" in written.read_text()
 
