@@ -68,6 +68,8 @@ class SharedReader:
         self._epoll: select.epoll | None = None
         self._scope: trio.CancelScope | None = None
         self._waits: dict[int, _Wait] = {}
+        #: Responses handed over so far.
+        self.responses = 0
 
     @staticmethod
     def available() -> bool:
@@ -86,6 +88,7 @@ class SharedReader:
         if epoll is None:
             epoll = self._start()
         fd = sock.fileno()
+        self.responses += 1
         wait = _Wait(sock, reading, epoll)
         epoll.register(fd, select.EPOLLIN)
         self._waits[fd] = wait
