@@ -17,9 +17,19 @@ Rules:
 - One trio system task per reader, started on first use, waits for the
   epoll fd itself to turn readable (`trio.lowlevel.wait_readable`: trio's
   loop sleeps on one fd for all streams), then reads every ready socket
-  once (`recv`), takes the time right after each read, and feeds the bytes
-  to `Reading.take` synchronously (the same code as a turn's own reads). A
-  turn's task is woken only when its response ended or failed.
+  once and feeds the bytes to `Reading.take` synchronously (the same code
+  as a turn's own reads). A turn's task is woken only when its response
+  ended or failed.
+- Each read is stamped with the time its bytes reached the host: the
+  kernel's receive timestamp (`SO_TIMESTAMPNS`, wall clock, taken to
+  trio's clock with an offset measured once per batch), never earlier than
+  the response's last stamp; without one (end of stream, or the option
+  refused), the time right after the read. So a read's time does not
+  depend on when the reader got to it, and after serving a batch the
+  reader lets arrivals gather for `BATCH_S` before waiting again: one
+  wake-up of trio's loop per batch instead of per event, with the same or
+  better accuracy. Only the noticing of a response's end (the turn's next
+  step) is up to `BATCH_S` later; its recorded times are not.
 - Failures belong to the turn: a failed `recv` becomes `read_failure`, and
   whatever `take` or a handler raises is raised in the turn's task, never
   in the reader's (an exception there would end the whole run).
@@ -29,6 +39,9 @@ from __future__ import annotations
 
 import contextlib
 import select
+import socket
+import struct
+import time
 from typing import TYPE_CHECKING
 
 import trio
@@ -38,12 +51,18 @@ from loadtest import taxonomy
 from loadtest.engine._connection import READ_SIZE, TransportFailure, read_failure
 
 if TYPE_CHECKING:
-    import socket
     from collections.abc import Callable
 
     from loadtest.engine._reading import Reading
 
-__all__ = ["SharedReader"]
+__all__ = ["BATCH_S", "SharedReader"]
+
+#: How long arrivals gather after a batch was served, before the next wait.
+BATCH_S = 0.002
+#: Linux's SO_TIMESTAMPNS (and SCM_TIMESTAMPNS); the stdlib does not name it.
+_SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@ll")
+_ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size)
 
 
 class _Wait:
@@ -79,6 +98,13 @@ class SharedReader:
     def waiting(self) -> int:
         """Responses being read now."""
         return len(self._waits)
+
+    @staticmethod
+    def prepare(sock: socket.socket) -> None:
+        """Have the kernel stamp what `sock` receives: called once, when the
+        connection opens, so that no byte arrives unstamped."""
+        with contextlib.suppress(OSError):  # without it, reads are stamped when read
+            sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
 
     async def read(self, sock: socket.socket, reading: Reading) -> bool:
         """Read the rest of the response on `sock` into `reading`: whether the
@@ -116,6 +142,7 @@ class SharedReader:
                 while True:
                     await wait_readable(fd)
                     self._serve(epoll.poll(0, len(self._waits) + 1))
+                    await trio.sleep(BATCH_S)
         finally:
             if self._epoll is epoll:
                 self._epoll = None
@@ -128,19 +155,27 @@ class SharedReader:
         """Read each ready socket once; end the responses that ended."""
         waits = self._waits
         now = self._now
+        offset = time.time() - now()  # wall clock minus trio's, for kernel stamps
         for fd, _mask in events:
             wait = waits.get(fd)
             if wait is None:  # pragma: no cover - forgotten since the poll (defensive)
                 continue
+            reading = wait.reading
             try:
-                data = wait.sock.recv(READ_SIZE)
+                data, ancillary, _flags, _address = wait.sock.recvmsg(READ_SIZE, _ANCILLARY_BYTES)
             except BlockingIOError:  # a spurious wake-up: wait again
                 continue
             except OSError as exc:
-                self._end(fd, wait, read_failure(exc, wait.reading.head_seen))
+                self._end(fd, wait, read_failure(exc, reading.head_seen))
                 continue
+            cmsg = ancillary[0][2] if ancillary else b""
+            if len(cmsg) == _TIMESPEC.size:
+                seconds, nanoseconds = _TIMESPEC.unpack(cmsg)
+                stamp = max(seconds + nanoseconds * 1e-9 - offset, reading.last)
+            else:
+                stamp = now()
             try:
-                ended = wait.reading.take(data, now())
+                ended = reading.take(data, stamp)
             except Exception as exc:  # the turn's to raise
                 self._end(fd, wait, exc)
                 continue

@@ -241,7 +241,10 @@ class ConnectionPool:
             except Exception as exc:
                 raise classify_connect_error(exc, f"{host}:{port}") from None
             self.opened += 1
-            return Connection(origin, stream, raw=self._real and scheme == "http")
+            conn = Connection(origin, stream, raw=self._real and scheme == "http")
+            if self._reader is not None and conn.raw is not None:
+                self._reader.prepare(conn.raw)
+            return conn
         if now() >= deadline:
             raise TransportFailure(taxonomy.TIMEOUT_TOTAL, "turn exceeded the total timeout")
         assert scope.cancelled_caught

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import socket
 import struct
+import time
 from functools import partial
 from typing import Any
 
@@ -315,3 +316,50 @@ def test_fuzzed_responses_read_the_same_both_ways(
     script.append(ending)
     config = TransportConfig(read_timeout_s=1.0)
     trio.run(same_both_ways, script, config)
+
+
+async def test_reads_are_stamped_when_the_bytes_arrived(nursery: trio.Nursery) -> None:
+    """An event that arrives while trio's loop is blocked for 50 ms is
+    stamped with its arrival (the kernel's receive time), not with the
+    later read. The server is a plain socket the handler writes to
+    synchronously, so the event is in before the block begins: a lower
+    bound on the gap, which load can only widen."""
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    server: list[socket.socket] = []
+    seen: list[tuple[float, float]] = []
+
+    async def accept() -> None:
+        conn, _ = await listener.accept()
+        raw = socket.socket(fileno=conn.detach())
+        server.append(raw)
+        await trio.lowlevel.wait_readable(raw)
+        raw.recv(65536)
+        raw.sendall(HEAD_AND_ONE)
+
+    class Stamps(Collect):
+        def on_body(self, data: bytes, now: float) -> bool:
+            seen.append((now, trio.current_time()))
+            if len(seen) == 1:  # in the turn's own read: the next event, then a block
+                server[0].sendall(chunk(b"data: late\n\n"))
+                time.sleep(0.05)
+            else:
+                server[0].sendall(LAST)
+            return super().on_body(data, now)
+
+    nursery.start_soon(accept)
+    pool = ConnectionPool(TransportConfig())
+    collect = Stamps(None)
+    exchange = Exchange(started=trio.current_time())
+    port = listener.getsockname()[1]
+    await pool.send(("http", "127.0.0.1", port), REQUEST, collect, exchange, exchange.started + 30)
+    assert collect.body == b"data: x\n\ndata: late\n\n"
+    assert pool._reader is not None
+    assert pool._reader.responses == 1
+    stamp, read_at = seen[1]
+    assert read_at - stamp >= 0.04
+    assert stamp >= seen[0][0]
+    await pool.aclose()
+    server[0].close()
+    listener.close()
