@@ -7,7 +7,8 @@ Rules:
   and not when it is readable just before the request is written (the
   server closed it while it was idle: it is closed, a new one is opened).
 - HTTP/1.1 framing is `_http1`'s (a sans-IO reader); this module moves
-  bytes and stamps times with trio's clock. TTFB is the read that carried
+  bytes and stamps times with trio's clock (the shared reader: the
+  kernel's receive time, taken to trio's clock). TTFB is the read that carried
   the first byte of the final head: a `100 Continue` before it is not the
   answer.
 - One cancel scope per exchange enforces both timeouts: its deadline is
