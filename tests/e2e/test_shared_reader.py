@@ -343,7 +343,10 @@ async def test_reads_are_stamped_when_the_bytes_arrived(nursery: trio.Nursery) -
             seen.append((now, trio.current_time()))
             if len(seen) == 1:  # in the turn's own read: the next event, then a block
                 server[0].sendall(chunk(b"data: late\n\n"))
-                time.sleep(0.05)
+                # Hold trio's loop for 50 ms: the reader reads the event late.
+                blocked_until = time.perf_counter() + 0.05
+                while time.perf_counter() < blocked_until:
+                    pass
             else:
                 server[0].sendall(LAST)
             return super().on_body(data, now)
