@@ -123,10 +123,12 @@ class SharedReader:
         finally:
             if self._waits.get(fd) is wait:
                 self._forget(fd, wait)
-        error = wait.error
+        error, wait.error = wait.error, None
         if error is not None:
-            wait.error = None
-            raise error
+            try:
+                raise error
+            finally:  # left in this frame, the raised error would hold itself:
+                del error  # a cycle, and the handler's body kept until the collector runs
         return wait.result
 
     def _start(self) -> select.epoll:

@@ -9,10 +9,12 @@ several reads; nothing asserts on real-clock durations."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import socket
 import struct
 import time
+import weakref
 from functools import partial
 from typing import Any
 
@@ -366,3 +368,39 @@ async def test_reads_are_stamped_when_the_bytes_arrived(nursery: trio.Nursery) -
     await pool.aclose()
     server[0].close()
     listener.close()
+
+
+@pytest.mark.parametrize("shared", [False, True])
+async def test_a_failed_response_is_freed_without_the_cycle_collector(
+    nursery: trio.Nursery, shared: bool
+) -> None:
+    """A response that fails in the body (here over `max_response_bytes`)
+    holds no reference cycle, whichever path read it: once the turn drops
+    the error, its handler and the body it buffered are freed at once.
+    Cycles wait for the collector, and under a flood of failing answers
+    they add up (tests/e2e/test_memory.py)."""
+    script: list[Step] = [*sse(*EVENTS), PAUSE, LAST]
+    listeners = await nursery.start(
+        partial(trio.serve_tcp, partial(play, script), 0, host="127.0.0.1")
+    )
+    port = listeners[0].socket.getsockname()[1]
+    pool = ConnectionPool(TransportConfig(max_response_bytes=40), shared_reader=shared)
+    handler = Collect(None)
+    freed = weakref.ref(handler)
+    error_class = None
+    gc.collect()
+    gc.disable()
+    try:
+        exchange = Exchange(started=trio.current_time())
+        try:
+            await pool.send(
+                ("http", "127.0.0.1", port), REQUEST, handler, exchange, exchange.started + 30
+            )
+        except TransportFailure as exc:
+            error_class = exc.error_class
+        del handler
+        assert freed() is None
+    finally:
+        gc.enable()
+    assert error_class == "response_too_large"
+    await pool.aclose()
