@@ -87,6 +87,9 @@ class SharedReader:
         self._epoll: select.epoll | None = None
         self._scope: trio.CancelScope | None = None
         self._waits: dict[int, _Wait] = {}
+        # One read buffer for every read: each read's bytes are copied out at
+        # their size, never a 64 KiB allocation shrunk per read.
+        self._view = memoryview(bytearray(READ_SIZE))
         #: Responses handed over so far.
         self.responses = 0
 
@@ -158,18 +161,21 @@ class SharedReader:
         waits = self._waits
         now = self._now
         offset = time.time() - now()  # wall clock minus trio's, for kernel stamps
+        view = self._view
+        buffers = (view,)
         for fd, _mask in events:
             wait = waits.get(fd)
             if wait is None:  # pragma: no cover - forgotten since the poll (defensive)
                 continue
             reading = wait.reading
             try:
-                data, ancillary, _flags, _address = wait.sock.recvmsg(READ_SIZE, _ANCILLARY_BYTES)
+                size, ancillary, _, _ = wait.sock.recvmsg_into(buffers, _ANCILLARY_BYTES)
             except BlockingIOError:  # a spurious wake-up: wait again
                 continue
             except OSError as exc:
                 self._end(fd, wait, read_failure(exc, reading.head_seen))
                 continue
+            data = view[:size].tobytes()
             cmsg = ancillary[0][2] if ancillary else b""
             if len(cmsg) == _TIMESPEC.size:
                 seconds, nanoseconds = _TIMESPEC.unpack(cmsg)
