@@ -92,6 +92,11 @@ class Connection:
         self._raw: socket.socket | None = getattr(self.sock, "_sock", None)
         self._poller: select.poll | None = None
 
+    @property
+    def raw(self) -> socket.socket | None:
+        """The stdlib socket of a plain-TCP connection of the real backend."""
+        return self._raw
+
     async def send_all(self, data: bytes) -> None:
         """Write all of `data`. A checkpoint; raises OSError/httpcore errors."""
         sock = self.sock

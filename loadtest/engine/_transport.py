@@ -7,7 +7,8 @@ Rules:
   and not when it is readable just before the request is written (the
   server closed it while it was idle: it is closed, a new one is opened).
 - HTTP/1.1 framing is `_http1`'s (a sans-IO reader); this module moves
-  bytes and stamps times with trio's clock. TTFB is the read that carried
+  bytes and stamps times with trio's clock (the shared reader: the
+  kernel's receive time, taken to trio's clock). TTFB is the read that carried
   the first byte of the final head: a `100 Continue` before it is not the
   answer.
 - One cancel scope per exchange enforces both timeouts: its deadline is
@@ -18,6 +19,12 @@ Rules:
   (last read + read timeout) is later, a new scope takes the reading on to
   that one. Timeouts fire exactly when they did with a deadline moved per
   read.
+- Each read's effect on the response is `_reading.Reading.take`, whoever
+  reads. On plain-TCP connections of the real backend (Linux), a turn
+  reads the head itself and hands a body that goes on to the pool's shared
+  reader (`_reactor`), which reads every such body from one task and wakes
+  the turn when its response ends; elsewhere the turn reads to the end.
+  Timeouts and cancellation are the turn's scope either way.
 - A request is sent twice only when the first copy provably did not reach
   the server: its write failed on a reused connection. It is then resent
   once on a new connection and counted (`Exchange.retries`). A request
@@ -55,13 +62,17 @@ from loadtest.engine._connection import (
     resolve_host,
     ssl_context,
 )
-from loadtest.engine._http1 import Http1Error, IncompleteResponse, ResponseHead, ResponseReader
+from loadtest.engine._reactor import SharedReader
+from loadtest.engine._reading import COMPLETION_GRACE_S, Reading
 
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable
 
+    from loadtest.engine._http1 import ResponseHead
+
 __all__ = [
+    "COMPLETION_GRACE_S",
     "Connection",
     "ConnectionPool",
     "Exchange",
@@ -69,10 +80,6 @@ __all__ = [
     "TransportConfig",
     "TransportFailure",
 ]
-
-
-#: How long the rest of a body may take once the protocol's answer is complete.
-COMPLETION_GRACE_S = 1.0
 
 
 class ResponseHandler(Protocol):
@@ -107,26 +114,6 @@ class Exchange:
     write_us: int = 0
 
 
-class _Reading:
-    """One response being read: the reader and what the reads so far set.
-    `last` is the trio time of the last read (or of the request's start),
-    `limit` the latest time the response may end (the turn's deadline, or
-    the completion grace)."""
-
-    __slots__ = ("body_bytes", "head_seen", "last", "limit", "reader")
-
-    def __init__(self, started: float, deadline: float) -> None:
-        self.reader = ResponseReader()
-        self.head_seen = False
-        self.body_bytes = 0
-        self.last = started
-        self.limit = deadline
-
-    def due(self, read_s: float) -> float:
-        """When the response fails if no byte arrives before."""
-        return min(self.limit, self.last + read_s)
-
-
 class _StaleConnection(Exception):
     """Writing to a reused connection failed: the server never got the request."""
 
@@ -151,9 +138,14 @@ class ConnectionPool:
         config: TransportConfig,
         backend: httpcore.AsyncNetworkBackend | None = None,
         now: Callable[[], float] = trio.current_time,
+        *,
+        shared_reader: bool = True,
     ) -> None:
         self._config = config
         self._real = backend is None
+        self._reader = (
+            SharedReader(now) if shared_reader and self._real and SharedReader.available() else None
+        )
         self._backend = backend if backend is not None else httpcore.TrioBackend()
         self._now = now
         self._idle: dict[Origin, list[Connection]] = {}
@@ -250,7 +242,10 @@ class ConnectionPool:
             except Exception as exc:
                 raise classify_connect_error(exc, f"{host}:{port}") from None
             self.opened += 1
-            return Connection(origin, stream, raw=self._real and scheme == "http")
+            conn = Connection(origin, stream, raw=self._real and scheme == "http")
+            if self._reader is not None and conn.raw is not None:
+                self._reader.prepare(conn.raw)
+            return conn
         if now() >= deadline:
             raise TransportFailure(taxonomy.TIMEOUT_TOTAL, "turn exceeded the total timeout")
         assert scope.cancelled_caught
@@ -287,9 +282,17 @@ class ConnectionPool:
         deadline: float,
     ) -> bool:
         now = self._now
-        read_s = self._config.read_timeout_s
+        config = self._config
+        read_s = config.read_timeout_s
         started = now()
-        reading = _Reading(started, deadline)
+        reading = Reading(
+            handler,
+            exchange,
+            started,
+            deadline,
+            max_bytes=config.max_response_bytes,
+            keepalive=config.keepalive,
+        )
         with trio.CancelScope(deadline=min(deadline, started + read_s)) as scope:
             try:
                 await conn.send_all(payload)
@@ -301,33 +304,29 @@ class ConnectionPool:
                 ) from None
             exchange.sent = now()
             exchange.write_us = round((exchange.sent - started) * 1e6)
-            return await self._read_or_complete(conn, handler, exchange, scope, reading)
+            return await self._read_or_complete(conn, scope, reading)
         # The scope's deadline is not moved per read: when it passes, the
         # reads since its start may have moved the real one later. Then a
         # new scope carries on from where the reading stopped.
         while now() < reading.due(read_s):
             with trio.CancelScope(deadline=reading.due(read_s)) as scope:
-                return await self._read_or_complete(conn, handler, exchange, scope, reading)
+                return await self._read_or_complete(conn, scope, reading)
         if exchange.completed:
             return self._complete_early(exchange)
         raise _timed_out(deadline, now(), read_s)
 
     async def _read_or_complete(
-        self,
-        conn: Connection,
-        handler: ResponseHandler,
-        exchange: Exchange,
-        scope: trio.CancelScope,
-        reading: _Reading,
+        self, conn: Connection, scope: trio.CancelScope, reading: Reading
     ) -> bool:
         """Read the response; a transport failure after the protocol said the
         answer was complete ends the response there instead of failing it."""
+        reading.scope = scope
         try:
-            return await self._read_response(conn, handler, exchange, scope, reading)
+            return await self._read_response(conn, reading)
         except TransportFailure:
-            if not exchange.completed:
+            if not reading.exchange.completed:
                 raise
-            return self._complete_early(exchange)
+            return self._complete_early(reading.exchange)
 
     @staticmethod
     def _complete_early(exchange: Exchange) -> bool:
@@ -336,62 +335,35 @@ class ConnectionPool:
         exchange.ended = exchange.completed
         return False
 
-    async def _read_response(
-        self,
-        conn: Connection,
-        handler: ResponseHandler,
-        exchange: Exchange,
-        scope: trio.CancelScope,
-        reading: _Reading,
-    ) -> bool:
+    async def _read_response(self, conn: Connection, reading: Reading) -> bool:
+        """Read until the response ends: the turn reads the head itself, and
+        hands a body that goes on to the shared reader when there is one."""
         now = self._now
-        max_bytes = self._config.max_response_bytes
         receive = conn.receive
-        reader = reading.reader
+        take = reading.take
+        raw = conn.raw
+        reader = self._reader if raw is not None else None
         while True:
+            if reader is not None and reading.head_seen:
+                assert raw is not None
+                return await reader.read(raw, reading)
             try:
                 data = await receive()
             except IO_ERRORS as exc:
                 raise read_failure(exc, reading.head_seen) from None
-            stamp = reading.last = now()
-            try:
-                body = reader.feed(data) if data else reader.feed_eof()
-            except IncompleteResponse as exc:
-                head_seen = reading.head_seen
-                cls = taxonomy.STREAM_TRUNCATED if head_seen else taxonomy.CONN_RESET
-                raise TransportFailure(cls, str(exc), response_started=head_seen) from None
-            except Http1Error as exc:
-                raise TransportFailure(
-                    taxonomy.BAD_RESPONSE, f"malformed HTTP response: {exc}", response_started=True
-                ) from None
-            if not reading.head_seen:
-                if reader.head_began:
-                    exchange.first_byte = stamp
-                if reader.head is not None:
-                    reading.head_seen = True
-                    handler.on_head(reader.head, stamp)
-            if body:
-                reading.body_bytes += len(body)
-                if reading.body_bytes > max_bytes:
-                    raise TransportFailure(
-                        taxonomy.RESPONSE_TOO_LARGE,
-                        f"the response body exceeded http.max_response_bytes ({max_bytes} bytes)",
-                        response_started=True,
-                    )
-                if handler.on_body(body, stamp) and not exchange.completed:
-                    exchange.completed = stamp
-                    reading.limit = min(reading.limit, stamp + COMPLETION_GRACE_S)
-                    scope.deadline = min(reading.limit, scope.deadline)
-            if reader.done or not data:
-                exchange.ended = stamp
-                return reader.keep_alive and self._config.keepalive
+            ended = take(data, now())
+            if ended is not None:
+                return ended
 
     async def _discard(self, conn: Connection) -> None:
         self.closed += 1
         await conn.aclose()
 
     async def aclose(self) -> None:
-        """Close every idle connection (those in use close with their turn)."""
+        """Close every idle connection (those in use close with their turn)
+        and stop the shared reader when it reads nothing."""
+        if self._reader is not None:
+            self._reader.close()
         for stack in self._idle.values():
             while stack:
                 await self._discard(stack.pop())
