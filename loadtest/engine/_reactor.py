@@ -61,8 +61,9 @@ __all__ = ["BATCH_S", "SharedReader"]
 BATCH_S = 0.002
 #: Linux's SO_TIMESTAMPNS (and SCM_TIMESTAMPNS); the stdlib does not name it.
 _SO_TIMESTAMPNS = 35
-_TIMESPEC = struct.Struct("@ll")
-_ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size)
+#: The receive time the kernel attaches: seconds and nanoseconds, two C longs.
+_KERNEL_TIME = struct.Struct("@ll")
+_ANCILLARY_BYTES = socket.CMSG_SPACE(_KERNEL_TIME.size)
 
 
 class _Wait:
@@ -177,8 +178,8 @@ class SharedReader:
                 continue
             data = view[:size].tobytes()
             cmsg = ancillary[0][2] if ancillary else b""
-            if len(cmsg) == _TIMESPEC.size:
-                seconds, nanoseconds = _TIMESPEC.unpack(cmsg)
+            if len(cmsg) == _KERNEL_TIME.size:
+                seconds, nanoseconds = _KERNEL_TIME.unpack(cmsg)
                 stamp = max(seconds + nanoseconds * 1e-9 - offset, reading.last)
             else:
                 stamp = now()
