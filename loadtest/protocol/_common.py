@@ -54,6 +54,7 @@ __all__ = [
     "require",
     "snippet",
     "sse_frame",
+    "tool_objects",
 ]
 
 #: How much of an error body is kept to extract its message.
@@ -114,6 +115,17 @@ def expect(obj: Mapping[str, Any], key: str, kind: type[T], where: str, path: st
     raise MalformedError(
         f'{where}: expected "{path}{key}" to be {_KIND_NAMES[kind]}, got {describe(value)}'
     )
+
+
+def tool_objects(doc: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
+    """The objects of a request's `tools` list (none when absent); an item
+    that is not an object is malformed. Each protocol reads its own fields."""
+    tools = expect(doc, "tools", list, where) or []
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            got = describe(tool)
+            raise MalformedError(f'{where}: expected "tools[{index}]" to be an object, got {got}')
+    return tools
 
 
 def require(obj: Mapping[str, Any], key: str, kind: type[T], where: str, path: str = "") -> T:

@@ -84,6 +84,7 @@ from loadtest.protocol._common import (
     request_headers,
     require,
     sse_frame,
+    tool_objects,
 )
 from loadtest.protocol._registry import register
 from loadtest.protocol._sse import SSEStreamParser
@@ -388,13 +389,10 @@ def _usage_json(usage: Usage, output_tokens: int | None = None) -> dict[str, Any
 def _offered_tools(doc: Mapping[str, Any], where: str) -> tuple[tuple[str, ...], bool]:
     """The names of the tools a request lets the answer call, and whether it
     must call one (`ServedRequest.tools`, `.tool_required`)."""
-    tools = expect(doc, "tools", list, where) or []
-    names = []
-    for index, tool in enumerate(tools):
-        if not isinstance(tool, dict):
-            got = describe(tool)
-            raise MalformedError(f'{where}: expected "tools[{index}]" to be an object, got {got}')
-        names.append(require(tool, "name", str, where, f"tools[{index}]."))
+    names = [
+        require(tool, "name", str, where, f"tools[{index}].")
+        for index, tool in enumerate(tool_objects(doc, where))
+    ]
     choice = expect(doc, "tool_choice", dict, where) or {}
     kind = choice.get("type")
     if not names or kind == "none":

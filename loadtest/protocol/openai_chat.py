@@ -79,6 +79,7 @@ from loadtest.protocol._common import (
     request_headers,
     require,
     sse_frame,
+    tool_objects,
 )
 from loadtest.protocol._registry import register
 from loadtest.protocol._sse import SSEStreamParser
@@ -350,13 +351,8 @@ def _usage_json(usage: Usage) -> dict[str, Any]:
 def _offered_tools(doc: Mapping[str, Any], where: str) -> tuple[tuple[str, ...], bool]:
     """The names of the tools a request lets the answer call, and whether it
     must call one (`ServedRequest.tools`, `.tool_required`)."""
-    tools = expect(doc, "tools", list, where) or []
     names = []
-    for index, tool in enumerate(tools):
-        if not isinstance(tool, dict):
-            raise MalformedError(
-                f'{where}: expected "tools[{index}]" to be an object, got {describe(tool)}'
-            )
+    for index, tool in enumerate(tool_objects(doc, where)):
         function = require(tool, "function", dict, where, f"tools[{index}].")
         names.append(require(function, "name", str, where, f"tools[{index}].function."))
     choice = doc.get("tool_choice")

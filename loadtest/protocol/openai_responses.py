@@ -76,6 +76,7 @@ from loadtest.protocol._common import (
     request_headers,
     require,
     sse_frame,
+    tool_objects,
 )
 from loadtest.protocol._registry import register
 from loadtest.protocol._sse import SSEStreamParser
@@ -395,14 +396,11 @@ def _response_doc(
 def _offered_tools(doc: Mapping[str, Any], where: str) -> tuple[tuple[str, ...], bool]:
     """The names of the function tools a request lets the answer call, and
     whether it must call one (`ServedRequest.tools`, `.tool_required`)."""
-    tools = expect(doc, "tools", list, where) or []
-    names = []
-    for index, tool in enumerate(tools):
-        if not isinstance(tool, dict):
-            got = describe(tool)
-            raise MalformedError(f'{where}: expected "tools[{index}]" to be an object, got {got}')
-        if tool.get("type") == "function":
-            names.append(require(tool, "name", str, where, f"tools[{index}]."))
+    names = [
+        require(tool, "name", str, where, f"tools[{index}].")
+        for index, tool in enumerate(tool_objects(doc, where))
+        if tool.get("type") == "function"
+    ]
     choice = doc.get("tool_choice")
     if not names or choice == "none":
         return (), False
