@@ -1,5 +1,6 @@
 """The JSON Schema (draft 2020-12) of a summary, generated from its
-document classes (report/_document.py).
+document classes (report/_document_classes.py, re-exported by
+report/_document.py).
 
 Rules:
 - Every attrs class of the summary is one `$defs` entry; its fields, in
