@@ -7,8 +7,10 @@ turn succeeded, 130 stopped by Ctrl-C/SIGTERM, 1 runtime failure (an output
 not written in --out) or a target that failed the pre-flight request).
 
 Everything is checked before anything starts: the profile and flags, the
-mock's flags (with the mock's own parser) and --out; then the mock starts,
-then the pre-flight request per target, then the engine. The live metrics
+mock's flags (with the mock's own parser) and --out (run's own flags and
+their checks: cli/_run_options.py); then the mock starts, then the
+pre-flight request per target, then the engine (in this process:
+cli/_run_local.py; else cli/_workers.py or cli/_cluster.py). The live metrics
 socket (--metrics-port) is bound before the mock starts: a port in use is
 a bad flag (exit 2) and nothing is sent. What was measured
 is written even when the run is stopped by signals (`_signals`) or its disk
@@ -18,22 +20,16 @@ fills up (`_outputs`, the JSONL sink); the mock is stopped after that.
 from __future__ import annotations
 
 import contextlib
-import math
-import os
-import shlex
-import socket
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import trio
 import typer
 
 from loadtest.cli._app import DEBUG_OPTION, _state, command
 from loadtest.cli._cluster import CLUSTER_OPTION, check_cluster_flags, run_on_cluster
-from loadtest.cli._mock import parse_mock_args
 from loadtest.cli._options import (
     HEADER_OPTION,
     MAX_REQUESTS_OPTION,
@@ -47,9 +43,28 @@ from loadtest.cli._options import (
     WARMUP_OPTION,
     plan_from_options,
 )
-from loadtest.cli._outputs import OutputPaths, prepare_outputs
+from loadtest.cli._outputs import prepare_outputs
 from loadtest.cli._preflight import preflight
-from loadtest.cli._progress import show_progress
+from loadtest.cli._run_local import _generator_facts, _run_engine, _RunOptions
+from loadtest.cli._run_options import (
+    _MOCK_PLACEHOLDER,
+    METRICS_HOST_OPTION,
+    METRICS_PORT_OPTION,
+    MOCK_ARGS_OPTION,
+    MOCK_OPTION,
+    NO_PREFLIGHT_OPTION,
+    OUT_OPTION,
+    QUIET_OPTION,
+    SEGMENT_OPTION,
+    START_AT_OPTION,
+    STRICT_HEALTH_OPTION,
+    WATCH_STDIN_OPTION,
+    WORKERS_OPTION,
+    _for_segments,
+    _metrics_socket,
+    _mock_args,
+    check_start_at,
+)
 from loadtest.cli._run_outputs import Rerun, write_run_outputs, written_profile
 from loadtest.cli._signals import StopSignals
 from loadtest.config import (
@@ -57,7 +72,6 @@ from loadtest.config import (
     load_profile,
     parse_segment,
 )
-from loadtest.engine import JsonlSink, RunResult, listen_metrics, open_engine, serve_metrics
 from loadtest.errors import (
     EXIT_GENERATOR_HEALTH,
     EXIT_INTERRUPTED,
@@ -76,112 +90,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from loadtest.config import RunPlan
-    from loadtest.engine import Engine
 
 __all__ = ["run"]
-
-OUT_OPTION: Any = typer.Option(Path("runs"), "--out", help="Directory for the run's outputs.")
-QUIET_OPTION: Any = typer.Option(False, "--quiet", "-q", help="No live progress.")
-MOCK_OPTION: Any = typer.Option(
-    False,
-    "--mock",
-    help="Start the built-in mock upstream on a free loopback port and point every "
-    "scenario at it (each keeps its protocol's path); stop it afterwards.",
-)
-STRICT_HEALTH_OPTION: Any = typer.Option(
-    False,
-    "--strict-health",
-    help="Exit 4 when the generator was not healthy (suspect or generator-bound) in any stage.",
-)
-START_AT_OPTION: Any = typer.Option(
-    None,
-    "--start-at",
-    help="Unix time (seconds) at which the first stage starts; processes given the same "
-    "value start together (multi-service.py uses it). Default: at once.",
-)
-#: --start-at is at most this far ahead: a later one is a mistake (milliseconds
-#: for seconds), never a run to wait for.
-MAX_START_AHEAD_S = 24 * 3600
-
-
-def check_start_at(start_at: float | None, now_unix_s: float) -> None:
-    """ConfigError for a --start-at that is not a Unix time in seconds at
-    most a day ahead (milliseconds would wait for millennia, or fail)."""
-    if start_at is None:
-        return
-    if not math.isfinite(start_at) or start_at < 0:
-        raise ConfigError(f"--start-at {start_at:g}: expected Unix time in seconds (date +%s)")
-    ahead_s = start_at - now_unix_s
-    if ahead_s > MAX_START_AHEAD_S:
-        raise ConfigError(
-            f"--start-at {start_at:.0f}: {ahead_s / 86400:,.0f} days ahead; expected Unix time "
-            "in seconds (date +%s), at most a day ahead"
-        )
-
-
-WATCH_STDIN_OPTION: Any = typer.Option(
-    False,
-    "--watch-stdin",
-    help="Stop (as on SIGTERM: end the stage, write outputs) when standard input, a pipe "
-    "held by a supervisor, closes: a child run must not outlive its parent.",
-)
-NO_PREFLIGHT_OPTION: Any = typer.Option(
-    False,
-    "--no-preflight",
-    help="Skip the pre-flight request (one per distinct target and protocol, before any "
-    "load, not counted in the results) that stops the run with exit 1 when a target is "
-    "dead or refuses the request.",
-)
-METRICS_PORT_OPTION: Any = typer.Option(
-    None,
-    "--metrics-port",
-    min=0,
-    max=65535,
-    help="Serve live Prometheus metrics on this port during the run (GET /metrics; "
-    "0 picks a free port, printed on stderr). Same names as metrics-<ts>.prom.",
-)
-_METRICS_HOST = "127.0.0.1"
-METRICS_HOST_OPTION: Any = typer.Option(
-    _METRICS_HOST,
-    "--metrics-host",
-    help="Address --metrics-port listens on. The endpoint has no authentication: "
-    "another address than loopback (0.0.0.0) exposes it to the network, your choice.",
-)
-MOCK_ARGS_OPTION: Any = typer.Option(
-    "", "--mock-args", help="Flags for the mock with --mock, e.g. '--ttft 200ms --itl 20ms'."
-)
-SEGMENT_OPTION: Any = typer.Option(
-    None,
-    "--segment",
-    help="Run execution segment K/N of the plan (K 0-based, 0 to N-1): N processes or "
-    "hosts given 0/N to N-1/N and one --start-at run the plan together; `loadtest merge` "
-    "joins their summaries (docs/scale.md).",
-)
-WORKERS_OPTION: Any = typer.Option(
-    None,
-    "--workers",
-    help="Run the plan in N worker processes on this host (auto: one per usable core) "
-    "and write one merged set of outputs (docs/scale.md). Default 1: one process. "
-    "With --cluster: N shards, one per Dask worker (auto: one per worker of the cluster).",
-)
-
-
-def _mock_args(mock: bool, mock_args: str, target: str | None) -> list[str] | None:
-    """The mock's flags with --mock (checked with the mock's own parser), else None."""
-    if not mock:
-        if mock_args:
-            raise ConfigError("--mock-args: only used with --mock")
-        return None
-    if target is not None:
-        raise ConfigError("--mock and --target: choose one (--mock sets the target)")
-    try:
-        args = shlex.split(mock_args)
-        parse_mock_args(args)
-    except ValueError as exc:  # shlex: an unclosed quote
-        raise ConfigError(f"--mock-args: {exc}") from None
-    except ConfigError as exc:
-        raise ConfigError([f"--mock-args: {line}" for line in exc.problems]) from None
-    return args
 
 
 @contextlib.contextmanager
@@ -193,10 +103,6 @@ def _upstream(mock_args: list[str] | None) -> Iterator[str | None]:
     with run_mock_process(mock_args) as url:
         print(f"mock upstream: {url}", file=sys.stderr)
         yield url
-
-
-#: The target a --mock run's plan is checked with before the mock starts.
-_MOCK_PLACEHOLDER = "http://127.0.0.1:9"
 
 
 @command
@@ -348,111 +254,6 @@ def run(
     if signals.received:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(exit_code(summary, strict_health=strict_health))
-
-
-@contextlib.contextmanager
-def _metrics_socket(port: int | None, host: str) -> Iterator[socket.socket | None]:
-    """The live metrics endpoint's listening socket (with --metrics-port),
-    bound before anything starts, closed at the end; else None."""
-    if port is None:
-        if host != _METRICS_HOST:
-            raise ConfigError("--metrics-host: only used with --metrics-port")
-        yield None
-        return
-    try:
-        sock = listen_metrics(port, host)
-    except ConfigError as exc:
-        raise ConfigError(f"--metrics-port: {exc}") from None
-    with sock:
-        bound = sock.getsockname()
-        where = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        print(f"metrics: http://{where}:{bound[1]}/metrics", file=sys.stderr)
-        yield sock
-
-
-def _for_segments(plan: RunPlan, shard: Segment, workers: int) -> RunPlan:
-    """`plan` cut to `--segment`; with `--workers`, its limits checked for
-    that many segments (ConfigError before anything starts)."""
-    for index in range(workers if workers > 1 else 0):
-        plan.for_segment(Segment(index, workers))
-    return plan if shard.whole else plan.for_segment(shard)
-
-
-def _generator_facts(plan: RunPlan, skew_ms: float | None) -> dict[str, Any]:
-    """What a segment's summary records of its generator: host, segment,
-    and how late it started after --start-at."""
-    facts: dict[str, Any] = {}
-    if not plan.segment.whole:
-        facts |= {"host": socket.gethostname(), "segment": str(plan.segment)}
-    if skew_ms is not None:
-        facts["start_skew_ms"] = skew_ms
-    return facts
-
-
-@attrs.frozen
-class _RunOptions:
-    quiet: bool = False
-    start_at: float | None = None
-    watch_stdin: bool = False
-    metrics: socket.socket | None = None
-
-
-#: A run starting later than this after --start-at gets a warning.
-_LATE_START_S = 0.1
-
-
-async def _run_engine(
-    plan: RunPlan, paths: OutputPaths, options: _RunOptions, signals: StopSignals
-) -> tuple[RunResult, JsonlSink, float | None]:
-    sink = JsonlSink(paths.jsonl, on_failure=_jsonl_failed)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(sink.serve)
-        async with open_engine(plan, sink=sink) as engine:
-            for warning in engine.warnings:
-                print(f"loadtest: warning: {warning}", file=sys.stderr)
-            nursery.start_soon(signals.watch, engine)
-            if options.metrics is not None:
-                await nursery.start(serve_metrics, engine, options.metrics)
-            if options.watch_stdin:
-                nursery.start_soon(_watch_stdin, engine)
-            skew_ms = None
-            if options.start_at is not None:
-                await _wait_for_start(options.start_at, engine)
-                skew_ms = round((time.time() - options.start_at) * 1000, 3)
-            if not options.quiet:
-                nursery.start_soon(show_progress, engine)
-            result = await engine.run()
-        nursery.cancel_scope.cancel()
-    return result, sink, skew_ms
-
-
-def _jsonl_failed(message: str) -> None:
-    print(
-        f"\nloadtest: error: {message}: JSONL writing stopped; the run goes on measuring",
-        file=sys.stderr,
-    )
-
-
-async def _wait_for_start(start_at: float, engine: Engine) -> None:
-    """Sleep until `start_at` (Unix seconds), unless a stop comes first."""
-    late_s = time.time() - start_at
-    if late_s > _LATE_START_S:
-        print(
-            f"loadtest: warning: starting {late_s * 1000:.0f} ms after --start-at "
-            "(a shared start time is only shared when every process is early)",
-            file=sys.stderr,
-        )
-    with trio.move_on_after(max(start_at - time.time(), 0.0)):
-        await engine.wait_stop_requested()
-
-
-async def _watch_stdin(engine: Engine) -> None:
-    """Stop the run when standard input (a supervisor's pipe) closes."""
-    async with trio.lowlevel.FdStream(os.dup(0)) as stdin:
-        while await stdin.receive_some(4096):
-            pass
-    print("loadtest: standard input closed: stopping", file=sys.stderr)
-    engine.request_stop()
 
 
 def exit_code(summary: dict[str, Any], *, strict_health: bool) -> int:

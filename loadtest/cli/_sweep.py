@@ -41,7 +41,8 @@ from loadtest.cli._options import (
 from loadtest.cli._outputs import OutputPaths, prepare_outputs
 from loadtest.cli._preflight import preflight
 from loadtest.cli._progress import show_progress
-from loadtest.cli._run import (
+from loadtest.cli._run import _upstream
+from loadtest.cli._run_options import (
     _MOCK_PLACEHOLDER,
     MOCK_ARGS_OPTION,
     MOCK_OPTION,
@@ -49,7 +50,6 @@ from loadtest.cli._run import (
     OUT_OPTION,
     QUIET_OPTION,
     _mock_args,
-    _upstream,
 )
 from loadtest.cli._run_outputs import Rerun, write_run_outputs
 from loadtest.cli._signals import StopSignals
