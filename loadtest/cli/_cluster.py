@@ -191,7 +191,11 @@ def run_on_cluster(
 
     profile_name = paths.path("profile", "toml").name
     summary, failed = write_worker_outputs(
-        results, paths, profile_text=written_profile(plan, profile_name, None)
+        results,
+        paths,
+        profile_text=written_profile(
+            plan, profile_name, None, how=("--cluster", address, "--workers", str(len(results)))
+        ),
     )
     # Segments cancelled by a second stop request are missing (and named),
     # not a failure: the run exits 130, as a stopped run does.

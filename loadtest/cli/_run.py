@@ -236,7 +236,8 @@ def run(
                     )
                     signals.phase = "writing"
                     profile_name = paths.path("profile", "toml").name
-                    written = written_profile(plan, profile_name, rerun)
+                    how = ("--workers", workers or str(worker_count))
+                    written = written_profile(plan, profile_name, rerun, how=how)
                     summary, failed = write_worker_outputs(results, paths, profile_text=written)
                 else:
                     result, sink, skew_ms = trio.run(_run_engine, plan, paths, options, signals)

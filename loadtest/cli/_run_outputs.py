@@ -46,16 +46,18 @@ class Rerun:
     mock_args: str
 
 
-def written_profile(plan: RunPlan, file_name: str, rerun: Rerun | None) -> str:
+def written_profile(
+    plan: RunPlan, file_name: str, rerun: Rerun | None, *, how: tuple[str, ...] = ()
+) -> str:
     """The profile as run (named as it ran), with how to run it again. A
     --mock run keeps the profile's own targets (not the mock's passing port)
-    and records the mock's flags in the command."""
+    and records the mock's flags in the command; `how` are the flags that
+    spread the run (--workers N, --cluster ADDRESS), which the command keeps."""
     profile = attrs.evolve(plan.profile, name=plan.name)
     header = "# The profile this run used: command-line overrides applied, secrets masked (***).\n"
     if rerun is None:
-        header += (
-            "# Run it again with: loadtest run <this file> --vk ... (supply masked keys again).\n"
-        )
+        again = " ".join(["loadtest run <this file> --vk ...", *map(shlex.quote, how)])
+        header += f"# Run it again with: {again} (supply masked keys again).\n"
     else:
         source = rerun.source.scenarios
         targets = [s.target for s in source] if source else [None]
@@ -67,6 +69,7 @@ def written_profile(plan: RunPlan, file_name: str, rerun: Rerun | None) -> str:
         command = ["loadtest", "run", file_name, "--mock"]
         if rerun.mock_args:
             command += ["--mock-args", rerun.mock_args]
+        command += list(how)
         header += (
             "# It ran against the built-in mock upstream; run it again as it ran with:\n"
             f"#   {shlex.join(command)}\n"

@@ -114,6 +114,8 @@ def test_two_workers_run_the_one_process_schedule(
     ]
     lines = sum(len(p.read_text().splitlines()) for p in (tmp_path / "two" / "out").glob("*.jsonl"))
     assert lines == merged["run"]["jsonl_lines"]
+    (written,) = (tmp_path / "two" / "out").glob("profile-*.toml")
+    assert f"#   loadtest run {written.name} --mock --workers 2\n" in written.read_text()
 
 
 def test_sigint_stops_every_worker_and_writes_everything(

@@ -214,6 +214,23 @@ def test_the_written_profile_keeps_the_run_name(tmp_path: Path) -> None:
     assert "# Run it again with: loadtest run <this file> --vk" in written.read_text()
 
 
+def test_the_written_profile_of_a_spread_run_says_how_it_was_spread(tmp_path: Path) -> None:
+    """--workers/--cluster runs: the command to run it again keeps those flags,
+    with or without the mock."""
+    source = tmp_path / "mine.json"
+    source.write_text(json.dumps(PROFILE))
+    ran = plan_of(source)
+    how = ("--cluster", "tcp://127.0.0.1:8786", "--workers", "2")
+    text = run_outputs.written_profile(ran, "p.toml", None, how=how)
+    assert (
+        "# Run it again with: loadtest run <this file> --vk ... "
+        "--cluster tcp://127.0.0.1:8786 --workers 2 (" in text
+    )
+    rerun = run_outputs.Rerun(load_profile(source), "--ttft 5ms")
+    text = run_outputs.written_profile(ran, "p.toml", rerun, how=("--workers", "auto"))
+    assert "#   loadtest run p.toml --mock --mock-args '--ttft 5ms' --workers auto\n" in text
+
+
 class FakeEngine:
     def __init__(self) -> None:
         self.stops = 0
