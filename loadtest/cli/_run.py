@@ -143,6 +143,7 @@ def run(
     """
     # Imported here: loadtest.scale imports loadtest.cli (its output writer).
     from loadtest.cli._workers import (
+        died_starting,
         host_warnings,
         parse_workers,
         run_workers,
@@ -234,6 +235,8 @@ def run(
                         signals=signals,
                         watch_stdin=watch_stdin,
                     )
+                    if signals.received and died_starting(results):
+                        raise KeyboardInterrupt  # stopped before any load was sent
                     signals.phase = "writing"
                     profile_name = paths.path("profile", "toml").name
                     how = ("--workers", workers or str(worker_count))

@@ -65,7 +65,14 @@ if TYPE_CHECKING:
     from loadtest.cli._signals import StopSignals
     from loadtest.config import RunPlan
 
-__all__ = ["host_warnings", "parse_workers", "run_workers", "start_time", "write_worker_outputs"]
+__all__ = [
+    "died_starting",
+    "host_warnings",
+    "parse_workers",
+    "run_workers",
+    "start_time",
+    "write_worker_outputs",
+]
 
 _START_DELAY_S = 2.0
 _START_PER_WORKER_S = 0.25
@@ -283,6 +290,12 @@ def _result(job: ShardJob, directory: Path, code: int) -> ShardResult:
             job.index, job.count, socket.gethostname(), code, "it died without a result"
         )
     return result
+
+
+def died_starting(results: Sequence[ShardResult]) -> bool:
+    """Whether every worker died of the SIGTERM it was sent before it could
+    catch it: each was still starting, so none sent any load."""
+    return all(r.summary is None and r.exit_code == -signal.SIGTERM for r in results)
 
 
 def run_workers(

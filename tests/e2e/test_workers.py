@@ -162,3 +162,36 @@ def test_a_killed_worker_fails_the_run_and_the_survivor_is_written(
     report = next(out.glob("report-*.txt")).read_text()
     assert "segment 1/2 missing: worker 1" in report
     assert "worker 1 on " in (tmp_path / "stderr").read_text()
+
+
+SLOW_WORKER_START = """
+import time
+from pathlib import Path
+if b"loadtest.scale._worker" in Path("/proc/self/cmdline").read_bytes():
+    Path(__file__).with_name("worker-starting").touch()
+    time.sleep(5)
+"""
+
+
+def test_sigterm_while_the_workers_start_is_a_stop_before_any_load(
+    tmp_path: Path, started: list[subprocess.Popen[bytes]]
+) -> None:
+    """SIGTERM while the workers are still starting (before they can catch it:
+    here their interpreter start is held for 5 s): nothing was sent, so it is
+    the same stop as one process's, exit 130 with that said, not a failure."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(SLOW_WORKER_START)
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps(PROFILE))
+    command = [*LAUNCH, "run", str(profile), "--target", "http://127.0.0.1:9/v1"]
+    command += ["--no-preflight", "--workers", "2", "--out", str(tmp_path / "out")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), *sys.path])}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
+    started.append(process)
+    wait_for(lambda: (hooks / "worker-starting").exists(), "a worker starting")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr.decode()
+    assert "SIGTERM: stopped before any load was sent" in stderr.decode()
+    assert not list((tmp_path / "out").glob("summary-*.json"))
