@@ -286,8 +286,15 @@ def _result(job: ShardJob, directory: Path, code: int) -> ShardResult:
     try:
         result: ShardResult = pickle.loads(path.read_bytes())
     except (OSError, pickle.UnpicklingError, EOFError):
+        left = Path(job.jsonl_dir, job.jsonl_name) if job.jsonl_dir is not None else None
+        kept = str(left) if left is not None and left.is_file() and left.stat().st_size else None
         return ShardResult(
-            job.index, job.count, socket.gethostname(), code, "it died without a result"
+            job.index,
+            job.count,
+            socket.gethostname(),
+            code,
+            "it died without a result",
+            jsonl_path=kept,
         )
     return result
 
@@ -335,9 +342,10 @@ def write_worker_outputs(
     announce_outputs(paths, outcome, [paths.directory / name for name in merged.jsonl])
     dead = [r for r in results if r.summary is None]
     for result in dead:
+        left = f"; its JSONL up to then: {result.jsonl_path}" if result.jsonl_path else ""
         print(
             f"loadtest: error: {missing_reason(result)}: its segment {result.segment} is "
-            "missing from the merged outputs (marked partial)",
+            f"missing from the merged outputs (marked partial){left}",
             file=sys.stderr,
         )
     return merged.summary, bool(outcome.failures or dead)

@@ -161,7 +161,10 @@ def test_a_killed_worker_fails_the_run_and_the_survivor_is_written(
     assert summary["stages"][0]["total"]["ok"] > 0
     report = next(out.glob("report-*.txt")).read_text()
     assert "segment 1/2 missing: worker 1" in report
-    assert "worker 1 on " in (tmp_path / "stderr").read_text()
+    stderr = (tmp_path / "stderr").read_text()
+    assert "worker 1 on " in stderr
+    (left,) = out.glob("results-*-w1.jsonl")
+    assert f"its JSONL up to then: {left}" in stderr
 
 
 SLOW_WORKER_START = """
