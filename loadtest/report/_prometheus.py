@@ -28,6 +28,7 @@ from typing import Any
 from loadtest.report._exposition import Exposition, Labels
 from loadtest.report._schema import (
     PERCENTILES,
+    PROM_ENDED_BY,
     PROM_HEALTH,
     PROM_LATENCY,
     PROM_RUN,
@@ -122,6 +123,8 @@ def stage_samples(
     for key, family in PROM_STAGE.items():
         if stage.get(key) is not None:
             samples.add(family, labels, stage[key])
+    if stage.get("ended_by"):
+        samples.add(PROM_ENDED_BY, {**labels, "reason": stage["ended_by"]}, 1)
     figures = stage.get("health", {}).get("figures", {})
     for key, family in PROM_HEALTH.items():
         if key in figures:

@@ -30,6 +30,7 @@ __all__ = [
     "PERCENTILES",
     "PERCENTILE_KEYS",
     "PROM_FAMILIES",
+    "PROM_ENDED_BY",
     "PROM_HEALTH",
     "PROM_LATENCY",
     "PROM_LIVE",
@@ -253,7 +254,22 @@ PROM_STAGE: dict[str, PromFamily] = {
         "gauge",
         "Open loop: planned conversation starts per second.",
     ),
+    "ramp_to": PromFamily(
+        "loadtest_stage_ramp_to",
+        "gauge",
+        "A ramp's end: virtual users (closed loop) or starts per second (open loop).",
+    ),
+    "requests": PromFamily(
+        "loadtest_stage_planned_requests", "gauge", "A stage that stops after this many requests."
+    ),
 }
+
+#: A finished stage's `ended_by`, as a sample of 1 labelled `reason`.
+PROM_ENDED_BY = PromFamily(
+    "loadtest_stage_ended_by",
+    "gauge",
+    "Why a finished stage ended (label reason: duration, requests, run-requests, stopped).",
+)
 
 #: Run-level counters (labels run, profile), keyed by `run` field.
 PROM_RUN: dict[str, PromFamily] = {
@@ -317,6 +333,7 @@ PROM_LIVE_LATENCY: tuple[str, ...] = ("latency_ms", "ttft_ms", "itl_ms")
 PROM_FAMILIES: tuple[PromFamily, ...] = (
     *PROM_LIVE.values(),
     *PROM_STAGE.values(),
+    PROM_ENDED_BY,
     *PROM_HEALTH.values(),
     *PROM_STATS.values(),
     *PROM_LATENCY.values(),

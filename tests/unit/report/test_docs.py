@@ -7,19 +7,10 @@ from pathlib import Path
 import pytest
 
 from loadtest.report import CSV_COLUMNS, THRESHOLD_NAMES
-from loadtest.report._schema import PROM_LATENCY, PROM_RUN, PROM_STAGE, PROM_STATS, PROM_THRESHOLD
+from loadtest.report._schema import PROM_FAMILIES
 
 DOC = (Path(__file__).parents[3] / "docs" / "reports.md").read_text()
-FAMILIES = [
-    f.name
-    for f in (
-        *PROM_STATS.values(),
-        *PROM_LATENCY.values(),
-        *PROM_STAGE.values(),
-        *PROM_RUN.values(),
-        PROM_THRESHOLD,
-    )
-]
+FAMILIES = [f.name for f in PROM_FAMILIES]
 
 
 @pytest.mark.parametrize("column", CSV_COLUMNS)

@@ -193,3 +193,22 @@ def test_infinite_and_nan_values_are_spelled_as_the_format_wants() -> None:
         assert f'loadtest_stage_duration_seconds{{stage="1"}} {spelled}' in text
         parsed = next(iter(text_string_to_metric_families(text)))
         assert str(parsed.samples[0].value) == str(value)
+
+
+def test_ramps_request_counts_and_why_a_stage_ended() -> None:
+    """A ramp's end, a stage's planned request count and why each stage ended
+    are samples too (the CSV and the text report carry them)."""
+    doc = two_stage_summary()
+    doc["stages"][0]["ramp_to"] = 16
+    doc["stages"][1].update(requests=40, ended_by="requests")
+    found = families(render_prometheus(doc))
+    (ramp,) = found["loadtest_stage_ramp_to"].samples
+    assert (ramp.labels["stage"], ramp.labels["mode"], ramp.value) == ("1", "closed", 16)
+    (planned,) = found["loadtest_stage_planned_requests"].samples
+    assert (planned.labels["stage"], planned.value) == ("2", 40)
+    ended = {
+        s.labels["stage"]: (s.labels["reason"], s.value)
+        for s in found["loadtest_stage_ended_by"].samples
+    }
+    assert ended == {"1": ("duration", 1), "2": ("requests", 1)}
+    assert set(found["loadtest_stage_ended_by"].samples[0].labels) == STAGE_LABELS | {"reason"}
