@@ -30,12 +30,13 @@ import attrs
 from loadtest.errors import ConfigError, RuntimeFailure
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 __all__ = [
     "OutputPaths",
     "WrittenOutputs",
     "announce_outputs",
+    "jsonl_failed",
     "prepare_outputs",
     "write_outputs",
     "write_text",
@@ -178,3 +179,16 @@ def announce_outputs(
         where = "; the summary is on standard output, after the report" if summary_on_stdout else ""
         lost = ", ".join(outcome.lost)
         print(f"loadtest: error: written nowhere: {lost}{where}", file=sys.stderr)
+
+
+def jsonl_failed(what: str) -> Callable[[str], None]:
+    """The JSONL sink's failure callback for a `what` ("run", "sweep") that
+    goes on measuring without it."""
+
+    def say(message: str) -> None:
+        print(
+            f"\nloadtest: error: {message}: JSONL writing stopped; the {what} goes on measuring",
+            file=sys.stderr,
+        )
+
+    return say

@@ -9,7 +9,6 @@ writing, not the run.
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 import time
@@ -18,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from loadtest.cli._outputs import jsonl_failed
 from loadtest.cli._progress import show_progress
+from loadtest.cli._signals import stop_when_stdin_closes
 from loadtest.engine import JsonlSink, RunResult, open_engine, serve_metrics
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ _LATE_START_S = 0.1
 async def _run_engine(
     plan: RunPlan, paths: OutputPaths, options: _RunOptions, signals: StopSignals
 ) -> tuple[RunResult, JsonlSink, float | None]:
-    sink = JsonlSink(paths.jsonl, on_failure=_jsonl_failed)
+    sink = JsonlSink(paths.jsonl, on_failure=jsonl_failed("run"))
     async with trio.open_nursery() as nursery:
         await nursery.start(sink.serve)
         async with open_engine(plan, sink=sink) as engine:
@@ -64,7 +65,7 @@ async def _run_engine(
             if options.metrics is not None:
                 await nursery.start(serve_metrics, engine, options.metrics)
             if options.watch_stdin:
-                nursery.start_soon(_watch_stdin, engine)
+                nursery.start_soon(stop_when_stdin_closes, engine)
             skew_ms = None
             if options.start_at is not None:
                 await _wait_for_start(options.start_at, engine)
@@ -74,13 +75,6 @@ async def _run_engine(
             result = await engine.run()
         nursery.cancel_scope.cancel()
     return result, sink, skew_ms
-
-
-def _jsonl_failed(message: str) -> None:
-    print(
-        f"\nloadtest: error: {message}: JSONL writing stopped; the run goes on measuring",
-        file=sys.stderr,
-    )
 
 
 async def _wait_for_start(start_at: float, engine: Engine) -> None:
@@ -94,12 +88,3 @@ async def _wait_for_start(start_at: float, engine: Engine) -> None:
         )
     with trio.move_on_after(max(start_at - time.time(), 0.0)):
         await engine.wait_stop_requested()
-
-
-async def _watch_stdin(engine: Engine) -> None:
-    """Stop the run when standard input (a supervisor's pipe) closes."""
-    async with trio.lowlevel.FdStream(os.dup(0)) as stdin:
-        while await stdin.receive_some(4096):
-            pass
-    print("loadtest: standard input closed: stopping", file=sys.stderr)
-    engine.request_stop()

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
 
-__all__ = ["StopSignals"]
+__all__ = ["StopSignals", "Stoppable", "stop_when_stdin_closes"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -116,3 +116,12 @@ class StopSignals:
             file=sys.stderr,
         )
         engine.request_stop()
+
+
+async def stop_when_stdin_closes(target: Stoppable) -> None:
+    """Stop `target` when standard input (a supervisor's pipe) closes."""
+    async with trio.lowlevel.FdStream(os.dup(0)) as stdin:
+        while await stdin.receive_some(4096):
+            pass
+    print("loadtest: standard input closed: stopping", file=sys.stderr)
+    target.request_stop()

@@ -38,7 +38,7 @@ from loadtest.cli._options import (
     VK_OPTION,
     plan_from_options,
 )
-from loadtest.cli._outputs import OutputPaths, prepare_outputs
+from loadtest.cli._outputs import OutputPaths, jsonl_failed, prepare_outputs
 from loadtest.cli._preflight import preflight
 from loadtest.cli._progress import show_progress
 from loadtest.cli._run import _upstream
@@ -261,7 +261,7 @@ def _probe_line(probe: ProbeDoc) -> str:
 async def _sweep_engine(
     plan: RunPlan, paths: OutputPaths, options: _SweepOptions, signals: StopSignals
 ) -> tuple[RunResult, SweepOutcome, JsonlSink]:
-    sink = JsonlSink(paths.jsonl, on_failure=_jsonl_failed)
+    sink = JsonlSink(paths.jsonl, on_failure=jsonl_failed("sweep"))
 
     def heard(probe: ProbeDoc) -> None:
         if not options.quiet:  # on a terminal, over the status line
@@ -288,10 +288,3 @@ async def _sweep_engine(
             )
         nursery.cancel_scope.cancel()
     return result, outcome, sink
-
-
-def _jsonl_failed(message: str) -> None:
-    print(
-        f"\nloadtest: error: {message}: JSONL writing stopped; the sweep goes on measuring",
-        file=sys.stderr,
-    )

@@ -51,6 +51,7 @@ import trio
 from loadtest.cli._outputs import announce_outputs
 from loadtest.cli._progress import ProgressFigures, fit_line
 from loadtest.cli._progress import _width as terminal_width
+from loadtest.cli._signals import stop_when_stdin_closes
 from loadtest.config import ClosedStage, Segment
 from loadtest.config._words import counted
 from loadtest.engine._health import FD_MARGIN, fds_needed
@@ -235,15 +236,6 @@ async def _show_progress(
             out.flush()
 
 
-async def _watch_stdin(workers: _Workers) -> None:
-    """Stop the workers when standard input (a supervisor's pipe) closes."""
-    async with trio.lowlevel.FdStream(os.dup(0)) as stdin:
-        while await stdin.receive_some(4096):
-            pass
-    print("loadtest: standard input closed: stopping", file=sys.stderr)
-    workers.request_stop()
-
-
 async def _run_all(
     jobs: Sequence[ShardJob],
     directory: Path,
@@ -258,7 +250,7 @@ async def _run_all(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(signals.watch, workers)
         if watch_stdin:
-            nursery.start_soon(_watch_stdin, workers)
+            nursery.start_soon(stop_when_stdin_closes, workers)
         for job in jobs:
             process = await trio.lowlevel.open_process(
                 [sys.executable, "-m", "loadtest.scale._worker", str(directory / f"{job.index}")],
