@@ -31,6 +31,12 @@ Rules:
   intended start; later turns are scheduled from the previous turn's end
   plus think time. The arrivals the schedule planned before the scheduler
   stopped (reached or not) are counted: the health rule's target.
+- The scheduler sleeps only when the next arrival is not yet due: every
+  arrival whose intended time has passed when it wakes is launched in that
+  one wake-up (trio's timers resolve to a millisecond, so at a few
+  thousand arrivals per second each wake-up finds several due). Each
+  conversation's RNG is keyed by (seed, stage, arrival number), never
+  seeded per arrival.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ import trio
 from loadtest import taxonomy
 from loadtest.config import ClosedStage, DatasetRecord, OpenStage, RunPlan, ScenarioPlan
 from loadtest.engine._content import (
+    StreamRandom,
     TextPool,
     conversation_rng,
     draw_max_tokens,
@@ -53,6 +60,8 @@ from loadtest.engine._content import (
     first_system,
     place_uuid,
     random_uuid,
+    stream_key,
+    subkey,
     user_text,
 )
 from loadtest.engine._health import CpuMeter, LoopMonitor
@@ -344,7 +353,7 @@ async def _virtual_user(
 ) -> None:
     # One seeded RNG per VU: its conversations follow one another, so the
     # plan is the same sequence in every run. Ids come from a fresh RNG.
-    rng = conversation_rng(ctx.run.plan.seed, ctx.index, "vu", vu)
+    rng = StreamRandom(stream_key(ctx.run.plan.seed, ctx.index, "vu", vu))
     ids = random.Random()
     if start_at > ctx.started:
         await ctx.sleep_until(start_at)
@@ -376,6 +385,7 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
     # A segment draws the whole schedule and runs the arrivals it owns.
     numbered = enumerate(offsets)
     owns = plan.segment.owns
+    conversations_key = stream_key(plan.seed, ctx.index, "conv")
     pending: float | None = None  # drawn from the schedule, not handled yet
     try:
         async with trio.open_nursery() as nursery:
@@ -387,7 +397,8 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
                     continue
                 pending = offset
                 intended = ctx.started + offset
-                await ctx.sleep_until(intended)
+                if intended > trio.current_time():  # not due yet: sleep (else launch now)
+                    await ctx.sleep_until(intended)
                 if ctx.cut.is_set():
                     break
                 pending = None
@@ -398,7 +409,8 @@ async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
                     ctx.recorder.record_dropped(scenario.index)
                     continue
                 ctx.conversations += 1
-                nursery.start_soon(_arrival, ctx, scenario, number, intended)
+                arrival_rng = StreamRandom(subkey(conversations_key, number))
+                nursery.start_soon(_arrival, ctx, scenario, arrival_rng, intended)
     finally:
         until_s = min(trio.current_time(), ctx.stop_at) - ctx.started
         missed = _count_missed(numbered, pending, until_s, lambda: picker.pick(rng), owns)
@@ -432,12 +444,11 @@ def _count_missed(
 
 
 async def _arrival(
-    ctx: StageContext, scenario: ScenarioRuntime, number: int, intended: float
+    ctx: StageContext, scenario: ScenarioRuntime, rng: random.Random, intended: float
 ) -> None:
     try:
         if trio.current_time() < ctx.stop_at:
             ctx.started_conversations += 1
-        rng = conversation_rng(ctx.run.plan.seed, ctx.index, "conv", number)
         await run_conversation(ctx, scenario, rng, random_uuid(ctx.ids), intended)
     finally:
         ctx.conversations -= 1
