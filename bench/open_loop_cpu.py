@@ -5,13 +5,21 @@ open-loop stage `@R:Ds` and of a closed-loop stage `N:Ds` that makes the
 same rate R, against the same upstream, with the same connections. The
 goal: open loop <= 1.1x closed loop per turn.
 
-The upstream is `loadtest mock --ttft T` (default 20 ms) pinned to the
+The upstream is `loadtest mock --ttft T` (default 50 ms) pinned to the
 server core: every non-streamed answer comes T after its request, so N
 closed VUs make about N / T turns per second and hold N connections, and
 an open stage at that rate holds about as many turns (and connections) in
 flight. R is measured once, at start-up, by a closed stage of the current
 code (`--rate` gives it instead), and every open stage of every client
-runs `@R`, so all runs do the same work per second.
+runs `@R`, so all runs do the same work per second. Keep R well under
+what the generator and the mock sustain: at 20 ms and 64 VUs (~2,500/s
+here) the open stage ran away on a busy machine (a stall makes a burst of
+arrivals, each burst opens connections, up to max_in_flight in flight),
+which measures the overload, not the cost per turn.
+
+The closed stage runs twice: VUs started together ("closed", the default
+`start_spread` 0s) and started over one answer's time ("spread",
+`start_spread` = T), whose answers come spread out as the open stage's do.
 
 Clients, pinned to the client core, the real CLI on a copy of
 profiles/perf-128-nonstream.json (warm-up 0s, graceful stop 2s,
@@ -25,7 +33,9 @@ baseline is subtracted, CPU and turns alike, as bench/engine_cpu.py does:
 
 turns = requests + warm-up turns + interrupted of the summary's stage.
 Figures are medians over --rounds; the ratio open/closed is taken per
-client from those medians (and per round, printed too).
+client from those medians (and per round, printed too). Also per turn,
+baseline subtracted the same way: system CPU (`sys`, µs) and voluntary
+context switches (`sleeps`: how often the process went idle and woke).
 
 Run (as root, on a machine with at least two cores; ~4 minutes by default):
 
@@ -83,7 +93,11 @@ def run_ours(
     env = {**os.environ, "PYTHONPATH": str(args.before)} if client == "before" else None
     load_before = os.getloadavg()[0]
     with open(out / "stderr", "wb") as stderr:
-        code, cpu_s = ec.reap(ec.spawn(cmd, args.client_core, stderr=stderr, env=env))
+        proc = ec.spawn(cmd, args.client_core, stderr=stderr, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    ec._LIVE.pop(proc.pid, None)
+    cpu_s = usage.ru_utime + usage.ru_stime
     summaries = sorted(out.glob("summary-*.json"))
     if code not in (0, 5) or not summaries:
         text = (out / "stderr").read_text(errors="replace").strip()
@@ -103,6 +117,10 @@ def run_ours(
         "cpu_share": figures["cpu_share"],
         "verdict": stage["health"]["verdict"],
         "cpu_s": round(cpu_s, 4),
+        "user_s": round(usage.ru_utime, 4),
+        "sys_s": round(usage.ru_stime, 4),
+        # Voluntary context switches: how often the process slept and woke.
+        "sleeps": usage.ru_nvcsw,
         "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
@@ -124,9 +142,15 @@ def compute(runs: list[dict[str, Any]], clients: list[str]) -> dict[str, Any]:
         for kind in KINDS:
             group = [r for r in mine if r["kind"] == kind]
             us = [round(per_turn_us(r, base_cpu, base_turns), 1) for r in group]
+            base_sleeps = statistics.median(r["sleeps"] for r in base)
+            base_sys = statistics.median(r["sys_s"] for r in base)
+            sleeps = [(r["sleeps"] - base_sleeps) / (r["turns"] - base_turns) for r in group]
+            sys_us = [(r["sys_s"] - base_sys) / (r["turns"] - base_turns) * 1e6 for r in group]
             row[kind] = {
                 "cpu_us_per_turn": us,
                 "median_us": statistics.median(us),
+                "sleeps_per_turn": round(statistics.median(sleeps), 3),
+                "sys_us_per_turn": round(statistics.median(sys_us), 1),
                 "turns_per_s": statistics.median(r["throughput_rps"] for r in group),
                 "peak_in_flight": statistics.median(r["peak_in_flight"] for r in group),
                 "cpu_share": statistics.median(r["cpu_share"] for r in group),
@@ -155,8 +179,8 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace, rate: int) ->
         f"\nopen_loop_cpu: {args.rounds} round(s) x {args.duration:g} s; loadtest mock --ttft "
         f"{args.ttft} on core {args.server_core}, generator on core {args.client_core}; "
         f"closed {args.vus}:{args.duration:g}s against open @{rate}:{args.duration:g}s\n"
-        f"{'client':<8}{'stage':<8}{'rounds (µs per turn)':<28}{'median':>8}"
-        f"{'turns/s':>9}{'in flight':>10}{'CPU':>6}  verdicts\n"
+        f"{'client':<8}{'stage':<8}{'rounds (µs per turn)':<28}{'median':>8}{'sys':>6}"
+        f"{'sleeps':>7}{'turns/s':>9}{'in flight':>10}{'CPU':>6}  verdicts\n"
     )
     for client, row in figures.items():
         if not isinstance(row, dict):
@@ -166,6 +190,7 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace, rate: int) ->
             rounds = " ".join(f"{v:7.1f}" for v in k["cpu_us_per_turn"])
             out.write(
                 f"{client:<8}{kind:<8}{rounds:<28}{k['median_us']:>8.1f}"
+                f"{k['sys_us_per_turn']:>6.0f}{k['sleeps_per_turn']:>7.2f}"
                 f"{k['turns_per_s']:>9,.0f}{k['peak_in_flight']:>10,.0f}{k['cpu_share']:>6.0%}"
                 f"  {' '.join(k['verdicts'])}\n"
             )
@@ -192,7 +217,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per stage (10)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (3)")
     parser.add_argument("--vus", type=int, default=64, help="VUs of the closed stage (64)")
-    parser.add_argument("--ttft", default="20ms", help="the mock's answer delay (20ms)")
+    parser.add_argument("--ttft", default="50ms", help="the mock's answer delay (50ms)")
     parser.add_argument("--rate", type=int, default=0, help="open rate (0: the closed rate)")
     parser.add_argument("--before", type=Path, help="an older loadtest source tree (git archive)")
     parser.add_argument("--client-core", type=int, default=0, help="core for loadtest (0)")
