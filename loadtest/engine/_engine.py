@@ -53,6 +53,7 @@ from loadtest.config import (
 from loadtest.engine._content import TextPool
 from loadtest.engine._health import FD_MARGIN, FdLimits, LoopMonitor, fds_needed, raise_fd_limit
 from loadtest.engine._live import LiveView
+from loadtest.engine._open import run_open_stage
 from loadtest.engine._scenario import build_runtime
 from loadtest.engine._schedule import VuSlot, vu_plan
 from loadtest.engine._stage import (
@@ -60,7 +61,6 @@ from loadtest.engine._stage import (
     StageContext,
     StageStats,
     run_closed_stage,
-    run_open_stage,
 )
 from loadtest.engine._transport import ConnectionPool, TransportConfig
 from loadtest.errors import ConfigError

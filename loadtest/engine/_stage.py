@@ -25,19 +25,16 @@ Rules:
   (`TOOL_RESULT`), then the next user message. A VU that cannot even
   connect waits `_CONNECT_BACKOFF_S` before its next conversation instead
   of spinning on the CPU.
-- Open loop: the schedule never waits for the server. An arrival that finds
-  `max_in_flight` conversations running is dropped and counted, never
-  delayed. The first turn's schedule lag is its actual start minus its
-  intended start; later turns are scheduled from the previous turn's end
-  plus think time. The arrivals the schedule planned before the scheduler
-  stopped (reached or not) are counted: the health rule's target.
+- Open stages run in engine/_open.py, on this module's stage context and
+  conversations.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -45,23 +42,26 @@ import trio
 from loadtest import taxonomy
 from loadtest.config import ClosedStage, DatasetRecord, OpenStage, RunPlan, ScenarioPlan
 from loadtest.engine._content import (
+    StreamRandom,
     TextPool,
-    conversation_rng,
     draw_max_tokens,
     draw_think_s,
     draw_turns,
     first_system,
     place_uuid,
     random_uuid,
+    stream_key,
     user_text,
 )
 from loadtest.engine._health import CpuMeter, LoopMonitor
 from loadtest.engine._scenario import ScenarioRuntime
-from loadtest.engine._schedule import ScenarioPicker, VuSlot, arrival_offsets, ramp_offsets
 from loadtest.engine._transport import ConnectionPool
 from loadtest.engine._turn import TurnResult, TurnSpec, run_turn
 from loadtest.metrics import EndedBy, StageRecorder, TurnRecord
 from loadtest.protocol import Conversation, Message
+
+if TYPE_CHECKING:
+    from loadtest.engine._schedule import VuSlot
 
 __all__ = [
     "RunContext",
@@ -70,7 +70,7 @@ __all__ = [
     "conversation_system",
     "new_conversation",
     "run_closed_stage",
-    "run_open_stage",
+    "run_conversation",
     "user_message",
 ]
 
@@ -344,7 +344,7 @@ async def _virtual_user(
 ) -> None:
     # One seeded RNG per VU: its conversations follow one another, so the
     # plan is the same sequence in every run. Ids come from a fresh RNG.
-    rng = conversation_rng(ctx.run.plan.seed, ctx.index, "vu", vu)
+    rng = StreamRandom(stream_key(ctx.run.plan.seed, ctx.index, "vu", vu))
     ids = random.Random()
     if start_at > ctx.started:
         await ctx.sleep_until(start_at)
@@ -352,92 +352,3 @@ async def _virtual_user(
         failed = await run_conversation(ctx, scenario, rng, random_uuid(ids), until=stop_at)
         if failed in _NO_REQUEST_SENT:
             await ctx.sleep_until(trio.current_time() + _CONNECT_BACKOFF_S, stop_at)
-
-
-# --- open loop -------------------------------------------------------------------
-
-
-async def run_open_stage(ctx: StageContext, max_in_flight: int) -> None:
-    """Run an open stage: the scheduler launches each arrival at its planned
-    time, or drops it when `max_in_flight` conversations are running. A
-    checkpoint."""
-    stage = ctx.stage
-    assert isinstance(stage, OpenStage)
-    plan = ctx.run.plan
-    rng = conversation_rng(plan.seed, ctx.index, "arrivals")
-    picker = ScenarioPicker([s.plan.weight for s in ctx.run.scenarios])
-    process, burstiness = plan.arrival_process(stage)
-    duration_s = stage.duration_s
-    offsets = (
-        arrival_offsets(stage.rate, duration_s, process, rng, burstiness)
-        if stage.ramp_to is None
-        else ramp_offsets(stage.rate, stage.ramp_to, duration_s, process, rng, burstiness)
-    )
-    # A segment draws the whole schedule and runs the arrivals it owns.
-    numbered = enumerate(offsets)
-    owns = plan.segment.owns
-    pending: float | None = None  # drawn from the schedule, not handled yet
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.cancel_scope.deadline = ctx.stop_at + plan.graceful_stop_s
-            ctx.grace = nursery.cancel_scope
-            for number, offset in numbered:
-                if not owns(number):
-                    picker.pick(rng)  # another segment's arrival: keep the draws in step
-                    continue
-                pending = offset
-                intended = ctx.started + offset
-                await ctx.sleep_until(intended)
-                if ctx.cut.is_set():
-                    break
-                pending = None
-                scenario = ctx.run.scenarios[picker.pick(rng)]
-                ctx.arrivals += 1
-                if ctx.conversations >= max_in_flight:
-                    ctx.dropped += 1
-                    ctx.recorder.record_dropped(scenario.index)
-                    continue
-                ctx.conversations += 1
-                nursery.start_soon(_arrival, ctx, scenario, number, intended)
-    finally:
-        until_s = min(trio.current_time(), ctx.stop_at) - ctx.started
-        missed = _count_missed(numbered, pending, until_s, lambda: picker.pick(rng), owns)
-        ctx.planned_arrivals = ctx.arrivals + missed
-
-
-def _count_missed(
-    numbered: Iterator[tuple[int, float]],
-    pending: float | None,
-    until_s: float,
-    pick: Callable[[], object],
-    owns: Callable[[int], bool],
-) -> int:
-    """Arrivals of this segment the schedule planned before `until_s` that
-    the scheduler did not reach (it was late, or the stage was stopped):
-    `pending` (one of this segment's) and those of the rest of `numbered`
-    this segment owns, drawing a scenario pick between them as the
-    scheduler does so the schedule is the one it would have run. Costs no
-    more than the arrivals that were due."""
-    missed = 0
-    if pending is None or pending >= until_s:
-        return 0
-    missed += 1
-    pick()
-    for number, offset in numbered:
-        if offset >= until_s:
-            break
-        pick()
-        missed += owns(number)
-    return missed
-
-
-async def _arrival(
-    ctx: StageContext, scenario: ScenarioRuntime, number: int, intended: float
-) -> None:
-    try:
-        if trio.current_time() < ctx.stop_at:
-            ctx.started_conversations += 1
-        rng = conversation_rng(ctx.run.plan.seed, ctx.index, "conv", number)
-        await run_conversation(ctx, scenario, rng, random_uuid(ctx.ids), intended)
-    finally:
-        ctx.conversations -= 1

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from loadtest.engine import MemorySink, open_engine
+from loadtest.engine._content import StreamRandom, stream_key
 from loadtest.testing import FakeGateway, MemoryBackend, Script
 
 from .conftest import make_plan
@@ -141,6 +142,77 @@ async def test_same_seed_same_plan(
     first, again, other = await plan_of(7), await plan_of(7), await plan_of(8)
     assert first == again
     assert first != other
+
+
+PROMPTS = [f"prompt {i}" for i in range(20)]
+
+
+def planned(rng: StreamRandom, count: int) -> list[list[str]]:
+    """The user prompts of `count` conversations drawn one after another
+    from `rng`: a turn count (1 to 4), then one pool pick per turn."""
+    conversations = []
+    for _ in range(count):
+        turns = rng.randint(1, 4)
+        conversations.append([PROMPTS[int(rng.random() * len(PROMPTS))] for _ in range(turns)])
+    return conversations
+
+
+def sent(gateway: FakeGateway) -> list[list[str]]:
+    """Each conversation's user prompts, conversations in the order they started."""
+    by_conversation: dict[str, list[str]] = {}
+    for received in gateway.received:
+        conversation = received.headers["x-corr"].rpartition("-t")[0]
+        prompt = user_messages(received.body)[-1]["content"]
+        by_conversation.setdefault(conversation, []).append(prompt)
+    return list(by_conversation.values())
+
+
+async def test_each_arrival_draws_from_its_own_keyed_stream(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Open loop: arrival n's conversation draws its plan from
+    StreamRandom(stream_key(seed, stage, "conv", n)), whatever the other
+    arrivals drew (docs/profiles.md, seed)."""
+    plan = make_plan(
+        stages=["@2:3s"],
+        warmup="0s",
+        seed=11,
+        cache_mode="natural",
+        correlation={"header": "x-corr"},
+        think_time="100ms",
+        defaults={"turns": {"min": 1, "max": 4}, "content": {"mode": "pool", "prompts": PROMPTS}},
+    )
+    gateway, sink = await run(nursery, plan)
+    stage = sink.records[0].stage
+    expected = [planned(StreamRandom(stream_key(11, stage, "conv", n)), 1)[0] for n in range(6)]
+    conversations = sent(gateway)
+    # The stage's end may cut the last ones short.
+    assert conversations[:4] == expected[:4]
+    assert [e[: len(c)] for c, e in zip(conversations, expected, strict=True)] == conversations
+    assert len({len(c) for c in expected}) > 1  # the turn counts differ: draws are checked
+
+
+async def test_a_virtual_user_draws_from_its_own_keyed_stream(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Closed loop: VU v's conversations follow one another in one stream,
+    StreamRandom(stream_key(seed, stage, "vu", v))."""
+    plan = make_plan(
+        stages=["1:3s"],
+        warmup="0s",
+        seed=11,
+        cache_mode="natural",
+        correlation={"header": "x-corr"},
+        defaults={"turns": {"min": 1, "max": 4}, "content": {"mode": "pool", "prompts": PROMPTS}},
+    )
+    gateway, sink = await run(nursery, plan)
+    conversations = sent(gateway)
+    rng = StreamRandom(stream_key(11, sink.records[0].stage, "vu", 0))
+    expected = planned(rng, len(conversations))
+    # The stage's end cuts the last conversation short.
+    assert conversations[:-1] == expected[:-1]
+    assert expected[-1][: len(conversations[-1])] == conversations[-1]
+    assert len(conversations) > 2
 
 
 async def test_sized_content_has_the_asked_token_count(

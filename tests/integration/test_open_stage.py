@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
+import trio
+import trio.testing
 
 from loadtest.engine import MemorySink, arrival_offsets, open_engine
 from loadtest.engine._content import conversation_rng
 from loadtest.testing import FakeGateway, MemoryBackend, Script
 
 from .conftest import make_plan
-
-if TYPE_CHECKING:
-    import trio
 
 
 async def run(
@@ -128,3 +127,52 @@ async def test_gamma_stage_starts_at_its_planned_offsets(
         rng.random()  # the scenario pick
     assert len(expected) > 5
     assert started == pytest.approx(expected, abs=1e-5)
+
+
+class _Steps(trio.abc.Instrument):
+    """Counts the steps of one task (its wake-ups)."""
+
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task = task
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps += task is self.task
+
+
+async def test_due_arrivals_are_launched_in_one_wake_up(mock_clock: trio.testing.MockClock) -> None:
+    """When the scheduler wakes late (here: the clock moves in 50 ms leaps,
+    as a busy loop does), every arrival already due is launched in that one
+    wake-up, not one loop turn each; each still records its own intended
+    start and lag (start minus intended) exactly."""
+    plan = make_plan(stages=["@100:1s"], warmup="0s", graceful_stop="1s")
+    gateway = FakeGateway(Script(ttft_s=0.0, itl_s=0.0, output_tokens=1))
+    sink = MemorySink()
+    steps = _Steps(trio.lowlevel.current_task())
+    async with trio.open_nursery() as nursery:
+
+        async def leap() -> None:
+            while True:
+                await trio.testing.wait_all_tasks_blocked()
+                mock_clock.jump(0.05)
+
+        nursery.start_soon(leap)
+        backend = MemoryBackend(nursery, gateway.serve)
+        async with open_engine(plan, sink=sink, backend=backend) as engine:
+            trio.lowlevel.add_instrument(steps)
+            result = await engine.run()
+            trio.lowlevel.remove_instrument(steps)
+        nursery.cancel_scope.cancel()
+    stage = result.stages[0]
+    # The last arrivals were due before the stage's end but reached after it
+    # (late, as ever): no turn.
+    assert 90 <= stage.total.requests <= 100
+    # One wake-up per leap (20 in the stage, and a few for its start and end),
+    # where one loop turn per arrival would take over 100.
+    assert steps.steps < 40
+    starts = sorted(r.start_unix_s - stage.started_unix_s for r in sink.records)
+    intended = [n / 100 for n in range(len(starts))]
+    lags = sorted(r.lag_us for r in sink.records if r.lag_us is not None)
+    expected = sorted(round((s - i) * 1e6) for s, i in zip(starts, intended, strict=True))
+    assert lags == pytest.approx(expected, abs=2)  # Unix times carry ~1 us of float error
+    assert max(lags) > 30_000  # the leaps made them late: the lags were measured
