@@ -83,6 +83,28 @@ class SSEDecoder:
             return self._split(self._pending + data, self._scan_from)
         return self._split(data, 0)
 
+    def lone_event(self, data: bytes) -> SSEEvent | None:
+        """The event `data` is when it is exactly one event of a common shape,
+        `data: X` or `event: N` then `data: X`, closed by a blank line (no
+        other line end, no CR), and no earlier byte is held: what `feed(data)`
+        would return as its one event, without its work. Else None, and
+        nothing consumed: call `feed`. At a real pace almost every read is
+        one of these."""
+        if self._pending or self._skip_lf or not data.endswith(b"\n\n") or b"\r" in data:
+            return None
+        end = len(data) - 2
+        newline = data.find(b"\n")
+        if newline == end:
+            if data.startswith(b"data: "):
+                return b"", data[6:end]
+        elif (
+            data.startswith(b"event: ")
+            and data.startswith(b"data: ", newline + 1)
+            and data.find(b"\n", newline + 1) == end
+        ):
+            return data[7:newline], data[newline + 7 : end]
+        return None
+
     @property
     def pending_bytes(self) -> int:
         """How many bytes of an event still open are held."""
@@ -183,8 +205,12 @@ class SSEStreamParser(ResponseParser):
     def feed(self, data: bytes) -> list[Event]:
         if self._closed:
             return []
-        out = self._handle(self._decoder.feed(data))
-        if self._decoder.pending_bytes > SSE_EVENT_LIMIT_BYTES and not self._closed:
+        decoder = self._decoder
+        lone = decoder.lone_event(data)
+        if lone is not None:  # one whole event: nothing held, no limit to check
+            return self._handle((lone,))
+        out = self._handle(decoder.feed(data))
+        if decoder.pending_bytes > SSE_EVENT_LIMIT_BYTES and not self._closed:
             problem = f"an event still open after {SSE_EVENT_LIMIT_BYTES} bytes (no blank line)"
             self._fail(out, f"{self.protocol} stream: {problem}")
         return out
