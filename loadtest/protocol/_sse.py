@@ -90,17 +90,18 @@ class SSEDecoder:
         would return as its one event, without its work. Else None, and
         nothing consumed: call `feed`. At a real pace almost every read is
         one of these."""
-        if self._pending or self._skip_lf or not data.endswith(b"\n\n") or b"\r" in data:
+        if self._pending or self._skip_lf or b"\r" in data:
             return None
-        end = len(data) - 2
+        end = len(data) - 2  # where the blank line must start
         newline = data.find(b"\n")
         if newline == end:
-            if data.startswith(b"data: "):
+            if data[-1] == 0x0A and data.startswith(b"data: "):
                 return b"", data[6:end]
         elif (
             data.startswith(b"event: ")
-            and data.startswith(b"data: ", newline + 1)
             and data.find(b"\n", newline + 1) == end
+            and data[-1] == 0x0A
+            and data.startswith(b"data: ", newline + 1)
         ):
             return data[7:newline], data[newline + 7 : end]
         return None
