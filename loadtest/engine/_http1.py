@@ -493,7 +493,10 @@ class ResponseReader:
                 if newline < 0 or newline - position > MAX_CHUNK_LINE_BYTES:
                     self._wait_for_size_line(data, position, newline)
                     break
-                remaining = _chunk_size(data[position:newline], self._body_offset + position)
+                line = data[position:newline]
+                remaining = _SIZE_LINES.get(line)
+                if remaining is None:
+                    remaining = _chunk_size(line, self._body_offset + position)
                 position = newline + 1
                 stop = position + remaining
                 if remaining and data[stop : stop + 2] == b"\r\n":  # the whole chunk is here

@@ -18,11 +18,15 @@ Everything stays bytes: data goes to `orjson.loads` as is, with no decode
 step, and the event name is compared as bytes (`b""` when the event had no
 `event:` line). This is the hot path of every streamed response, so the
 common cases (`data: {...}` alone, or after one `event:` line) cost a few
-single-byte `find`s (memchr), `startswith`s and one slice per field.
+single-byte `find`s (memchr), `startswith`s and one slice per field. A read
+that is exactly one such event, with nothing held from earlier reads (one
+event per read is how streams arrive at a real pace), is recognised whole
+by `lone_event` and skips the line scan; it gives what `feed` would.
 
-`SSEStreamParser` feeds the decoder and hands each event to its subclass;
-it is `complete` as soon as a terminal or error event arrived, so the engine
-need not wait for the body's end to know the answer.
+`SSEStreamParser` feeds the decoder (`lone_event` first) and hands each
+event to its subclass; it is `complete` as soon as a terminal or error
+event arrived, so the engine need not wait for the body's end to know the
+answer.
 Invalid JSON (invalid UTF-8 included) and `MalformedError` become one
 `bad_response` error, after which nothing more is yielded; an event left
 open at the end of the body that is not valid JSON was cut short:
