@@ -494,9 +494,10 @@ class ResponseReader:
                     self._wait_for_size_line(data, position, newline)
                     break
                 line = data[position:newline]
-                remaining = _SIZE_LINES.get(line)
-                if remaining is None:
-                    remaining = _chunk_size(line, self._body_offset + position)
+                known = _SIZE_LINES.get(line)
+                if known is None:
+                    known = _chunk_size(line, self._body_offset + position)
+                remaining = known
                 position = newline + 1
                 stop = position + remaining
                 if remaining and data[stop : stop + 2] == b"\r\n":  # the whole chunk is here
