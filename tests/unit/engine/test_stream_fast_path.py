@@ -22,7 +22,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loadtest.engine._http1 import ResponseHead
+from loadtest.engine import _http1
+from loadtest.engine._http1 import ResponseHead, ResponseReader
 from loadtest.engine._reading import Reading
 from loadtest.engine._transport import Exchange
 from loadtest.engine._turn import _Listener
@@ -31,6 +32,8 @@ from loadtest.protocol._sse import SSEDecoder, SSEEvent, SSEStreamParser
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import pytest
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PROTOCOLS = ("openai-chat", "anthropic", "openai-responses")
@@ -242,3 +245,26 @@ def test_the_common_reads_take_the_fast_path() -> None:
             assert reading.take(data, 0.05 * (index + 1)) is None
         assert listener.reply == ["a", "b", "c"]
         assert listener.gaps_us == [50_000, 50_000]
+
+
+def test_short_size_lines_are_looked_up_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain size line seen once (`1a\\r`) is remembered: the next chunks of
+    that size, one per read or several in one, skip `_chunk_size`; a size
+    line with an extension still goes through it."""
+    reader = ResponseReader()
+    reader.feed(HEAD)
+    assert reader.feed(b"1a\r\n" + b"x" * 26 + b"\r\n") == b"x" * 26
+    assert _http1._SIZE_LINES[b"1a\r"] == 26
+
+    def parsed(line: bytes, body_offset: int) -> int:
+        calls.append(line)
+        return chunk_size(line, body_offset)
+
+    calls: list[bytes] = []
+    chunk_size = _http1._chunk_size
+    monkeypatch.setattr(_http1, "_chunk_size", parsed)
+    chunk = b"1a\r\n" + b"y" * 26 + b"\r\n"
+    assert reader.feed(chunk + chunk + b"1a;e=1\r\n" + b"z" * 26 + b"\r\n") == (
+        b"y" * 52 + b"z" * 26
+    )
+    assert calls == [b"1a;e=1\r"]
