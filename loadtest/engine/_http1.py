@@ -251,6 +251,25 @@ def _chunk_size(line: bytes, body_offset: int) -> int:
     return int(size_field, 16)
 
 
+#: Short size lines seen, without their LF (`b"f6\r"`), and their sizes: a
+#: stream's chunk sizes repeat, so the fast path mostly looks its size up.
+#: Only lines of at most `_REMEMBERED_SIZE_LINE_BYTES` (hex digits and CR):
+#: 11,154 at most, whatever a server sends.
+_SIZE_LINES: dict[bytes, int] = {}
+_REMEMBERED_SIZE_LINE_BYTES = 4
+
+
+def _plain_chunk_size(size_line: bytes) -> int:
+    """The size in a size line that is only hex digits and CR (no extension, no
+    space), remembered when short; 0 for any other line (`_feed_chunks` reads it)."""
+    if size_line[-1] != 13 or size_line.translate(None, _HEX_DIGITS) != b"\r":
+        return 0
+    size = int(size_line, 16)  # int() ignores the CR
+    if len(size_line) <= _REMEMBERED_SIZE_LINE_BYTES:
+        _SIZE_LINES[size_line] = size
+    return size
+
+
 class ResponseReader:
     """De-frames one response, fed the bytes read from the connection in any split.
 
@@ -306,7 +325,24 @@ class ResponseReader:
         try:
             state = self._state
             if state == _CHUNKED:
-                return self._feed_chunked(data)
+                # The fast path, inline (one call less per read): `data` is exactly one
+                # whole chunk, `<hex>CRLF<data>CRLF`. That is how gateways stream (one
+                # SSE event per chunk, one chunk per read), so it costs one find, one
+                # dict look-up of the size line and two slices. Anything else (several
+                # chunks, a split chunk, extensions, bare LFs, the last chunk) goes to
+                # `_feed_chunks`.
+                if self._chunk_phase == _SIZE_LINE and not self._pending:
+                    newline = data.find(b"\n")
+                    if 1 < newline <= MAX_CHUNK_LINE_BYTES:
+                        size_line = data[:newline]
+                        size = _SIZE_LINES.get(size_line)
+                        if size is None:
+                            size = _plain_chunk_size(size_line)
+                        stop = newline + 1 + size
+                        if size and len(data) == stop + 2 and data.endswith(b"\r\n"):
+                            self._body_offset += len(data)
+                            return data[newline + 1 : stop]
+                return self._feed_chunks(data)
             if state == _LENGTH:
                 return self._feed_length(data)
             if state == _UNTIL_CLOSE:
@@ -443,25 +479,6 @@ class ResponseReader:
             return data[:remaining]
         return data
 
-    def _feed_chunked(self, data: bytes) -> bytes:
-        """Chunked body, fast path: `data` is exactly one whole chunk, `<hex>CRLF<data>CRLF`.
-
-        That is how gateways stream (one SSE event per chunk, one chunk per read), so it
-        costs one find, one translate, one int() and two slices. Anything else (several
-        chunks, a split chunk, extensions, bare LFs, the last chunk) goes to `_feed_chunks`.
-        """
-        if self._chunk_phase == _SIZE_LINE and not self._pending:
-            newline = data.find(b"\n")
-            if 1 < newline <= MAX_CHUNK_LINE_BYTES and data[newline - 1] == 13:
-                size_line = data[:newline]
-                if size_line.translate(None, _HEX_DIGITS) == b"\r":  # int() ignores the CR
-                    start = newline + 1
-                    stop = start + int(size_line, 16)
-                    if stop > start and data[stop:] == b"\r\n":
-                        self._body_offset += len(data)
-                        return data[start:stop]
-        return self._feed_chunks(data)
-
     def _feed_chunks(self, data: bytes) -> bytes:
         """Chunked body, general path: any split; size line, data, line end; trailers."""
         if self._pending:
@@ -476,7 +493,11 @@ class ResponseReader:
                 if newline < 0 or newline - position > MAX_CHUNK_LINE_BYTES:
                     self._wait_for_size_line(data, position, newline)
                     break
-                remaining = _chunk_size(data[position:newline], self._body_offset + position)
+                line = data[position:newline]
+                known = _SIZE_LINES.get(line)
+                if known is None:
+                    known = _chunk_size(line, self._body_offset + position)
+                remaining = known
                 position = newline + 1
                 stop = position + remaining
                 if remaining and data[stop : stop + 2] == b"\r\n":  # the whole chunk is here

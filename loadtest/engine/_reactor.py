@@ -63,17 +63,20 @@ BATCH_S = 0.002
 _SO_TIMESTAMPNS = 35
 #: The receive time the kernel attaches: seconds and nanoseconds, two C longs.
 _KERNEL_TIME = struct.Struct("@ll")
-_ANCILLARY_BYTES = socket.CMSG_SPACE(_KERNEL_TIME.size)
+_STAMP_BYTES = _KERNEL_TIME.size
+_ANCILLARY_BYTES = socket.CMSG_SPACE(_STAMP_BYTES)
 
 
 class _Wait:
-    """One response handed to the reader, and how it ended."""
+    """One response handed to the reader, and how it ended (`receive` and
+    `take`: the socket's and the reading's methods, looked up once)."""
 
-    __slots__ = ("done", "epoll", "error", "reading", "result", "sock")
+    __slots__ = ("done", "epoll", "error", "reading", "receive", "result", "take")
 
     def __init__(self, sock: socket.socket, reading: Reading, epoll: select.epoll) -> None:
-        self.sock = sock
+        self.receive = sock.recvmsg_into
         self.reading = reading
+        self.take = reading.take
         self.epoll = epoll
         self.done = trio.Event()
         self.result = False
@@ -164,27 +167,30 @@ class SharedReader:
         offset = time.time() - now()  # wall clock minus trio's, for kernel stamps
         view = self._view
         buffers = (view,)
+        unpack = _KERNEL_TIME.unpack
         for fd, _mask in events:
             wait = waits.get(fd)
             if wait is None:  # pragma: no cover - forgotten since the poll (defensive)
                 continue
-            reading = wait.reading
             try:
-                size, ancillary, _, _ = wait.sock.recvmsg_into(buffers, _ANCILLARY_BYTES)
+                size, ancillary, _, _ = wait.receive(buffers, _ANCILLARY_BYTES)
             except BlockingIOError:  # a spurious wake-up: wait again
                 continue
             except OSError as exc:
-                self._end(fd, wait, read_failure(exc, reading.head_seen))
+                self._end(fd, wait, read_failure(exc, wait.reading.head_seen))
                 continue
             data = view[:size].tobytes()
             cmsg = ancillary[0][2] if ancillary else b""
-            if len(cmsg) == _KERNEL_TIME.size:
-                seconds, nanoseconds = _KERNEL_TIME.unpack(cmsg)
-                stamp = max(seconds + nanoseconds * 1e-9 - offset, reading.last)
+            if len(cmsg) == _STAMP_BYTES:
+                seconds, nanoseconds = unpack(cmsg)
+                stamp = seconds + nanoseconds * 1e-9 - offset
+                last = wait.reading.last
+                if stamp < last:  # never before the response's last stamp
+                    stamp = last
             else:
                 stamp = now()
             try:
-                ended = reading.take(data, stamp)
+                ended = wait.take(data, stamp)
             except Exception as exc:  # the turn's to raise
                 self._end(fd, wait, exc)
                 continue

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from loadtest.engine._http1 import ResponseHead
     from loadtest.engine._scenario import ScenarioRuntime
     from loadtest.engine._transport import ConnectionPool
-    from loadtest.protocol import ResponseParser
+    from loadtest.protocol import Event, ResponseParser
 
 __all__ = ["TurnResult", "TurnSpec", "run_turn"]
 
@@ -114,21 +114,26 @@ class _Listener:
     def on_body(self, data: bytes, now: float) -> bool:
         parser = self.parser
         assert parser is not None
-        for event in parser.feed(data):
-            self._event(event, now)
+        self._events(parser.feed(data), now)
         return parser.complete
 
     def end(self, now: float) -> None:
         if self.parser is not None:
-            for event in self.parser.end():
+            self._events(self.parser.end(), now)
+
+    def _events(self, events: list[Event], now: float) -> None:
+        for event in events:
+            if type(event) is ContentDelta:  # the common event, inline
+                text = event.text
+                if text:
+                    self._output(now, len(text), event.tokens)
+                    (self.reasoning if event.reasoning else self.reply).append(text)
+            else:
                 self._event(event, now)
 
     def _event(self, event: object, now: float) -> None:
         kind = type(event)
-        if kind is ContentDelta:
-            assert isinstance(event, ContentDelta)
-            self._content(event, now)
-        elif kind is Usage:
+        if kind is Usage:
             assert isinstance(event, Usage)
             self.prompt = event.prompt_tokens if event.prompt_tokens is not None else self.prompt
             self.completion = (
@@ -162,12 +167,6 @@ class _Listener:
             ToolCall(call_id or f"call_{index}", name, arguments)
             for index, (call_id, name, arguments) in sorted(self.tool_calls.items())
         )
-
-    def _content(self, delta: ContentDelta, now: float) -> None:
-        if not delta.text:
-            return
-        self._output(now, len(delta.text), delta.tokens)
-        (self.reasoning if delta.reasoning else self.reply).append(delta.text)
 
     def _output(self, now: float, chars: int, tokens: int | None) -> None:
         """Time one content-bearing event of `chars` characters, carrying

@@ -18,11 +18,15 @@ Everything stays bytes: data goes to `orjson.loads` as is, with no decode
 step, and the event name is compared as bytes (`b""` when the event had no
 `event:` line). This is the hot path of every streamed response, so the
 common cases (`data: {...}` alone, or after one `event:` line) cost a few
-single-byte `find`s (memchr), `startswith`s and one slice per field.
+single-byte `find`s (memchr), `startswith`s and one slice per field. A read
+that is exactly one such event, with nothing held from earlier reads (one
+event per read is how streams arrive at a real pace), is recognised whole
+by `lone_event` and skips the line scan; it gives what `feed` would.
 
-`SSEStreamParser` feeds the decoder and hands each event to its subclass;
-it is `complete` as soon as a terminal or error event arrived, so the engine
-need not wait for the body's end to know the answer.
+`SSEStreamParser` feeds the decoder (`lone_event` first) and hands each
+event to its subclass; it is `complete` as soon as a terminal or error
+event arrived, so the engine need not wait for the body's end to know the
+answer.
 Invalid JSON (invalid UTF-8 included) and `MalformedError` become one
 `bad_response` error, after which nothing more is yielded; an event left
 open at the end of the body that is not valid JSON was cut short:
@@ -82,6 +86,29 @@ class SSEDecoder:
         if self._pending:
             return self._split(self._pending + data, self._scan_from)
         return self._split(data, 0)
+
+    def lone_event(self, data: bytes) -> SSEEvent | None:
+        """The event `data` is when it is exactly one event of a common shape,
+        `data: X` or `event: N` then `data: X`, closed by a blank line (no
+        other line end, no CR), and no earlier byte is held: what `feed(data)`
+        would return as its one event, without its work. Else None, and
+        nothing consumed: call `feed`. At a real pace almost every read is
+        one of these."""
+        if self._pending or self._skip_lf or b"\r" in data:
+            return None
+        end = len(data) - 2  # where the blank line must start
+        newline = data.find(b"\n")
+        if newline == end:
+            if data[-1] == 0x0A and data.startswith(b"data: "):
+                return b"", data[6:end]
+        elif (
+            data.startswith(b"event: ")
+            and data.find(b"\n", newline + 1) == end
+            and data[-1] == 0x0A
+            and data.startswith(b"data: ", newline + 1)
+        ):
+            return data[7:newline], data[newline + 7 : end]
+        return None
 
     @property
     def pending_bytes(self) -> int:
@@ -183,8 +210,12 @@ class SSEStreamParser(ResponseParser):
     def feed(self, data: bytes) -> list[Event]:
         if self._closed:
             return []
-        out = self._handle(self._decoder.feed(data))
-        if self._decoder.pending_bytes > SSE_EVENT_LIMIT_BYTES and not self._closed:
+        decoder = self._decoder
+        lone = decoder.lone_event(data)
+        if lone is not None:  # one whole event: nothing held, no limit to check
+            return self._handle((lone,))
+        out = self._handle(decoder.feed(data))
+        if decoder.pending_bytes > SSE_EVENT_LIMIT_BYTES and not self._closed:
             problem = f"an event still open after {SSE_EVENT_LIMIT_BYTES} bytes (no blank line)"
             self._fail(out, f"{self.protocol} stream: {problem}")
         return out

@@ -226,18 +226,19 @@ class _StreamParser(SSEStreamParser):
         if type(doc) is not dict:
             raise MalformedError(f"{self._where()}: expected a JSON object, got {describe(doc)}")
         choices = doc.get("choices")
-        if type(choices) is list and choices:
-            self._on_choice(choices[0], doc.get("usage"), out)
-        elif doc.get("error") is not None:
-            self._error(out, reported_error(self._where(), *error_details(doc)))
-        else:
-            self._on_choiceless(doc, out)
-
-    def _on_choice(self, choice: object, usage: object, out: list[Event]) -> None:
+        if type(choices) is not list or not choices:
+            if doc.get("error") is not None:
+                self._error(out, reported_error(self._where(), *error_details(doc)))
+            else:
+                self._on_choiceless(doc, out)
+            return
+        # A chunk with a choice, the one to make cheap: read inline.
+        choice = choices[0]
         if type(choice) is not dict:
             raise MalformedError(
                 f'{self._where()}: expected "choices[0]" to be an object, got {describe(choice)}'
             )
+        usage = doc.get("usage")
         tokens = None if usage is None else self._count_running(usage)
         delta = choice.get("delta")
         if delta is not None:

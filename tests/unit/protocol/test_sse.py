@@ -3,12 +3,14 @@ events however the bytes are split."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loadtest.protocol import ContentDelta
 from loadtest.protocol._sse import SSEDecoder, SSEEvent
 from loadtest.testing import split_everywhere
-from tests.unit.protocol.recorded import cut
+from tests.unit.protocol.recorded import cut, stream_parser
 
 # Every rule at once: comments, names, ids, retries, unknown fields, a field
 # with no colon, multi-line data, missing space, two spaces, extra blank
@@ -181,3 +183,96 @@ def test_matches_the_reference_reading(pieces: list[bytes], offsets: list[int]) 
     expected = reference_decode(data)
     assert decode([data]) == expected
     assert decode(cut(data, offsets)) == expected
+
+
+def test_a_lone_event_is_read_without_the_decoders_work() -> None:
+    """The two common shapes, whole in one read with nothing held, come out
+    of `lone_event` as `feed` would give them."""
+    assert SSEDecoder().lone_event(b'data: {"x": 1}\n\n') == (b"", b'{"x": 1}')
+    assert SSEDecoder().lone_event(b"data: \n\n") == (b"", b"")
+    assert SSEDecoder().lone_event(b"event: ping\ndata: {}\n\n") == (b"ping", b"{}")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"data: 1\n\ndata: 2\n\n",  # two events
+        b"data: 1\n",  # not closed
+        b"data: 1\r\n\r\n",  # CRLF
+        b"data:1\n\n",  # no space
+        b": keep-alive\n\n",  # a comment
+        b"data: 1\ndata: 2\n\n",  # two data lines
+        b"event: a\nid: 1\ndata: 2\n\n",  # a field in between
+        b"event: a\n\n",  # no data
+        b"id: 1\ndata: 2\n\n",
+        b"\n\n",
+        b"",
+    ],
+)
+def test_other_shapes_are_left_to_feed(data: bytes) -> None:
+    assert SSEDecoder().lone_event(data) is None
+
+
+def test_a_lone_event_is_not_taken_while_bytes_are_held() -> None:
+    """After a read that left an event open, or ended in CR, the next read
+    is the decoder's to join."""
+    held = SSEDecoder()
+    held.feed(b"data: 1")
+    assert held.lone_event(b"data: 2\n\n") is None
+    after_cr = SSEDecoder()
+    after_cr.feed(b"data: 1\r\r")
+    assert after_cr.lone_event(b"data: 2\n\n") is None
+
+
+TEXT = st.lists(st.sampled_from([b"x", b"{}", b" ", b"\xc3\xa9", b":", b"\r", b"\n"]), max_size=6)
+# A read of one of the common shapes (often with a stray byte that makes it
+# another), or any bytes.
+READS = st.one_of(
+    st.lists(PIECES, max_size=12).map(b"".join),
+    st.tuples(
+        st.sampled_from([b"", b"event: ", b"event:", b"id: "]),
+        TEXT.map(b"".join),
+        st.sampled_from([b"\n", b"", b"\r\n"]),
+        st.sampled_from([b"data: ", b"data:", b": "]),
+        TEXT.map(b"".join),
+        st.sampled_from([b"\n\n", b"\n", b"\r\n\r\n", b"\n\n\n"]),
+    ).map(
+        lambda parts: parts[0] + parts[1] + (parts[2] if parts[0] else b"") + b"".join(parts[3:])
+    ),
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(PIECES, max_size=20), READS, st.lists(PIECES, max_size=8))
+def test_lone_event_agrees_with_feed(before: list[bytes], data: bytes, after: list[bytes]) -> None:
+    """Whatever was fed before, `lone_event` of a read is None or the one
+    event `feed` gives for it, and the decoder goes on the same either way."""
+    fast, general = SSEDecoder(), SSEDecoder()
+    fast.feed(b"".join(before))
+    general.feed(b"".join(before))
+    lone = fast.lone_event(data)
+    expected = general.feed(data)
+    if lone is None:
+        assert fast.feed(data) == expected
+    else:
+        assert [lone] == expected
+    rest = b"".join(after)
+    assert fast.feed(rest) + fast.end() == general.feed(rest) + general.end()
+
+
+def test_a_stream_parser_reads_a_lone_event_without_feeding_the_decoder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fast path is taken: one whole event per read never reaches
+    `SSEDecoder.feed` (whose work it skips); other reads do."""
+    fed: list[bytes] = []
+    general = SSEDecoder.feed
+    monkeypatch.setattr(
+        SSEDecoder, "feed", lambda self, data: fed.append(data) or general(self, data)
+    )
+    parser = stream_parser("openai-chat")
+    chunk = b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
+    assert parser.feed(chunk) == [ContentDelta("hi")]
+    assert fed == []
+    assert parser.feed(chunk + chunk) == [ContentDelta("hi"), ContentDelta("hi")]
+    assert fed == [chunk + chunk]
