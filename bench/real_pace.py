@@ -7,8 +7,9 @@ own, 50 ms after the last one of its stream. Two measures:
 
 - **CPU per event** (`--streams`, 500): ours (the real CLI), trio+h11,
   aiohttp and Locust FastHttpUser (its own venv, bench/.venv-locust, made by
-  this script with pip), one at a time on the client core, interleaved in each
-  round. CPU is user+sys of the client process from `os.wait4`; the start-up
+  this script with pip), and `epoll-floor` (bench/clients/epoll_floor.py: one
+  epoll, no event loop, no timestamps: the floor of a Python client), one at
+  a time on the client core, interleaved in each round. CPU is user+sys of the client process from `os.wait4`; the start-up
   baseline (ours: one stream; the others: `--duration 0`) is subtracted, CPU
   and streams alike, and the rest is divided by 132 events per stream. Every
   stream runs to its end (ours: a graceful stop longer than a stream), so
@@ -65,7 +66,9 @@ TOKENS = 128
 MOCK_ITL_MS = 50.0
 LOCUST_VENV = ROOT / "bench" / ".venv-locust"
 LOCUST_FILE = ROOT / "bench" / "clients" / "locust_fasthttp.py"
-CLIENTS = ("ours", "before", "trio+h11", "aiohttp", "locust")
+CLIENTS = ("ours", "before", "trio+h11", "aiohttp", "locust", "epoll-floor")
+#: The floor of a Python client: one epoll, no loop, no timestamps (see the script).
+FLOOR_SCRIPT = ROOT / "bench" / "clients" / "epoll_floor.py"
 #: Clients that are loadtest itself (the CLI; "before" from --before's tree).
 OURS = ("ours", "before")
 #: Goal: ours at most this many µs of CPU per event at a real pace.
@@ -137,7 +140,8 @@ class Runner:
                 *("-t", f"{max(round(duration_s), 1)}s", "--stop-timeout", "30"),
                 *("--loglevel", "ERROR"),
             ]
-        cmd = [sys.executable, str(CLIENT_SCRIPTS[client]), "--request", str(self.request)]
+        script = FLOOR_SCRIPT if client == "epoll-floor" else CLIENT_SCRIPTS[client]
+        cmd = [sys.executable, str(script), "--request", str(self.request)]
         return [*cmd, "--connections", str(streams), "--duration", f"{duration_s:g}", "--stream"]
 
     def run(self, client: str, streams: int, duration_s: float) -> dict[str, Any]:
