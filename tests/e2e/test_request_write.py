@@ -48,7 +48,7 @@ async def _read_all(peer: socket.socket, size: int, read_size: int) -> bytes:
     while len(got) < size:
         await trio.lowlevel.wait_readable(peer)
         got += peer.recv(read_size)
-        await trio.sleep(0)
+        await trio.lowlevel.checkpoint()
     return bytes(got)
 
 
@@ -103,6 +103,6 @@ async def test_a_cancelled_task_writes_nothing() -> None:
 async def test_a_write_to_a_closed_peer_raises_os_error() -> None:
     conn, peer = _pair(4096)
     peer.close()
-    with pytest.raises(OSError):
+    with pytest.raises((BrokenPipeError, ConnectionResetError)):
         await conn.send_all((b"x" * 100_000,))
     await conn.aclose()
