@@ -13,11 +13,7 @@ Rules:
   whole-response caches miss). `natural` adds nothing.
 - `sized` text is a slice of one long seeded word stream built once per run
   (generating 12,500 words per turn would cost milliseconds of generator CPU
-  per request); each word is one token (see `loadtest.tokens`). The stream
-  is also kept as bytes, which are its JSON string encoding (lower-case
-  words and spaces need no escaping: checked when it is built), so a
-  request body can take a slice of them as they are (`TextPool.take_json`,
-  `json_pieces`) instead of encoding the text again.
+  per request); each word is one token (see `loadtest.tokens`).
 - `dataset` content: a conversation is one record, drawn when it starts;
   it sends the record's user turns in order, and the record's system prompt
   (if any) replaces the scenario's. Drawn with replacement from the
@@ -33,8 +29,6 @@ from __future__ import annotations
 
 import random
 from typing import TYPE_CHECKING
-
-import orjson
 
 from loadtest.config import (
     DatasetContent,
@@ -66,12 +60,10 @@ __all__ = [
     "draw_think_s",
     "draw_turns",
     "first_system",
-    "json_pieces",
     "pick_record",
     "place_uuid",
     "random_uuid",
     "user_text",
-    "user_text_json",
 ]
 
 #: Words in the shared sized-text pool: enough for the largest realistic
@@ -88,7 +80,6 @@ class TextPool:
         self._seed = seed
         self._size = words
         self._text = ""
-        self._json = memoryview(b"")
         self._starts: list[int] = []
 
     def build(self) -> None:
@@ -106,19 +97,10 @@ class TextPool:
             starts.append(position + 1)
             position = find(" ", position + 1)
         starts.append(len(text) + 1)
-        encoded = text.encode("ascii")
-        if orjson.dumps(text) != b'"' + encoded + b'"':  # pragma: no cover (WORDS are letters)
-            raise AssertionError("the sized-text pool needs JSON escaping")
-        self._text, self._starts, self._json = text, starts, memoryview(encoded)
+        self._text, self._starts = text, starts
 
     def take(self, rng: random.Random, count: int) -> str:
         """`count` words (repeating the pool when `count` exceeds it)."""
-        return self.take_json(rng, count)[0]
-
-    def take_json(self, rng: random.Random, count: int) -> tuple[str, memoryview | None]:
-        """`take`, with the same draws, and the words' JSON string encoding
-        (no quotes): a view of the pool's bytes, not a copy (None when the
-        words repeat the pool)."""
         self.build()
         total = len(self._starts) - 1
         if count > total:
@@ -126,10 +108,9 @@ class TextPool:
             parts = [self._text] * whole
             if rest:
                 parts.append(self.take(rng, rest))
-            return " ".join(parts), None
+            return " ".join(parts)
         first = int(rng.random() * (total - count + 1))
-        start, end = self._starts[first], self._starts[first + count] - 1
-        return self._text[start:end], self._json[start:end]
+        return self._text[self._starts[first] : self._starts[first + count] - 1]
 
 
 def random_uuid(rng: random.Random) -> str:
@@ -197,41 +178,15 @@ def user_text(
     """The user message of turn `turn_index` (0-based), before any UUID.
     `record`: the conversation's dataset record; `lengths`: those an
     `empirical` approx_input_tokens draws from."""
-    return user_text_json(content, turn_index, rng, pool, record, lengths)[0]
-
-
-def user_text_json(
-    content: Content,
-    turn_index: int,
-    rng: random.Random,
-    pool: TextPool,
-    record: DatasetRecord | None = None,
-    lengths: tuple[int, ...] = (),
-) -> tuple[str, memoryview | None]:
-    """`user_text`, with the same draws, and its JSON string encoding when
-    the text pool had it (`TextPool.take_json`), else None."""
     if isinstance(content, PoolContent):
-        return content.prompts[int(rng.random() * len(content.prompts))], None
+        return content.prompts[int(rng.random() * len(content.prompts))]
     if isinstance(content, ScriptedContent):
-        return content.script[turn_index % len(content.script)], None
+        return content.script[turn_index % len(content.script)]
     if isinstance(content, DatasetContent):
         assert record is not None, "a dataset conversation draws its record first"
-        return record.turns[turn_index], None
+        return record.turns[turn_index]
     assert isinstance(content, SizedContent)
-    return pool.take_json(rng, draw_tokens(content.approx_input_tokens, rng, lengths))
-
-
-def json_pieces(
-    text: str, core: str, core_json: memoryview, shape: str
-) -> tuple[bytes | memoryview, ...] | None:
-    """The JSON string encoding (no quotes) of `text`, which is `shape` with
-    its one NUL character replaced by `core`, as pieces: the parts of
-    `shape` around the NUL encoded, `core_json` (the encoding of `core`) as
-    it is. None when `text` is not that."""
-    before, mark, after = shape.partition("\0")
-    if not mark or len(before) + len(core) + len(after) != len(text):
-        return None
-    return (orjson.dumps(before)[1:-1], core_json, orjson.dumps(after)[1:-1])
+    return pool.take(rng, draw_tokens(content.approx_input_tokens, rng, lengths))
 
 
 def draw_max_tokens(plan: ScenarioPlan, rng: random.Random) -> int:

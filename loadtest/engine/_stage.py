@@ -51,10 +51,9 @@ from loadtest.engine._content import (
     draw_think_s,
     draw_turns,
     first_system,
-    json_pieces,
     place_uuid,
     random_uuid,
-    user_text_json,
+    user_text,
 )
 from loadtest.engine._health import CpuMeter, LoopMonitor
 from loadtest.engine._scenario import ScenarioRuntime
@@ -73,7 +72,6 @@ __all__ = [
     "run_closed_stage",
     "run_open_stage",
     "user_message",
-    "user_message_json",
 ]
 
 #: Classes where no request reached the server: retrying at once only spins.
@@ -227,10 +225,10 @@ async def run_conversation(
     for turn_index in range(turns):
         if trio.current_time() >= min(ctx.stop_at, until):
             return None
-        text, text_json = user_message_json(
+        text = user_message(
             run_plan, plan, turn_index, rng, ctx.run.text_pool, conversation_id, record
         )
-        messages.append(Message("user", text, content_json=text_json))
+        messages.append(Message("user", text))
         conversation = new_conversation(plan, system, messages, draw_max_tokens(plan, rng))
         result = await _turn(ctx, scenario, conversation, conversation_id, turn_index, intended)
         if not result.ok:
@@ -257,35 +255,12 @@ def user_message(
     """The user message of turn `turn_index` (0-based) as sent: content,
     cache-mode UUID, and the correlation tag when asked for. `record`: the
     conversation's dataset record."""
-    return user_message_json(run_plan, plan, turn_index, rng, text_pool, conversation_id, record)[0]
-
-
-def user_message_json(
-    run_plan: RunPlan,
-    plan: ScenarioPlan,
-    turn_index: int,
-    rng: random.Random,
-    text_pool: TextPool,
-    conversation_id: str,
-    record: DatasetRecord | None = None,
-) -> tuple[str, tuple[bytes | memoryview, ...] | None]:
-    """`user_message`, with the same draws, and its JSON string encoding in
-    pieces when the text pool had the content's (`Message.content_json`)."""
-    core, core_json = user_text_json(
-        plan.content, turn_index, rng, text_pool, record, plan.input_lengths
-    )
+    text = user_text(plan.content, turn_index, rng, text_pool, record, plan.input_lengths)
     has_system = bool(conversation_system(plan, record))
-
-    def shape(text: str) -> str:
-        text = place_uuid(text, turn_index == 0, has_system, run_plan.cache_mode, conversation_id)
-        if run_plan.correlation.uuid_in_prompt:
-            text = f"{text}\n[loadtest {conversation_id}-t{turn_index + 1}]"
-        return text
-
-    text = shape(core)
-    if core_json is None:
-        return text, None
-    return text, json_pieces(text, core, core_json, shape("\0"))
+    text = place_uuid(text, turn_index == 0, has_system, run_plan.cache_mode, conversation_id)
+    if run_plan.correlation.uuid_in_prompt:
+        text = f"{text}\n[loadtest {conversation_id}-t{turn_index + 1}]"
+    return text
 
 
 def conversation_system(plan: ScenarioPlan, record: DatasetRecord | None) -> str | None:

@@ -79,13 +79,6 @@ class Message:
     content: str
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
-    #: `content` as a JSON string without its quotes, in pieces, when whoever
-    #: built the message had it without encoding (the sized text pool's
-    #: bytes): an adapter may write these pieces instead of encoding
-    #: `content`, byte for byte the same. Not part of equality.
-    content_json: tuple[bytes | memoryview, ...] | None = attrs.field(
-        default=None, eq=False, repr=False
-    )
 
 
 @attrs.frozen

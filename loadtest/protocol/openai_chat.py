@@ -6,9 +6,7 @@ system prompt first, as a "system" message), `max_tokens`, `stream`,
 final usage chunk), `temperature`, `tools` (function tools) and
 `tool_choice` ("auto", "required", "none", or `{"type": "function",
 "function": {"name": ...}}` for a named tool), then `extra_body` merged on
-top. A message whose content comes already encoded (`content_json`: sized
-prompts) is spliced into the encoded body (`_splice`), byte for byte the
-same. An assistant message with tool calls is sent with its `tool_calls`
+top. An assistant message with tool calls is sent with its `tool_calls`
 (content null when it has no text); a tool result as a "tool" message with
 its `tool_call_id`.
 
@@ -84,7 +82,6 @@ from loadtest.protocol._common import (
     tool_objects,
 )
 from loadtest.protocol._registry import register
-from loadtest.protocol._splice import MARK, dumps_spliced
 from loadtest.protocol._sse import SSEStreamParser
 
 if TYPE_CHECKING:
@@ -109,12 +106,29 @@ class OpenAIChatAdapter(Adapter):
     supports_tools = True
 
     def build_request(self, conversation: Conversation) -> Request:
-        texts: list[tuple[bytes | memoryview, ...]] = []
-        body = _body(conversation, texts)
-        data = dumps_spliced(body, texts) if texts else None
-        if data is None:
-            data = orjson.dumps(_body(conversation, None) if texts else body)
-        return Request(request_headers(conversation.stream), data)
+        messages = [
+            {"role": m.role, "content": m.content}
+            if not m.tool_calls and m.tool_call_id is None
+            else _tool_message(m)
+            for m in conversation.messages
+        ]
+        if conversation.system is not None:
+            messages.insert(0, {"role": "system", "content": conversation.system})
+        body: dict[str, Any] = {"model": conversation.model, "messages": messages}
+        if conversation.max_tokens is not None:
+            body["max_tokens"] = conversation.max_tokens
+        body["stream"] = conversation.stream
+        if conversation.stream:
+            body["stream_options"] = {"include_usage": True}
+        if conversation.temperature is not None:
+            body["temperature"] = conversation.temperature
+        if conversation.tools:
+            body["tools"] = [_function_tool(tool) for tool in conversation.tools]
+            if conversation.tool_choice is not None:
+                body["tool_choice"] = _tool_choice(conversation.tool_choice)
+        body.update(conversation.extra_body)
+        headers = request_headers(conversation.stream)
+        return Request(headers, orjson.dumps(body))
 
     def scenario_headers(self, *, model: str, stream: bool) -> tuple[tuple[str, str], ...]:
         del model  # the same headers for every model
@@ -127,43 +141,6 @@ class OpenAIChatAdapter(Adapter):
 
     def server_codec(self) -> ServerCodec:
         return OpenAIChatCodec()
-
-
-def _body(
-    conversation: Conversation, texts: list[tuple[bytes | memoryview, ...]] | None
-) -> dict[str, Any]:
-    """The request body. With `texts`, a message that carries its content
-    already encoded (`content_json`) holds `MARK` instead, and its pieces are
-    appended to `texts` (for `dumps_spliced`)."""
-
-    def content(m: Message) -> str:
-        if texts is None or m.content_json is None:
-            return m.content
-        texts.append(m.content_json)
-        return MARK
-
-    messages = [
-        {"role": m.role, "content": content(m)}
-        if not m.tool_calls and m.tool_call_id is None
-        else _tool_message(m)
-        for m in conversation.messages
-    ]
-    if conversation.system is not None:
-        messages.insert(0, {"role": "system", "content": conversation.system})
-    body: dict[str, Any] = {"model": conversation.model, "messages": messages}
-    if conversation.max_tokens is not None:
-        body["max_tokens"] = conversation.max_tokens
-    body["stream"] = conversation.stream
-    if conversation.stream:
-        body["stream_options"] = {"include_usage": True}
-    if conversation.temperature is not None:
-        body["temperature"] = conversation.temperature
-    if conversation.tools:
-        body["tools"] = [_function_tool(tool) for tool in conversation.tools]
-        if conversation.tool_choice is not None:
-            body["tool_choice"] = _tool_choice(conversation.tool_choice)
-    body.update(conversation.extra_body)
-    return body
 
 
 def _tool_message(message: Message) -> dict[str, Any]:
