@@ -106,3 +106,22 @@ async def test_a_write_to_a_closed_peer_raises_os_error() -> None:
     with pytest.raises((BrokenPipeError, ConnectionResetError)):
         await conn.send_all((b"x" * 100_000,))
     await conn.aclose()
+
+
+async def test_a_write_that_fits_does_not_yield() -> None:
+    """No scheduler turn per request: a task started before the write has
+    not run when a write that fits the socket returns (trio's `send` yields)."""
+    conn, peer = _pair(65536)
+    ran: list[bool] = []
+
+    async def other() -> None:
+        ran.append(True)
+
+    with peer:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(other)
+            await conn.send_all((b"POST / HTTP/1.1\r\n\r\n", b"{}"))
+            assert ran == []
+        assert ran == [True]
+        assert peer.recv(100) == b"POST / HTTP/1.1\r\n\r\n{}"
+    await conn.aclose()
