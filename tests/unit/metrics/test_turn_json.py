@@ -4,6 +4,7 @@ version it replaced (kept below as the reference), for fuzzed records."""
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,33 @@ def test_sink_line_is_the_encoded_record_and_a_newline(record: TurnRecord) -> No
     sink = JsonlSink(Path("/nonexistent/never-opened.jsonl"))  # write() only queues
     sink.write(record)
     assert sink._buffer == [orjson.dumps(reference_line(record)) + b"\n"]
+
+
+def test_a_queued_line_holds_about_its_own_size() -> None:
+    """orjson's output keeps its working buffer (~16 KB) allocated: a line
+    kept as orjson returned it would hold that for as long as it waits in
+    the batch (thousands of lines)."""
+    record = TurnRecord(
+        stage=0,
+        scenario="chat",
+        scenario_index=0,
+        conversation="c",
+        turn=1,
+        stream=False,
+        start_unix_s=1.0,
+        warmup=False,
+        outcome="ok",
+        latency_us=812,
+        phases=Phases(write_us=12, wait_us=700, transfer_us=20),
+    )
+    sink = JsonlSink(Path("/nonexistent/never-opened.jsonl"), batch_lines=10**6)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(500):
+            sink.write(record)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    line = len(sink._buffer[0])
+    assert held / 500 < line + 200
