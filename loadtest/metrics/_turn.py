@@ -101,7 +101,7 @@ class TurnRecord:
     def to_json(self) -> dict[str, Any]:
         """The JSONL line of this turn (see docs/metrics.md for each field).
         Written out field by field, with no helper calls: it runs once per
-        turn (bench/README.md, "The per-turn record")."""
+        turn (bench/README.md, "Third take")."""
         gaps = self.itl_gaps_us
         if gaps:
             total_us = sum(gaps)
