@@ -15,6 +15,12 @@ Rules:
   non-blocking socket (trio's `recv` tries first, fails at a real pace, waits,
   tries again, then yields once more): one wake-up and one syscall per
   arrival. The wait is the read's checkpoint.
+- A request is written as pieces (head, body), in order, with no copy to
+  join them: a raw write is one `sendmsg` of all that is left on the
+  non-blocking socket, after a cancellation check and without a yield
+  (trio's `send` yields after every write, one scheduler turn per request);
+  it waits for writability only when the socket is full. The read that
+  follows is the exchange's yield.
 - `TransportFailure(error_class)` is the only exception that leaves this
   module and `_transport` for a failed request.
 """
@@ -26,13 +32,17 @@ import errno
 import select
 import socket
 import ssl
+from typing import TYPE_CHECKING
 
 import attrs
 import httpcore
 import trio
-from trio.lowlevel import wait_readable
+from trio.lowlevel import checkpoint_if_cancelled, wait_readable, wait_writable
 
 from loadtest import taxonomy
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -97,16 +107,31 @@ class Connection:
         """The stdlib socket of a plain-TCP connection of the real backend."""
         return self._raw
 
-    async def send_all(self, data: bytes) -> None:
-        """Write all of `data`. A checkpoint; raises OSError/httpcore errors."""
-        sock = self.sock
-        if sock is None:
-            await self.stream.write(data)
+    async def send_all(self, pieces: Sequence[bytes]) -> None:
+        """Write `pieces`, one after the other, whole. Raises Cancelled
+        before writing when the task is cancelled, OSError/httpcore errors
+        when the write fails."""
+        raw = self._raw
+        if raw is None:
+            data = b"".join(pieces)
+            sock = self.sock
+            if sock is None:
+                await self.stream.write(data)
+                return
+            view = memoryview(data)
+            sent = await sock.send(view)
+            while sent < len(view):
+                sent += await sock.send(view[sent:])
             return
-        view = memoryview(data)
-        sent = await sock.send(view)
-        while sent < len(view):
-            sent += await sock.send(view[sent:])
+        await checkpoint_if_cancelled()
+        left: list[bytes | memoryview] = [piece for piece in pieces if piece]
+        while left:
+            try:
+                sent = raw.sendmsg(left)
+            except BlockingIOError:  # the socket is full: wait, then go on
+                await wait_writable(raw)
+                continue
+            left = _after(left, sent)
 
     async def receive(self) -> bytes:
         """The next bytes read (b"" at end of stream). A checkpoint."""
@@ -142,6 +167,18 @@ class Connection:
         # socket may fail; it is gone either way.
         with trio.CancelScope(shield=True), contextlib.suppress(Exception):
             await self.stream.aclose()
+
+
+def _after(pieces: list[bytes | memoryview], sent: int) -> list[bytes | memoryview]:
+    """What is left of `pieces` once their first `sent` bytes are written."""
+    for index, piece in enumerate(pieces):
+        if sent < len(piece):
+            rest = pieces[index:]
+            if sent:
+                rest[0] = memoryview(piece)[sent:]
+            return rest
+        sent -= len(piece)
+    return []
 
 
 # --- exception mapping (the one boundary) -----------------------------------

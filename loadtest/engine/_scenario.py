@@ -4,7 +4,9 @@ Rules:
 - The fixed part of every request of a scenario (request line, Host, the
   adapter's headers, the profile's headers, User-Agent, Connection) is
   validated and encoded once, when the engine opens (`RequestTemplate`);
-  a turn adds only its correlation header, Content-Length and body.
+  a turn adds only its correlation header, Content-Length and body, and
+  hands head and body to the transport apart (a big body is never copied
+  to join them).
 - The adapter's headers are what it states for the scenario's model and
   stream flag (`Adapter.scenario_headers`): they never depend on a
   conversation.
@@ -54,12 +56,13 @@ class RequestTemplate:
         assert head.endswith(suffix)
         self.prefix = head[: -len(suffix)]
 
-    def encode(self, body: bytes, extra_header: tuple[str, str] | None) -> bytes:
-        """The whole request: head, `extra_header` (the correlation id), body."""
+    def encode(self, body: bytes, extra_header: tuple[str, str] | None) -> tuple[bytes, bytes]:
+        """The whole request as (head, body): the head with `extra_header`
+        (the correlation id) and Content-Length; the body as given, not
+        copied (the transport writes both pieces with one `sendmsg`)."""
         extra = f"{extra_header[0]}: {extra_header[1]}\r\n" if extra_header else ""
-        return b"".join(
-            (self.prefix, f"{extra}Content-Length: {len(body)}\r\n\r\n".encode("latin-1"), body)
-        )
+        tail = f"{extra}Content-Length: {len(body)}\r\n\r\n".encode("latin-1")
+        return self.prefix + tail, body
 
 
 @attrs.define

@@ -111,6 +111,9 @@ class JsonlSink:
         if len(self._buffer) >= self.max_buffer_lines:
             self.overflow += 1
             return
+        # A copy with the newline, not OPT_APPEND_NEWLINE: orjson's own output
+        # keeps its ~16 KB working buffer allocated for as long as it lives,
+        # and a batch holds thousands of lines (bench/README.md).
         self._buffer.append(orjson.dumps(record.to_json()) + b"\n")
         if len(self._buffer) >= self.batch_lines:
             self._wake.set()

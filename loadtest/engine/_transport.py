@@ -81,6 +81,9 @@ __all__ = [
     "TransportFailure",
 ]
 
+#: A request as written: its bytes, or its pieces (head, body) in order.
+Payload = bytes | tuple[bytes, ...]
+
 
 class ResponseHandler(Protocol):
     """Receives one response as it arrives (sync: it must not block)."""
@@ -161,7 +164,7 @@ class ConnectionPool:
     async def send(
         self,
         origin: Origin,
-        payload: bytes,
+        payload: Payload,
         handler: ResponseHandler,
         exchange: Exchange,
         deadline: float,
@@ -194,7 +197,7 @@ class ConnectionPool:
     async def _send(
         self,
         origin: Origin,
-        payload: bytes,
+        payload: Payload,
         handler: ResponseHandler,
         exchange: Exchange,
         deadline: float,
@@ -275,7 +278,7 @@ class ConnectionPool:
     async def _exchange(
         self,
         conn: Connection,
-        payload: bytes,
+        payload: Payload,
         handler: ResponseHandler,
         exchange: Exchange,
         fresh: bool,
@@ -295,7 +298,7 @@ class ConnectionPool:
         )
         with trio.CancelScope(deadline=min(deadline, started + read_s)) as scope:
             try:
-                await conn.send_all(payload)
+                await conn.send_all((payload,) if isinstance(payload, bytes) else payload)
             except IO_ERRORS as exc:
                 if not fresh:
                     raise _StaleConnection from exc

@@ -45,19 +45,20 @@ class Phases:
 
     def to_json(self) -> dict[str, float]:
         # Written out by hand: attrs.asdict costs ~2 µs per turn on the hot path.
-        pairs = (
-            ("dns_ms", self.dns_us),
-            ("connect_ms", self.connect_us),
-            ("tls_ms", self.tls_us),
-            ("write_ms", self.write_us),
-            ("wait_ms", self.wait_us),
-            ("transfer_ms", self.transfer_us),
-        )
-        return {name: value / 1000 for name, value in pairs if value is not None}
-
-
-def _ms(value_us: int | None) -> float | None:
-    return None if value_us is None else value_us / 1000
+        out: dict[str, float] = {}
+        if self.dns_us is not None:
+            out["dns_ms"] = self.dns_us / 1000
+        if self.connect_us is not None:
+            out["connect_ms"] = self.connect_us / 1000
+        if self.tls_us is not None:
+            out["tls_ms"] = self.tls_us / 1000
+        if self.write_us is not None:
+            out["write_ms"] = self.write_us / 1000
+        if self.wait_us is not None:
+            out["wait_ms"] = self.wait_us / 1000
+        if self.transfer_us is not None:
+            out["transfer_ms"] = self.transfer_us / 1000
+        return out
 
 
 @attrs.frozen(slots=True)
@@ -98,9 +99,25 @@ class TurnRecord:
     retries: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """The JSONL line of this turn (see docs/metrics.md for each field)."""
+        """The JSONL line of this turn (see docs/metrics.md for each field).
+        Written out field by field, with no helper calls: it runs once per
+        turn (bench/README.md, "Third take")."""
         gaps = self.itl_gaps_us
-        tokens_after_first = len(gaps) + self.itl_zeros
+        if gaps:
+            total_us = sum(gaps)
+            tokens_after_first = len(gaps) + self.itl_zeros
+            max_ms = max(gaps) / 1000
+            itl_mean_ms: float | None = total_us / tokens_after_first / 1000
+            itl_max_ms: float | None = max_ms
+            chunk_mean_ms: float | None = total_us / len(gaps) / 1000
+            chunk_max_ms: float | None = max_ms
+        else:
+            itl_mean_ms = 0.0 if self.itl_zeros else None  # zero gaps only: all 0
+            itl_max_ms = 0.0 if self.itl_zeros else None
+            chunk_mean_ms = chunk_max_ms = None
+        latency, ttfb, ttft = self.latency_us, self.ttfb_us, self.ttft_us
+        tpot, tail, lag = self.tpot_us, self.tail_us, self.lag_us
+        phases = self.phases
         return {
             "ts": round(self.start_unix_s, 6),
             "stage": self.stage,
@@ -114,22 +131,22 @@ class TurnRecord:
             "status": self.status,
             "err": self.error_class,
             "err_detail": self.error_detail,
-            "latency_ms": _ms(self.latency_us),
-            "ttfb_ms": _ms(self.ttfb_us),
-            "ttft_ms": _ms(self.ttft_us),
-            "tpot_ms": _ms(self.tpot_us),
-            "itl_mean_ms": (sum(gaps) / tokens_after_first / 1000) if tokens_after_first else None,
-            "itl_max_ms": (max(gaps, default=0) / 1000) if tokens_after_first else None,
-            "chunk_gap_mean_ms": (sum(gaps) / len(gaps) / 1000) if gaps else None,
-            "chunk_gap_max_ms": (max(gaps) / 1000) if gaps else None,
-            "stream_tail_ms": _ms(self.tail_us),
+            "latency_ms": None if latency is None else latency / 1000,
+            "ttfb_ms": None if ttfb is None else ttfb / 1000,
+            "ttft_ms": None if ttft is None else ttft / 1000,
+            "tpot_ms": None if tpot is None else tpot / 1000,
+            "itl_mean_ms": itl_mean_ms,
+            "itl_max_ms": itl_max_ms,
+            "chunk_gap_mean_ms": chunk_mean_ms,
+            "chunk_gap_max_ms": chunk_max_ms,
+            "stream_tail_ms": None if tail is None else tail / 1000,
             "chunks": self.chunks,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_tokens,
             "tokens_estimated": self.tokens_estimated,
             "content_chars": self.content_chars,
-            "phases": self.phases.to_json() if self.phases is not None else None,
-            "lag_ms": _ms(self.lag_us),
+            "phases": phases.to_json() if phases is not None else None,
+            "lag_ms": None if lag is None else lag / 1000,
             "retries": self.retries,
         }
