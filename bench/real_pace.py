@@ -5,15 +5,15 @@ client holds N concurrent streams of 128 tokens (132 SSE events: role,
 128 content chunks, finish, usage, `[DONE]`), so every event arrives on its
 own, 50 ms after the last one of its stream. Two measures:
 
-- **CPU per event** (`--streams`, 500): ours (the real CLI), trio+h11,
-  aiohttp and Locust FastHttpUser (its own venv, bench/.venv-locust, made by
-  this script with pip), and `epoll-floor` (bench/clients/epoll_floor.py: one
-  epoll, no event loop, no timestamps: the floor of a Python client), one at
-  a time on the client core, interleaved in each round. CPU is user+sys of the client process from `os.wait4`; the start-up
-  baseline (ours: one stream; the others: `--duration 0`) is subtracted, CPU
-  and streams alike, and the rest is divided by 132 events per stream. Every
-  stream runs to its end (ours: a graceful stop longer than a stream), so
-  every event counted was read.
+- **CPU per event** (`--streams`, 500): ours (the real CLI), trio+h11, aiohttp
+  and Locust FastHttpUser (its own venv, bench/.venv-locust, made by this
+  script with pip), and `epoll-floor` (bench/clients/epoll_floor.py: one
+  epoll, no event loop, no timestamps: the floor of a Python client), one at a
+  time on the client core, interleaved in each round. CPU is user+sys of the
+  client process from `os.wait4`; the start-up baseline (ours: one stream; the
+  others: `--duration 0`) is subtracted, CPU and streams alike, and the rest
+  is divided by 132 events per stream. Every stream runs to its end (ours: a
+  graceful stop longer than a stream), so every event counted was read.
 - **Ceiling** (`--ceiling`): the largest number of concurrent streams ours
   holds on one core with the health verdict `ok` and the measured ITL p50
   within 1 ms of the mock's 50 ms: a doubling search, then a bisection to
