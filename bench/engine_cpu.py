@@ -114,6 +114,9 @@ FLOOR = {"nonstream": 1.5, "stream": 1.0, "hotpath": 1.5}
 GOAL_RATIOS = {
     "nonstream": {"trio+h11": 1.0},
     "stream": {"trio+h11": 0.5, "aiohttp": 1.0},
+    # 95 µs where trio+h11 cost 113 when the goal was set: the same goal as a
+    # ratio, for machines of another speed.
+    "hotpath": {"trio+h11": 0.84},
 }
 #: Goals: ours' CPU µs per request at most this, per mode.
 GOAL_US = {"hotpath": 95.0}
