@@ -275,12 +275,21 @@ def canned_answers() -> tuple[bytes, list[bytes]]:
     return body, events
 
 
+#: The paced location's timing (bench/real_pace.py --upstream nginx): as
+#: `loadtest mock --ttft 1s --itl 50ms`.
+PACED_TTFT_S = 1.0
+PACED_ITL_S = 0.05
+
+
 def render_nginx_conf(prefix: Path, port: int) -> str:
     body, events = canned_answers()
-    echoes = "\n".join(
+    lines = [
         f"            echo -n '{_nginx_string(event.decode())}';\n            echo_flush;"
         for event in events
-    )
+    ]
+    echoes = "\n".join(lines)
+    paced = f"\n            echo_sleep {PACED_ITL_S:g};\n".join(lines)
+    paced = f"            echo_sleep {PACED_TTFT_S:g};\n{paced}"
     template = (NGINX_DIR / "nginx.conf.in").read_text()
     return (
         template.replace("@ECHO_MODULE@", str(ECHO_MODULE))
@@ -288,6 +297,9 @@ def render_nginx_conf(prefix: Path, port: int) -> str:
         .replace("@PORT@", str(port))
         .replace("@CHAT_JSON@", _nginx_string(body.decode()))
         .replace("@STREAM_ECHOES@", echoes)
+        .replace("@PACED_ECHOES@", paced)
+        .replace("@PACED_TTFT_S@", f"{PACED_TTFT_S:g}")
+        .replace("@PACED_ITL_S@", f"{PACED_ITL_S:g}")
     )
 
 

@@ -31,6 +31,7 @@ bench/out/real_pace-<UTC>.json (gitignored).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -54,8 +55,10 @@ from engine_cpu import (
     capture_request,
     derived_profile,
     ensure_aiohttp,
+    ensure_nginx,
     ours_command,
     reap,
+    running_nginx,
     spawn,
     stop,
     stop_all,
@@ -106,10 +109,13 @@ class Mock:
 
 
 class Runner:
-    def __init__(self, args: argparse.Namespace, workdir: Path, url: str) -> None:
+    """Runs one client at a time against `endpoint` (the chat completions URL);
+    ours is given `target` (what --target takes)."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path, target: str, endpoint: str) -> None:
         self.args = args
         self.workdir = workdir
-        self.url = url
+        self.target = target
         self.profile = derived_profile("stream", workdir, {"graceful_stop": "30s"})
         data = json.loads(self.profile.read_text())
         data["defaults"]["headers"] = {"Authorization": "Bearer bench"}
@@ -121,7 +127,7 @@ class Runner:
             self.profile.write_text(json.dumps(data))
         spec = capture_request(self.profile, "/v1/chat/completions", workdir)
         self.request = workdir / "request.json"
-        request = {"url": f"{url}/v1/chat/completions", **spec}
+        request = {"url": endpoint, **spec}
         request.pop("path")
         self.request.write_text(json.dumps(request))
         self._runs = 0
@@ -130,7 +136,7 @@ class Runner:
         if client in OURS:
             stages = f"{streams}:{duration_s:g}s" if duration_s else "1:1ms"
             profile = self.profile if client == "ours" else self.before_profile
-            cmd = ours_command(profile, f"{self.url}/v1", stages, out)
+            cmd = ours_command(profile, self.target, stages, out)
             return [*cmd, "--no-preflight"]
         if client == "locust":
             return [
@@ -335,6 +341,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ceiling-max", type=int, default=8000)
     parser.add_argument("--ceiling-step", type=int, default=250)
     parser.add_argument("--ceiling-duration", type=float, default=20.0)
+    parser.add_argument(
+        "--upstream",
+        choices=("mock", "nginx"),
+        default="mock",
+        help="mock: `loadtest mock --ttft 1s --itl 50ms` (default); nginx: the same events at"
+        " the same pace from nginx's echo module (bench/nginx), which one core serves for far"
+        " more streams than the mock: for a ceiling above what the mock's core holds",
+    )
     parser.add_argument("--client-core", type=int, default=0)
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument(
@@ -371,22 +385,29 @@ def main(argv: list[str] | None = None) -> int:
             ensure_aiohttp(not args.no_install)
         if "locust" in args.clients:
             ensure_locust(not args.no_install)
-        mock = Mock(args.server_core, "1s", f"{MOCK_ITL_MS:g}ms")
         result: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
-        try:
-            with tempfile.TemporaryDirectory(prefix="real_pace-") as tmp:
-                runner = Runner(args, Path(tmp), mock.url)
-                print(
-                    f"real_pace: clients on core {args.client_core}, mock on core"
-                    f" {args.server_core} ({mock.url}), load average {os.getloadavg()[0]:.2f}",
-                    flush=True,
-                )
-                if args.rounds:
-                    result["cpu"] = measure_cpu(runner, args)
-                if args.ceiling:
-                    result["ceiling"] = {c: ceiling(runner, args, c) for c in args.ceiling_clients}
-        finally:
-            mock.close()
+        with contextlib.ExitStack() as stack:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="real_pace-")))
+            if args.upstream == "nginx":
+                nginx = ensure_nginx(not args.no_install)
+                port = stack.enter_context(running_nginx(nginx, tmp, 0, args.server_core))
+                endpoint = f"http://127.0.0.1:{port}/paced/v1/chat/completions"
+                target, upstream = endpoint, f"nginx {endpoint}"
+            else:
+                mock = Mock(args.server_core, "1s", f"{MOCK_ITL_MS:g}ms")
+                stack.callback(mock.close)
+                target, endpoint = f"{mock.url}/v1", f"{mock.url}/v1/chat/completions"
+                upstream = f"mock {mock.url}"
+            runner = Runner(args, tmp, target, endpoint)
+            print(
+                f"real_pace: clients on core {args.client_core}, {upstream} on core"
+                f" {args.server_core}, load average {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+            if args.rounds:
+                result["cpu"] = measure_cpu(runner, args)
+            if args.ceiling:
+                result["ceiling"] = {c: ceiling(runner, args, c) for c in args.ceiling_clients}
     except BenchError as exc:
         print(f"real_pace: {exc}", file=sys.stderr)
         return 1
