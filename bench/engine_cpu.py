@@ -794,7 +794,7 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace, answers: dict
             ratio = fig["ratios"].get(f"ours/{other}")
             if ratio is not None:
                 state = "met" if ratio["of_medians"] <= goal else "MISSED"
-                out.write(f"  goal ours/{other} <= {goal:.1f}x: {state}\n")
+                out.write(f"  goal ours/{other} <= {goal:g}x: {state}\n")
         if mode in GOAL_US and "ours" in clients:
             ours_us = clients["ours"]["median_cpu_us_per"]
             state = "met" if ours_us <= GOAL_US[mode] else "MISSED"
