@@ -1172,22 +1172,29 @@ def bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_bench(name: str, body: Callable[[], int]) -> int:
+    """Run a bench script's `body` as the scripts do: Ctrl-C, SIGTERM and
+    SIGHUP stop it and every child it started, a BenchError is one line;
+    the exit code (1 error, 130 interrupted)."""
     # Ctrl-C must stop the bench even when started where SIGINT is ignored (`cmd &`).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
     try:
-        return bench(args)
+        return body()
     except BenchError as exc:
-        print(f"engine_cpu: error: {exc}", file=sys.stderr)
+        print(f"{name}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nengine_cpu: interrupted; child processes stopped", file=sys.stderr)
+        print(f"\n{name}: interrupted; child processes stopped", file=sys.stderr)
         return 130
     finally:
         stop_all()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_bench("engine_cpu", lambda: bench(args))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -495,20 +494,7 @@ def bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # Ctrl-C must stop the bench even when started where SIGINT is ignored (`cmd &`).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, ec._raise_interrupt)
-    signal.signal(signal.SIGHUP, ec._raise_interrupt)
-    try:
-        return bench(args)
-    except ec.BenchError as exc:
-        print(f"open_loop: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nopen_loop: interrupted; child processes stopped", file=sys.stderr)
-        return 130
-    finally:
-        ec.stop_all()
+    return ec.run_bench("open_loop", lambda: bench(args))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ import datetime
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -299,19 +298,7 @@ def bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, ec._raise_interrupt)
-    signal.signal(signal.SIGHUP, ec._raise_interrupt)
-    try:
-        return bench(args)
-    except ec.BenchError as exc:
-        print(f"open_loop_cpu: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nopen_loop_cpu: interrupted; child processes stopped", file=sys.stderr)
-        return 130
-    finally:
-        ec.stop_all()
+    return ec.run_bench("open_loop_cpu", lambda: bench(args))
 
 
 if __name__ == "__main__":
