@@ -167,12 +167,16 @@ def test_a_killed_worker_fails_the_run_and_the_survivor_is_written(
     assert f"its JSONL up to then: {left}" in stderr
 
 
-SLOW_WORKER_START = """
-import time
+# A worker's interpreter start held until a signal: SIGTERM (the default
+# action: it dies, as a worker still importing would) or, should the test
+# fail before sending it, SIGALRM after 60 s.
+HELD_WORKER_START = """
+import signal
 from pathlib import Path
 if b"loadtest.scale._worker" in Path("/proc/self/cmdline").read_bytes():
     Path(__file__).with_name("worker-starting").touch()
-    time.sleep(5)
+    signal.alarm(60)
+    signal.pause()
 """
 
 
@@ -180,11 +184,11 @@ def test_sigterm_while_the_workers_start_is_a_stop_before_any_load(
     tmp_path: Path, started: list[subprocess.Popen[bytes]]
 ) -> None:
     """SIGTERM while the workers are still starting (before they can catch it:
-    here their interpreter start is held for 5 s): nothing was sent, so it is
+    here their interpreter start is held until a signal): nothing was sent, so it is
     the same stop as one process's, exit 130 with that said, not a failure."""
     hooks = tmp_path / "hooks"
     hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(SLOW_WORKER_START)
+    (hooks / "sitecustomize.py").write_text(HELD_WORKER_START)
     profile = tmp_path / "p.json"
     profile.write_text(json.dumps(PROFILE))
     command = [*LAUNCH, "run", str(profile), "--target", "http://127.0.0.1:9/v1"]
