@@ -9,6 +9,7 @@ writing, not the run.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import time
@@ -23,6 +24,8 @@ from loadtest.cli._signals import stop_when_stdin_closes
 from loadtest.engine import JsonlSink, RunResult, open_engine, serve_metrics
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from loadtest.cli._outputs import OutputPaths
     from loadtest.cli._signals import StopSignals
     from loadtest.config import RunPlan
@@ -52,28 +55,39 @@ class _RunOptions:
 _LATE_START_S = 0.1
 
 
-async def _run_engine(
-    plan: RunPlan, paths: OutputPaths, options: _RunOptions, signals: StopSignals
-) -> tuple[RunResult, JsonlSink, float | None]:
-    sink = JsonlSink(paths.jsonl, on_failure=jsonl_failed("run"))
+@contextlib.asynccontextmanager
+async def open_session(
+    plan: RunPlan, paths: OutputPaths, what: str, signals: StopSignals
+) -> AsyncIterator[tuple[Engine, JsonlSink, trio.Nursery]]:
+    """The engine of a `what` ("run", "sweep") with what every one has around
+    it: its JSONL sink serving, its warnings printed, the stop signals
+    watched; and the nursery for the caller's own tasks (cancelled on exit)."""
+    sink = JsonlSink(paths.jsonl, on_failure=jsonl_failed(what))
     async with trio.open_nursery() as nursery:
         await nursery.start(sink.serve)
         async with open_engine(plan, sink=sink) as engine:
             for warning in engine.warnings:
                 print(f"loadtest: warning: {warning}", file=sys.stderr)
             nursery.start_soon(signals.watch, engine)
-            if options.metrics is not None:
-                await nursery.start(serve_metrics, engine, options.metrics)
-            if options.watch_stdin:
-                nursery.start_soon(stop_when_stdin_closes, engine)
-            skew_ms = None
-            if options.start_at is not None:
-                await _wait_for_start(options.start_at, engine)
-                skew_ms = round((time.time() - options.start_at) * 1000, 3)
-            if not options.quiet:
-                nursery.start_soon(show_progress, engine)
-            result = await engine.run()
+            yield engine, sink, nursery
         nursery.cancel_scope.cancel()
+
+
+async def _run_engine(
+    plan: RunPlan, paths: OutputPaths, options: _RunOptions, signals: StopSignals
+) -> tuple[RunResult, JsonlSink, float | None]:
+    async with open_session(plan, paths, "run", signals) as (engine, sink, nursery):
+        if options.metrics is not None:
+            await nursery.start(serve_metrics, engine, options.metrics)
+        if options.watch_stdin:
+            nursery.start_soon(stop_when_stdin_closes, engine)
+        skew_ms = None
+        if options.start_at is not None:
+            await _wait_for_start(options.start_at, engine)
+            skew_ms = round((time.time() - options.start_at) * 1000, 3)
+        if not options.quiet:
+            nursery.start_soon(show_progress, engine)
+        result = await engine.run()
     return result, sink, skew_ms
 
 

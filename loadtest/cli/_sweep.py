@@ -38,10 +38,11 @@ from loadtest.cli._options import (
     VK_OPTION,
     plan_from_options,
 )
-from loadtest.cli._outputs import OutputPaths, jsonl_failed, prepare_outputs
+from loadtest.cli._outputs import OutputPaths, prepare_outputs
 from loadtest.cli._preflight import preflight
 from loadtest.cli._progress import show_progress
 from loadtest.cli._run import _upstream
+from loadtest.cli._run_local import open_session
 from loadtest.cli._run_options import (
     _MOCK_PLACEHOLDER,
     MOCK_ARGS_OPTION,
@@ -54,7 +55,7 @@ from loadtest.cli._run_options import (
 from loadtest.cli._run_outputs import Rerun, write_run_outputs
 from loadtest.cli._signals import StopSignals
 from loadtest.config import Duration, closed_stage, load_profile, open_stage, parse_duration
-from loadtest.engine import JsonlSink, RunResult, open_engine
+from loadtest.engine import JsonlSink, RunResult
 from loadtest.errors import (
     EXIT_INTERRUPTED,
     EXIT_NO_SUCCESS,
@@ -261,30 +262,22 @@ def _probe_line(probe: ProbeDoc) -> str:
 async def _sweep_engine(
     plan: RunPlan, paths: OutputPaths, options: _SweepOptions, signals: StopSignals
 ) -> tuple[RunResult, SweepOutcome, JsonlSink]:
-    sink = JsonlSink(paths.jsonl, on_failure=jsonl_failed("sweep"))
-
     def heard(probe: ProbeDoc) -> None:
         if not options.quiet:  # on a terminal, over the status line
             start = "\r\x1b[K" if sys.stderr.isatty() else ""
             print(f"{start}{_probe_line(probe)}", file=sys.stderr)
 
-    async with trio.open_nursery() as nursery:
-        await nursery.start(sink.serve)
-        async with open_engine(plan, sink=sink) as engine:
-            for warning in engine.warnings:
-                print(f"loadtest: warning: {warning}", file=sys.stderr)
-            nursery.start_soon(signals.watch, engine)
-            if not options.quiet:
-                nursery.start_soon(show_progress, engine)
-            started = time.time()
-            outcome = await run_sweep(engine, options.settings, options.probe, on_probe=heard)
-            result = RunResult(
-                plan=plan,
-                stages=outcome.stages,
-                started_unix_s=started,
-                ended_unix_s=time.time(),
-                stopped_early=outcome.stopped_early,
-                fd_limits=engine.fd_limits,
-            )
-        nursery.cancel_scope.cancel()
+    async with open_session(plan, paths, "sweep", signals) as (engine, sink, nursery):
+        if not options.quiet:
+            nursery.start_soon(show_progress, engine)
+        started = time.time()
+        outcome = await run_sweep(engine, options.settings, options.probe, on_probe=heard)
+        result = RunResult(
+            plan=plan,
+            stages=outcome.stages,
+            started_unix_s=started,
+            ended_unix_s=time.time(),
+            stopped_early=outcome.stopped_early,
+            fd_limits=engine.fd_limits,
+        )
     return result, outcome, sink
